@@ -1,0 +1,69 @@
+"""wa-manager: WhatsApp chats (UltraMsg) into contacts and conversations, with visibility rules.
+
+The public, stable surface (everything else is internal)::
+
+    from wa_manager import Settings, bootstrap
+
+    app = bootstrap(Settings.from_env())
+    report = app.sync()
+    app.link(contact="+4915112345678", username="maria")
+    convs = app.conversations_for("maria")
+
+Test helpers (in-memory store, canned chats) live in ``wa_manager.testing``.
+"""
+
+from wa_manager.bootstrap import App, bootstrap, build
+from wa_manager.config import Secret, Settings
+from wa_manager.domain.errors import (
+    AlreadyExists,
+    AuthError,
+    ConfigError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StorageError,
+    SyncAlreadyRunning,
+    UpstreamError,
+    WaManagerError,
+)
+from wa_manager.domain.model import (
+    ChatKind,
+    Contact,
+    ContactLink,
+    Conversation,
+    Page,
+    RawChat,
+    Role,
+    SyncReport,
+    User,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlreadyExists",
+    "App",
+    "AuthError",
+    "ChatKind",
+    "ConfigError",
+    "Contact",
+    "ContactLink",
+    "Conversation",
+    "InvalidInput",
+    "NotFound",
+    "Page",
+    "PermissionDenied",
+    "RawChat",
+    "Role",
+    "Secret",
+    "Settings",
+    "StorageError",
+    "SyncAlreadyRunning",
+    "SyncReport",
+    "UpstreamError",
+    "User",
+    "WaManagerError",
+    "__version__",
+    "bootstrap",
+    "build",
+]

@@ -1,0 +1,221 @@
+"""Domain objects: contacts, conversations, users, links, sync reports.
+
+Value objects are frozen attrs classes with validators; change one with
+``attrs.evolve``. The sync's hot path does not build these per chat: it works on
+``RawChat`` and ``NewContact`` tuples (cheap to create a million of) and only the
+read side turns rows into ``Contact`` and ``Conversation``.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from attrs import field, frozen, validators
+
+
+class Role(enum.StrEnum):
+    """What a user may do: admins see and manage everything, users see their links."""
+
+    ADMIN = "admin"
+    USER = "user"
+
+
+class ChatKind(enum.StrEnum):
+    """What a WhatsApp chat id stands for (see ULTRAMSG.md, "Chat ids")."""
+
+    PERSON = "person"  # <digits>@c.us
+    LID = "lid"  # <digits>@lid: a person whose number is hidden
+    GROUP = "group"  # <digits>-<digits>@g.us, 120363<digits>@g.us
+    BROADCAST = "broadcast"  # status@broadcast, <digits>@broadcast
+    NEWSLETTER = "newsletter"  # <digits>@newsletter
+    SYSTEM = "system"  # 0@c.us, WhatsApp's own chat
+    INVALID = "invalid"  # anything without a usable id
+
+    @property
+    def is_conversation(self) -> bool:
+        """Whether a chat of this kind becomes a contact with a conversation."""
+        return self in (ChatKind.PERSON, ChatKind.LID, ChatKind.GROUP)
+
+    @property
+    def contact_kind(self) -> str:
+        """The contract's ``kind`` of a contact: ``person`` or ``group``."""
+        return "group" if self is ChatKind.GROUP else "person"
+
+
+CONVERSATION_SOURCE = "whatsapp"
+CONVERSATION_STATUS_ACTIVE = "active"
+CONTACT_KINDS = ("person", "group")
+
+
+class RawChat(NamedTuple):
+    """One item of UltraMsg's chat list, as the adapter read it.
+
+    ``wa_id`` is None when the item had no usable string id; ``name`` is None when
+    it was missing, null or not a string. Everything else UltraMsg sends is dropped.
+    """
+
+    wa_id: str | None
+    name: str | None
+
+
+class NewContact(NamedTuple):
+    """A contact the sync is about to create (a row, not yet an entity)."""
+
+    wa_id: str
+    name: str | None
+    phone: str | None
+    kind: str
+
+
+class StoredContactState(NamedTuple):
+    """What a sync needs to know of a stored contact: its name and whether it vanished."""
+
+    name: str | None
+    vanished: bool
+
+
+def _non_empty(_: object, attribute: Any, value: str) -> None:
+    if not value:
+        raise ValueError(f"{attribute.name} must not be empty")
+
+
+@frozen
+class Contact:
+    """A WhatsApp chat partner (person or group) as stored: unique by (source, wa_id)."""
+
+    id: int
+    source: str = field(validator=_non_empty)
+    wa_id: str = field(validator=_non_empty)
+    name: str | None
+    phone: str | None
+    kind: str = field(validator=validators.in_(CONTACT_KINDS))
+    created_at: datetime
+    last_seen_at: datetime | None = None
+    vanished_at: datetime | None = None
+    user_ids: tuple[int, ...] = ()
+
+
+@frozen
+class ContactSummary:
+    """The part of a contact that a conversation shows."""
+
+    id: int
+    wa_id: str
+    name: str | None
+    phone: str | None
+
+
+@frozen
+class Conversation:
+    """The one WhatsApp conversation of a contact."""
+
+    id: int
+    contact: ContactSummary
+    status: str = CONVERSATION_STATUS_ACTIVE
+    source: str = CONVERSATION_SOURCE
+    assigned_user_id: int | None = None
+    created_at: datetime | None = None
+
+
+@frozen
+class User:
+    """A member of the team who signs in; ``active`` false means locked out."""
+
+    id: int
+    username: str = field(validator=_non_empty)
+    role: Role = field(converter=Role)
+    active: bool = True
+    created_at: datetime | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins see every conversation and manage links, users and syncs."""
+        return self.role is Role.ADMIN
+
+
+@frozen
+class ContactLink:
+    """A grant: ``user_id`` may see the conversations of ``contact_id``."""
+
+    contact_id: int
+    user_id: int
+    created_by: int | None = None
+    created_at: datetime | None = None
+
+
+@frozen
+class LinkEvent:
+    """One line of the link audit trail: who linked or unlinked whom, and when."""
+
+    contact_id: int
+    user_id: int
+    action: str = field(validator=validators.in_(("link", "unlink")))
+    actor_id: int | None
+    at: datetime
+
+
+@frozen
+class ApiToken:
+    """A stored API token: only its hash is kept; the secret is shown once."""
+
+    id: int
+    user_id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@frozen
+class SyncReport:
+    """What one sync did; the contract's report keys are its attributes."""
+
+    instance_id: str
+    fetched: int = field(validator=validators.ge(0))
+    created_contacts: int = field(validator=validators.ge(0))
+    created_conversations: int = field(validator=validators.ge(0))
+    updated_contacts: int = field(validator=validators.ge(0))
+    skipped: int = field(validator=validators.ge(0))
+    duration_ms: int = field(validator=validators.ge(0))
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as the contract's JSON object."""
+        return {
+            "instance_id": self.instance_id,
+            "fetched": self.fetched,
+            "created_contacts": self.created_contacts,
+            "created_conversations": self.created_conversations,
+            "updated_contacts": self.updated_contacts,
+            "skipped": self.skipped,
+            "duration_ms": self.duration_ms,
+            "dry_run": self.dry_run,
+        }
+
+
+@frozen
+class SyncRun:
+    """A recorded sync: when, why, by whom, and what came of it."""
+
+    id: int
+    instance_id: str
+    trigger: str  # cli | api | ui | schedule | library
+    actor_id: int | None
+    started_at: datetime
+    finished_at: datetime | None = None
+    report: SyncReport | None = None
+    error: str | None = None
+
+
+@frozen
+class Page:
+    """One page of a keyset-paginated list, newest first.
+
+    ``next_before_id`` is the id to pass as ``before_id`` for the next page, or
+    None on the last page. Entrypoints wrap it in an opaque cursor.
+    """
+
+    items: tuple[Any, ...]
+    next_before_id: int | None

@@ -1,0 +1,1 @@
+"""Use cases: each receives its ports as arguments and runs in one unit of work."""

@@ -1,0 +1,120 @@
+"""Users, passwords and API tokens: creating them and checking credentials.
+
+API tokens are random 256-bit secrets shown once and stored as SHA-256 hashes
+(a fast hash is right for high-entropy secrets); passwords are stored as argon2
+hashes through the ``PasswordHasher`` port.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+
+from wa_manager.domain.errors import AuthError, InvalidInput, NotFound
+from wa_manager.domain.model import Role, User
+from wa_manager.domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from wa_manager.domain.rules import validate_username
+
+TOKEN_PREFIX = "wam_"
+MIN_PASSWORD_LENGTH = 8
+# A fixed hash to verify against when the username is unknown, so that an unknown
+# user and a wrong password take the same time (no username enumeration).
+_DUMMY_PASSWORD = "not-a-real-password-" + "x" * 16
+
+
+@functools.lru_cache(maxsize=8)
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash(_DUMMY_PASSWORD)
+
+
+def hash_api_token(token: str) -> str:
+    """The stored form of an API token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_user(
+    uow_factory: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    clock: Clock,
+    *,
+    username: str,
+    role: str,
+    password: str | None = None,
+) -> User:
+    """Create a user; ``AlreadyExists`` for a taken username, ``InvalidInput`` for bad input."""
+    validate_username(username)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput(f"role {role!r} is unknown; use admin or user") from None
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    password_hash = hasher.hash(password) if password is not None else None
+    with uow_factory() as uow:
+        user = uow.users.add(username, role, password_hash, clock())
+        uow.commit()
+    return user
+
+
+def get_user(uow_factory: UnitOfWorkFactory, username: str) -> User:
+    """The user with this name, or ``NotFound`` saying so."""
+    with uow_factory() as uow:
+        user = uow.users.by_username(username)
+    if user is None:
+        raise NotFound(f"no user named {username!r}; see `wa-manager users list`")
+    return user
+
+
+def list_users(uow_factory: UnitOfWorkFactory) -> list[User]:
+    """Every user, by id."""
+    with uow_factory() as uow:
+        return uow.users.list()
+
+
+def create_token(
+    uow_factory: UnitOfWorkFactory, clock: Clock, *, username: str, name: str = "cli"
+) -> str:
+    """Make a new API token for ``username`` and return it; only its hash is stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with uow_factory() as uow:
+        user = uow.users.by_username(username)
+        if user is None:
+            raise NotFound(f"no user named {username!r}; create it with `wa-manager users add`")
+        uow.tokens.add(user.id, hash_api_token(token), name, clock())
+        uow.commit()
+    return token
+
+
+def user_for_token(uow_factory: UnitOfWorkFactory, clock: Clock, token: str) -> User:
+    """The active user a live API token belongs to, or ``AuthError``."""
+    with uow_factory() as uow:
+        user = uow.tokens.user_for(hash_api_token(token), clock())
+        uow.commit()  # keeps last_used_at
+    if user is None or not user.active:
+        raise AuthError("the API token is unknown or revoked; create one with `wa-manager tokens create`")
+    return user
+
+
+def authenticate_password(
+    uow_factory: UnitOfWorkFactory, hasher: PasswordHasher, *, username: str, password: str
+) -> User:
+    """The user whose password this is, or ``AuthError`` (the same for an unknown user)."""
+    with uow_factory() as uow:
+        user = uow.users.by_username(username)
+        stored = uow.users.password_hash(user.id) if user is not None else None
+    if user is None or stored is None:
+        hasher.verify(_dummy_hash(hasher), password)  # the same work as a real check
+        raise AuthError("wrong username or password")
+    if not hasher.verify(stored, password) or not user.active:
+        raise AuthError("wrong username or password")
+    return user
+
+
+def user_by_id(uow_factory: UnitOfWorkFactory, user_id: int) -> User:
+    """The active user with this id (for session cookies), or ``AuthError``."""
+    with uow_factory() as uow:
+        user = uow.users.get(user_id)
+    if user is None or not user.active:
+        raise AuthError("your session has ended; sign in again")
+    return user

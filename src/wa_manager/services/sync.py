@@ -1,0 +1,109 @@
+"""The sync use case: UltraMsg's chat list in, contacts and conversations out.
+
+All or nothing: the chats are fetched (and validated) before the transaction
+starts, the plan is computed in memory, and only the differences are written
+in one transaction that commits at the end. The sync lock keeps two syncs of
+the same instance from overlapping; the database's unique constraints keep
+anything else (webhooks, other processes) from creating duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from wa_manager.domain.errors import WaManagerError
+from wa_manager.domain.model import SyncReport
+from wa_manager.domain.ports import ChatSource, Clock, UnitOfWorkFactory
+from wa_manager.domain.rules import plan_sync
+
+
+def sync_contacts(
+    chats: ChatSource,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    *,
+    instance_id: str,
+    include_groups: bool = True,
+    dry_run: bool = False,
+) -> SyncReport:
+    """Run one sync and return its report; raise a ``WaManagerError`` on failure.
+
+    ``dry_run`` fetches and counts but writes nothing.
+    """
+    started = time.perf_counter()
+    raw_chats = chats.fetch_chats()
+    with uow_factory() as uow:
+        if not dry_run:
+            uow.lock_sync(instance_id)
+        plan = plan_sync(
+            raw_chats, uow.contacts.snapshot(instance_id), include_groups=include_groups
+        )
+        if dry_run:
+            created_contacts = len(plan.new)
+            updated_contacts = len(plan.renames)
+            created_conversations = uow.conversations.count_missing(instance_id) + len(plan.new)
+        else:
+            now = clock()
+            created_contacts = uow.contacts.add_many(instance_id, plan.new, now)
+            updated_contacts = uow.contacts.rename_many(instance_id, plan.renames)
+            uow.contacts.set_vanished(instance_id, plan.vanished, now)
+            uow.contacts.set_vanished(instance_id, plan.returned, None)
+            created_conversations = uow.conversations.add_missing(instance_id, now)
+            uow.commit()
+    return SyncReport(
+        instance_id=instance_id,
+        fetched=plan.fetched,
+        created_contacts=created_contacts,
+        created_conversations=created_conversations,
+        updated_contacts=updated_contacts,
+        skipped=plan.skipped,
+        duration_ms=round((time.perf_counter() - started) * 1000),
+        dry_run=dry_run,
+    )
+
+
+def recorded_sync(
+    chats: ChatSource,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    *,
+    instance_id: str,
+    include_groups: bool = True,
+    dry_run: bool = False,
+    trigger: str = "library",
+    actor_id: int | None = None,
+) -> SyncReport:
+    """``sync_contacts``, with a row in the sync history for its start and its outcome."""
+    with uow_factory() as uow:
+        run_id = uow.sync_runs.start(instance_id, trigger, actor_id, clock())
+        uow.commit()
+    try:
+        report = sync_contacts(
+            chats,
+            uow_factory,
+            clock,
+            instance_id=instance_id,
+            include_groups=include_groups,
+            dry_run=dry_run,
+        )
+    except BaseException as error:
+        message = str(error) if isinstance(error, WaManagerError) else "interrupted unexpectedly"
+        # Recording the failure must never hide the failure itself.
+        with contextlib.suppress(WaManagerError):
+            _finish_run(uow_factory, clock, run_id, None, message)
+        raise
+    _finish_run(uow_factory, clock, run_id, report, None)
+    return report
+
+
+def _finish_run(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    run_id: int,
+    report: SyncReport | None,
+    error: str | None,
+) -> None:
+    with uow_factory() as uow:
+        uow.sync_runs.finish(run_id, clock(), report, error)
+        uow.commit()
