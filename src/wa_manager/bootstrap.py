@@ -23,7 +23,9 @@ from wa_manager.domain.model import (
     User,
 )
 from wa_manager.domain.ports import ChatSource, Clock, PasswordHasher, Store
-from wa_manager.services import accounts, contacts, conversations, sync
+from wa_manager.services import accounts, sync
+from wa_manager.services import contacts as contact_cases
+from wa_manager.services import conversations as conversation_cases
 
 
 def utc_now() -> datetime:
@@ -115,7 +117,7 @@ class App:
 
     def sync_history(self, *, limit: int = 50, before_id: int | None = None) -> Page:
         """Recorded syncs, newest first."""
-        contacts.check_limit(limit)
+        contact_cases.check_limit(limit)
         with self.store() as uow:
             return uow.sync_runs.page(limit=limit, before_id=before_id)
 
@@ -164,65 +166,65 @@ class App:
         self,
         *,
         search: str | None = None,
-        limit: int = contacts.DEFAULT_PAGE_SIZE,
+        limit: int = contact_cases.DEFAULT_PAGE_SIZE,
         before_id: int | None = None,
         vanished: bool | None = None,
         actor: User | None = None,
     ) -> Page:
         """A page of contacts, newest first (admins only when ``actor`` is given)."""
-        return contacts.list_contacts(
+        return contact_cases.list_contacts(
             self.store, actor, search=search, limit=limit, before_id=before_id, vanished=vanished
         )
 
     def contact(self, contact_id: int, *, actor: User | None = None) -> Contact:
         """One contact, or ``NotFound``."""
-        return contacts.get_contact(self.store, actor, contact_id)
+        return contact_cases.get_contact(self.store, actor, contact_id)
 
     def link(self, contact: str, username: str, *, actor: User | None = None) -> bool:
         """Let ``username`` see ``contact`` (id, wa_id or E.164 phone); idempotent."""
-        return contacts.link(self.store, self.clock, actor, contact=contact, username=username)
+        return contact_cases.link(self.store, self.clock, actor, contact=contact, username=username)
 
     def unlink(self, contact: str, username: str, *, actor: User | None = None) -> bool:
         """Take that away again; idempotent."""
-        return contacts.unlink(self.store, self.clock, actor, contact=contact, username=username)
+        return contact_cases.unlink(self.store, self.clock, actor, contact=contact, username=username)
 
     def links(self) -> list[tuple[ContactLink, Contact, User]]:
         """Every link with its contact and user."""
-        return contacts.list_links(self.store)
+        return contact_cases.list_links(self.store)
 
     def contact_user_ids(self, contact_id: int, *, actor: User | None = None) -> list[int]:
         """The users linked to a contact."""
-        return contacts.contact_user_ids(self.store, actor, contact_id)
+        return contact_cases.contact_user_ids(self.store, actor, contact_id)
 
     def set_contact_users(
         self, contact_id: int, user_ids: Iterable[int], *, actor: User | None = None
     ) -> list[int]:
         """Link exactly these users to the contact."""
-        return contacts.set_contact_users(
+        return contact_cases.set_contact_users(
             self.store, self.clock, actor, contact_id=contact_id, user_ids=user_ids
         )
 
     def link_history(self, contact_id: int, *, actor: User | None = None) -> list[LinkEvent]:
         """The audit trail of one contact's links."""
-        return contacts.link_history(self.store, actor, contact_id)
+        return contact_cases.link_history(self.store, actor, contact_id)
 
     # -- conversations ----------------------------------------------------------
 
     def conversations_for(self, username: str) -> list[Conversation]:
         """Every conversation ``username`` may see."""
-        return conversations.all_conversations(self.store, self.user(username))
+        return conversation_cases.all_conversations(self.store, self.user(username))
 
     def list_conversations(
-        self, viewer: User, *, limit: int = contacts.DEFAULT_PAGE_SIZE, before_id: int | None = None
+        self, viewer: User, *, limit: int = contact_cases.DEFAULT_PAGE_SIZE, before_id: int | None = None
     ) -> Page:
         """A page of what ``viewer`` may see, newest first."""
-        return conversations.list_conversations(
+        return conversation_cases.list_conversations(
             self.store, viewer, limit=limit, before_id=before_id
         )
 
     def conversation(self, viewer: User, conversation_id: int) -> Conversation:
         """One conversation, or ``NotFound`` when absent or not visible."""
-        return conversations.get_conversation(self.store, viewer, conversation_id)
+        return conversation_cases.get_conversation(self.store, viewer, conversation_id)
 
 
 def open_store(settings: Settings) -> Store:

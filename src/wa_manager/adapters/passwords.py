@@ -9,13 +9,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 class Argon2Hasher:
     """The ``PasswordHasher`` port over argon2id."""
 
-    def __init__(self, *, time_cost: int | None = None, memory_cost: int | None = None) -> None:
-        kwargs = {}
-        if time_cost is not None:
-            kwargs["time_cost"] = time_cost
-        if memory_cost is not None:
-            kwargs["memory_cost"] = memory_cost
-        self._argon2 = _Argon2(**kwargs)
+    def __init__(self, *, time_cost: int = 3, memory_cost: int = 65536) -> None:
+        self._argon2 = _Argon2(time_cost=time_cost, memory_cost=memory_cost)
 
     def hash(self, password: str) -> str:
         """A salted argon2id hash of ``password``."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
+import builtins
 from typing import Protocol, Self
 
 from wa_manager.domain.model import (
@@ -122,7 +123,7 @@ class UserRepository(Protocol):
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
 
-    def list(self) -> list[User]:
+    def list(self) -> builtins.list[User]:
         """Every user, ordered by id."""
         ...
 
@@ -138,7 +139,7 @@ class TokenRepository(Protocol):
 
     def revoke(self, token_id: int, now: datetime) -> bool: ...
 
-    def list_for(self, user_id: int) -> list[ApiToken]: ...
+    def list_for(self, user_id: int) -> builtins.list[ApiToken]: ...
 
 
 class LinkRepository(Protocol):
@@ -152,15 +153,15 @@ class LinkRepository(Protocol):
         """Unlink (idempotent); record an audit event when it changed something."""
         ...
 
-    def user_ids(self, contact_id: int) -> list[int]:
+    def user_ids(self, contact_id: int) -> builtins.list[int]:
         """The ids of the users linked to a contact, ascending."""
         ...
 
-    def list(self) -> list[ContactLink]:
+    def list(self) -> builtins.list[ContactLink]:
         """Every link, ordered by contact then user."""
         ...
 
-    def history(self, contact_id: int) -> list[LinkEvent]:
+    def history(self, contact_id: int) -> builtins.list[LinkEvent]:
         """The audit events of one contact, oldest first."""
         ...
 

@@ -7,7 +7,6 @@ hashes through the ``PasswordHasher`` port.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
 
@@ -23,9 +22,15 @@ MIN_PASSWORD_LENGTH = 8
 _DUMMY_PASSWORD = "not-a-real-password-" + "x" * 16
 
 
-@functools.lru_cache(maxsize=8)
+_dummy_hashes: dict[int, str] = {}
+
+
 def _dummy_hash(hasher: PasswordHasher) -> str:
-    return hasher.hash(_DUMMY_PASSWORD)
+    """A hash of a password nobody has, made once per hasher."""
+    key = id(hasher)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = hasher.hash(_DUMMY_PASSWORD)
+    return _dummy_hashes[key]
 
 
 def hash_api_token(token: str) -> str:
