@@ -1,0 +1,1 @@
+"""Entrypoints: the CLI and the HTTP app. They talk to ``bootstrap.App`` only."""

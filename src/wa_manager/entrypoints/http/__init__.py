@@ -1,0 +1,1 @@
+"""The HTTP API and web UI (Starlette), served by ``wa-manager serve``."""
