@@ -93,6 +93,11 @@ class ConversationRepository(Protocol):
         """Give every contact of ``source`` without a conversation one; return how many were created."""
         ...
 
+    def add_for(self, source: str, wa_ids: Sequence[str], now: datetime) -> int:
+        """Give these contacts of ``source`` a conversation if they lack one (webhooks);
+        return how many were created. Idempotent, and safe against a concurrent sync."""
+        ...
+
     def count_missing(self, source: str) -> int:
         """How many contacts of ``source`` have no conversation (for dry runs)."""
         ...
