@@ -186,7 +186,9 @@ class App:
 
     def unlink(self, contact: str, username: str, *, actor: User | None = None) -> bool:
         """Take that away again; idempotent."""
-        return contact_cases.unlink(self.store, self.clock, actor, contact=contact, username=username)
+        return contact_cases.unlink(
+            self.store, self.clock, actor, contact=contact, username=username
+        )
 
     def links(self) -> list[tuple[ContactLink, Contact, User]]:
         """Every link with its contact and user."""
@@ -215,7 +217,11 @@ class App:
         return conversation_cases.all_conversations(self.store, self.user(username))
 
     def list_conversations(
-        self, viewer: User, *, limit: int = contact_cases.DEFAULT_PAGE_SIZE, before_id: int | None = None
+        self,
+        viewer: User,
+        *,
+        limit: int = contact_cases.DEFAULT_PAGE_SIZE,
+        before_id: int | None = None,
     ) -> Page:
         """A page of what ``viewer`` may see, newest first."""
         return conversation_cases.list_conversations(
@@ -231,7 +237,9 @@ def open_store(settings: Settings) -> Store:
     """The SQL store for ``settings.database_url``; SQLite databases are migrated on first use."""
     from wa_manager.adapters.sql import SqlStore
 
-    return SqlStore.open(settings.database_url, auto_migrate=settings.database_url.startswith("sqlite"))
+    return SqlStore.open(
+        settings.database_url, auto_migrate=settings.database_url.startswith("sqlite")
+    )
 
 
 def upgrade_database(settings: Settings) -> None:

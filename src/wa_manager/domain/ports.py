@@ -10,10 +10,10 @@ and ``.get`` take the viewer and return only what that viewer may see.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-import builtins
 from typing import Protocol, Self
 
 from wa_manager.domain.model import (
@@ -25,8 +25,8 @@ from wa_manager.domain.model import (
     NewContact,
     Page,
     RawChat,
-    SyncReport,
     StoredContactState,
+    SyncReport,
     SyncRun,
     User,
 )
@@ -69,7 +69,9 @@ class ContactRepository(Protocol):
         """One contact with its ``user_ids``, or None."""
         ...
 
-    def find(self, source: str | None, wa_id: str | None = None, phone: str | None = None) -> Contact | None:
+    def find(
+        self, source: str | None, wa_id: str | None = None, phone: str | None = None
+    ) -> Contact | None:
         """The contact with this wa_id or E.164 phone (any source when ``source`` is None)."""
         ...
 
@@ -90,7 +92,7 @@ class ConversationRepository(Protocol):
     """The one whatsapp conversation of each contact; reads take the viewer."""
 
     def add_missing(self, source: str, now: datetime) -> int:
-        """Give every contact of ``source`` without a conversation one; return how many were created."""
+        """Give every contact of ``source`` without a conversation one; return how many."""
         ...
 
     def add_for(self, source: str, wa_ids: Sequence[str], now: datetime) -> int:

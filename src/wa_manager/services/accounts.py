@@ -15,7 +15,7 @@ from wa_manager.domain.model import Role, User
 from wa_manager.domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from wa_manager.domain.rules import validate_username
 
-TOKEN_PREFIX = "wam_"
+TOKEN_PREFIX = "wam_"  # noqa: S105 (a prefix, not a secret)
 MIN_PASSWORD_LENGTH = 8
 # A fixed hash to verify against when the username is unknown, so that an unknown
 # user and a wrong password take the same time (no username enumeration).
@@ -97,7 +97,9 @@ def user_for_token(uow_factory: UnitOfWorkFactory, clock: Clock, token: str) -> 
         user = uow.tokens.user_for(hash_api_token(token), clock())
         uow.commit()  # keeps last_used_at
     if user is None or not user.active:
-        raise AuthError("the API token is unknown or revoked; create one with `wa-manager tokens create`")
+        raise AuthError(
+            "the API token is unknown or revoked; create one with `wa-manager tokens create`"
+        )
     return user
 
 

@@ -150,7 +150,9 @@ def set_contact_users(
     return result
 
 
-def contact_user_ids(uow_factory: UnitOfWorkFactory, actor: User | None, contact_id: int) -> list[int]:
+def contact_user_ids(
+    uow_factory: UnitOfWorkFactory, actor: User | None, contact_id: int
+) -> list[int]:
     """The ids of the users linked to a contact."""
     _require_admin_actor(actor, "see links")
     with uow_factory() as uow:
@@ -171,7 +173,9 @@ def list_links(uow_factory: UnitOfWorkFactory) -> list[tuple[ContactLink, Contac
         return rows
 
 
-def link_history(uow_factory: UnitOfWorkFactory, actor: User | None, contact_id: int) -> list[LinkEvent]:
+def link_history(
+    uow_factory: UnitOfWorkFactory, actor: User | None, contact_id: int
+) -> list[LinkEvent]:
     """Who linked and unlinked this contact, and when, oldest first."""
     _require_admin_actor(actor, "see the link history")
     with uow_factory() as uow:

@@ -33,7 +33,9 @@ def all_conversations(uow_factory: UnitOfWorkFactory, viewer: User) -> list[Conv
         before_id = page.next_before_id
 
 
-def get_conversation(uow_factory: UnitOfWorkFactory, viewer: User, conversation_id: int) -> Conversation:
+def get_conversation(
+    uow_factory: UnitOfWorkFactory, viewer: User, conversation_id: int
+) -> Conversation:
     """One conversation, or ``NotFound`` when absent or not visible (the same answer)."""
     with uow_factory() as uow:
         conversation = uow.conversations.get(viewer, conversation_id)
