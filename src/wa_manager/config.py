@@ -71,6 +71,44 @@ def _parse_positive_float(name: str, raw: str) -> float:
     return value
 
 
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_SYNC_EVERY_SECONDS = 30.0
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as ``90s``, ``15m``, ``1h30m``, ``2d`` or a bare ``600``.
+
+    Raises ``ValueError`` with a one-line message for anything else.
+    """
+    cleaned = text.strip().lower()
+    if cleaned.isascii() and cleaned.isdigit():
+        return float(cleaned)
+    total = 0.0
+    number = ""
+    for char in cleaned:
+        if char.isascii() and char.isdigit():
+            number += char
+        elif char in _DURATION_UNITS and number:
+            total += int(number) * _DURATION_UNITS[char]
+            number = ""
+        else:
+            raise ValueError(f"{text!r} is not a duration; use e.g. 90s, 15m, 1h or 1h30m")
+    if number or not cleaned:
+        raise ValueError(f"{text!r} is not a duration; use e.g. 90s, 15m, 1h or 1h30m")
+    return total
+
+
+def parse_sync_every(name: str, raw: str) -> float:
+    """A sync interval of at least 30 seconds, or a ``ConfigError`` naming ``name``."""
+    try:
+        seconds = parse_duration(raw)
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error}") from None
+    if seconds < MIN_SYNC_EVERY_SECONDS:
+        raise ConfigError(f"{name}={raw!r} is too often; sync at most every 30s (e.g. 15m)")
+    return seconds
+
+
 @frozen
 class Settings:
     """Everything wa-manager is configured with; build with ``from_env`` or directly."""
@@ -101,6 +139,8 @@ class Settings:
             values["timeout"] = _parse_positive_float("ULTRAMSG_TIMEOUT", raw_timeout)
         if raw_groups := env.get("WA_MANAGER_SYNC_GROUPS"):
             values["sync_groups"] = _parse_bool("WA_MANAGER_SYNC_GROUPS", raw_groups)
+        if raw_every := env.get("WA_MANAGER_SYNC_EVERY"):
+            values["sync_every_seconds"] = parse_sync_every("WA_MANAGER_SYNC_EVERY", raw_every)
         values.update(overrides)
         return cls(**values)
 
