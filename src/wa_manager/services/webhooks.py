@@ -1,0 +1,202 @@
+"""UltraMsg webhooks: a message from an unknown chat creates its contact at once.
+
+UltraMsg POSTs one event per message (ULTRAMSG.md, "Webhooks"), as JSON or
+form-encoded; in the form its ``data`` arrives either as one field holding a
+JSON object or as bracketed keys (``data[from]=...``). ``payload_from_form``
+turns the form into the JSON shape, ``parse_event`` reads an event out of it and
+``handle_event`` applies it:
+
+- ``message_received``: the chat is ``data.from`` (for a group, the group id);
+- ``message_create`` (sent by us): the chat is ``data.to``;
+- the chat id obeys the sync's rules (``classify_chat_id``): broadcasts,
+  channels, WhatsApp's own chat and, with ``WA_MANAGER_SYNC_GROUPS=false``,
+  groups are ignored;
+- an unknown chat becomes a contact (``source`` = the instance id) with its one
+  conversation; a known one gets ``last_seen_at`` = now and is no longer vanished.
+
+Anything else (other event types, another instance, malformed bodies) is
+``ignored`` with a reason: UltraMsg retries a webhook that does not get a 2xx,
+so the HTTP layer answers 200 and logs the reason. Creation relies on the
+database's unique keys, not on the sync lock, so repeats and a concurrent sync
+never make duplicates and never wait for each other.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+from attrs import frozen
+
+from wa_manager.domain.model import ChatKind, NewContact
+from wa_manager.domain.ports import Clock, UnitOfWorkFactory
+from wa_manager.domain.rules import classify_chat_id, phone_for_chat
+
+MESSAGE_RECEIVED = "message_received"
+MESSAGE_CREATE = "message_create"
+CHAT_FIELD_OF_EVENT = {MESSAGE_RECEIVED: "from", MESSAGE_CREATE: "to"}
+MAX_FORM_DEPTH = 4
+MAX_NAME_LENGTH = 2000
+
+
+class WebhookOutcome(enum.StrEnum):
+    """What a webhook did."""
+
+    CREATED = "created"  # a new contact and its conversation
+    TOUCHED = "touched"  # a known contact was seen again
+    IGNORED = "ignored"  # nothing written; ``reason`` says why
+
+
+@frozen
+class WebhookResult:
+    """The outcome of one webhook, with the chat it was about and, if ignored, why."""
+
+    outcome: WebhookOutcome
+    wa_id: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"status", "wa_id", "reason"}``: the HTTP answer's body."""
+        return {"status": str(self.outcome), "wa_id": self.wa_id, "reason": self.reason}
+
+
+class MessageEvent(NamedTuple):
+    """A message event reduced to what matters: which chat, and a name to start with."""
+
+    event_type: str
+    wa_id: str
+    kind: ChatKind
+    name: str | None
+
+
+class IgnoredEvent(NamedTuple):
+    """An event that asks for nothing: why, and the chat id when there was one."""
+
+    reason: str
+    wa_id: str | None = None
+
+
+def payload_from_form(fields: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """A form-encoded webhook as its JSON shape.
+
+    ``data[from]=x`` becomes ``{"data": {"from": "x"}}`` (nested up to a few
+    levels); a ``data`` field that holds a JSON object is decoded. A key given
+    twice keeps its last value. Unparsable keys are kept as they are.
+    """
+    payload: dict[str, Any] = {}
+    for key, value in fields:
+        path = _bracket_path(key)
+        target = payload
+        for part in path[:-1]:
+            child = target.get(part)
+            if not isinstance(child, dict):
+                child = target[part] = {}
+            target = child
+        target[path[-1]] = value
+    data = payload.get("data")
+    if isinstance(data, str):
+        payload["data"] = _json_object_or_same(data)
+    return payload
+
+
+def _bracket_path(key: str) -> list[str]:
+    """``data[from]`` -> ``["data", "from"]``; anything irregular -> ``[key]``."""
+    head, bracket, rest = key.partition("[")
+    if not bracket or not head or not rest.endswith("]"):
+        return [key]
+    parts = rest[:-1].split("][")
+    irregular = any(not part or "[" in part or "]" in part for part in parts)
+    if irregular or len(parts) >= MAX_FORM_DEPTH:
+        return [key]
+    return [head, *parts]
+
+
+def _json_object_or_same(text: str) -> Any:
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return text
+    return decoded if isinstance(decoded, dict) else text
+
+
+def _instance_digits(instance_id: str) -> str:
+    """``instance12345`` -> ``12345``: how UltraMsg names the instance in webhooks."""
+    return "".join(ch for ch in instance_id if ch.isascii() and ch.isdigit())
+
+
+def parse_event(
+    payload: object, *, instance_id: str, include_groups: bool = True
+) -> MessageEvent | IgnoredEvent:
+    """Read a message event out of a webhook payload, or say why it asks for nothing."""
+    if not isinstance(payload, Mapping):
+        return IgnoredEvent("the body is not a JSON object or a form")
+    event_type = payload.get("event_type")
+    if not isinstance(event_type, str) or not event_type:
+        return IgnoredEvent("no event_type")
+    chat_field = CHAT_FIELD_OF_EVENT.get(event_type)
+    if chat_field is None:
+        return IgnoredEvent(f"event_type {event_type[:40]!r} does not concern contacts")
+    sender_instance = payload.get("instanceId")
+    if sender_instance not in (None, "") and str(sender_instance) not in (
+        instance_id,
+        _instance_digits(instance_id),
+    ):
+        return IgnoredEvent("the event belongs to another UltraMsg instance")
+    data = payload.get("data")
+    if isinstance(data, str):
+        data = _json_object_or_same(data)
+    if not isinstance(data, Mapping):
+        return IgnoredEvent("no data object")
+    wa_id = data.get(chat_field)
+    kind = classify_chat_id(wa_id)
+    if kind is ChatKind.INVALID:
+        return IgnoredEvent(f"no usable chat id in data.{chat_field}")
+    assert isinstance(wa_id, str)
+    if not kind.is_conversation:
+        return IgnoredEvent(f"{kind} chats are not conversations", wa_id)
+    if kind is ChatKind.GROUP and not include_groups:
+        return IgnoredEvent("group chats are not synced (WA_MANAGER_SYNC_GROUPS=false)", wa_id)
+    return MessageEvent(event_type, wa_id, kind, _first_name(event_type, kind, data))
+
+
+def _first_name(event_type: str, kind: ChatKind, data: Mapping[str, Any]) -> str | None:
+    """The name a new contact starts with: the sender's push name, when it is theirs.
+
+    Only a person's incoming message names the chat; in a group the push name is
+    the author's, and on our own messages it is ours. The next sync sets the name
+    from the chat list anyway.
+    """
+    if event_type != MESSAGE_RECEIVED or kind is ChatKind.GROUP:
+        return None
+    name = data.get("pushname")
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
+        return None
+    return name
+
+
+def handle_event(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    payload: object,
+    *,
+    instance_id: str,
+    include_groups: bool = True,
+) -> WebhookResult:
+    """Apply one webhook payload (already decoded) and say what it did."""
+    event = parse_event(payload, instance_id=instance_id, include_groups=include_groups)
+    if isinstance(event, IgnoredEvent):
+        return WebhookResult(WebhookOutcome.IGNORED, event.wa_id, event.reason)
+    new_contact = NewContact(
+        event.wa_id, event.name, phone_for_chat(event.wa_id, event.kind), event.kind.contact_kind
+    )
+    with uow_factory() as uow:
+        now = clock()
+        created = uow.contacts.add_many(instance_id, [new_contact], now)
+        if not created:
+            uow.contacts.touch(instance_id, event.wa_id, now)
+        uow.conversations.add_for(instance_id, [event.wa_id], now)
+        uow.commit()
+    outcome = WebhookOutcome.CREATED if created else WebhookOutcome.TOUCHED
+    return WebhookResult(outcome, event.wa_id)
