@@ -1,0 +1,27 @@
+"""The ``wa-manager`` command line (Click); every command goes through ``bootstrap.App``.
+
+Modules: ``root`` (the group, global options, error handling), ``runtime``
+(settings, env file, the injectable ``Wiring``), ``errors`` (exit codes and
+``error:`` lines), ``output`` (JSON and tables), and one module per command family:
+``syncing``, ``accounts``, ``contacts``, ``server``.
+"""
+
+from __future__ import annotations
+
+from wa_manager.entrypoints.cli.accounts import COMMANDS as ACCOUNT_COMMANDS
+from wa_manager.entrypoints.cli.contacts import COMMANDS as CONTACT_COMMANDS
+from wa_manager.entrypoints.cli.root import cli
+from wa_manager.entrypoints.cli.runtime import Runtime, Wiring
+from wa_manager.entrypoints.cli.server import COMMANDS as SERVER_COMMANDS
+from wa_manager.entrypoints.cli.syncing import COMMANDS as SYNC_COMMANDS
+
+for _command in (*SYNC_COMMANDS, *ACCOUNT_COMMANDS, *CONTACT_COMMANDS, *SERVER_COMMANDS):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """The console script ``wa-manager``."""
+    cli.main(prog_name="wa-manager")
+
+
+__all__ = ["Runtime", "Wiring", "cli", "main"]

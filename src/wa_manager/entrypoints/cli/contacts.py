@@ -1,0 +1,143 @@
+"""``wa-manager contacts list``, ``links add|remove|list`` and ``conversations list``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+
+from wa_manager.bootstrap import App
+from wa_manager.domain.model import Contact
+from wa_manager.entrypoints.cli.output import echo_json, echo_table
+from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
+from wa_manager.entrypoints.serializers import contact_json, conversation_json, link_json
+
+PAGE_SIZE = 200
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+
+
+def iter_contacts(app: App, *, search: str | None, limit: int | None) -> Iterator[Contact]:
+    """Contacts newest first, page after page, at most ``limit`` of them."""
+    before_id: int | None = None
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+        page = app.contacts(search=search, limit=size, before_id=before_id)
+        yield from page.items
+        if remaining is not None:
+            remaining -= len(page.items)
+        if page.next_before_id is None:
+            return
+        before_id = page.next_before_id
+
+
+@click.group()
+def contacts() -> None:
+    """The synced WhatsApp contacts."""
+
+
+@contacts.command("list")
+@click.option("--search", metavar="TEXT", help="Only contacts whose name, phone or wa_id has TEXT.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (default: all).")
+@json_option
+@pass_runtime
+def list_contacts(runtime: Runtime, search: str | None, limit: int | None, as_json: bool) -> None:
+    """List contacts, newest first."""
+    found = list(iter_contacts(runtime.app(), search=search, limit=limit))
+    if as_json:
+        echo_json([contact_json(contact) for contact in found])
+        return
+    echo_table(
+        ("ID", "NAME", "PHONE", "KIND", "WA_ID", "USERS"),
+        (
+            (c.id, c.name, c.phone, c.kind, c.wa_id, ",".join(map(str, c.user_ids)) or None)
+            for c in found
+        ),
+        empty="No contacts; run `wa-manager sync` first."
+        if not search
+        else f"No contact matches {search!r}.",
+    )
+
+
+@click.group()
+def links() -> None:
+    """Who may see which contact's conversation.
+
+    CONTACT is a contact's id, its wa_id (4915112345678@c.us) or its phone in
+    E.164 (+4915112345678).
+    """
+
+
+@links.command("add")
+@click.argument("contact")
+@click.argument("username")
+@pass_runtime
+def add_link(runtime: Runtime, contact: str, username: str) -> None:
+    """Let USERNAME see CONTACT's conversation (idempotent)."""
+    changed = runtime.app().link(contact, username)
+    click.echo(
+        f"Linked {contact} to {username}"
+        if changed
+        else f"{contact} was already linked to {username}"
+    )
+
+
+@links.command("remove")
+@click.argument("contact")
+@click.argument("username")
+@pass_runtime
+def remove_link(runtime: Runtime, contact: str, username: str) -> None:
+    """Stop USERNAME seeing CONTACT's conversation (idempotent)."""
+    changed = runtime.app().unlink(contact, username)
+    click.echo(
+        f"Unlinked {contact} from {username}"
+        if changed
+        else f"{contact} was not linked to {username}"
+    )
+
+
+@links.command("list")
+@json_option
+@pass_runtime
+def list_links(runtime: Runtime, as_json: bool) -> None:
+    """List every link between a contact and a user."""
+    found = runtime.app().links()
+    if as_json:
+        echo_json([link_json(*row) for row in found])
+        return
+    echo_table(
+        ("CONTACT_ID", "WA_ID", "NAME", "USERNAME"),
+        (
+            (link.contact_id, contact.wa_id, contact.name, user.username)
+            for link, contact, user in found
+        ),
+        empty="No links yet; add one with `wa-manager links add CONTACT USERNAME`.",
+    )
+
+
+@click.group()
+def conversations() -> None:
+    """Conversations, as a given user sees them."""
+
+
+@conversations.command("list")
+@click.option("--as", "username", required=True, metavar="USERNAME", help="The viewing user.")
+@json_option
+@pass_runtime
+def list_conversations(runtime: Runtime, username: str, as_json: bool) -> None:
+    """List what USERNAME may see: everything for admins, linked contacts for users."""
+    found = runtime.app().conversations_for(username)
+    if as_json:
+        echo_json([conversation_json(conversation) for conversation in found])
+        return
+    echo_table(
+        ("ID", "CONTACT", "PHONE", "WA_ID", "STATUS", "ASSIGNED"),
+        (
+            (c.id, c.contact.name, c.contact.phone, c.contact.wa_id, c.status, c.assigned_user_id)
+            for c in found
+        ),
+        empty=f"{username} sees no conversations.",
+    )
+
+
+COMMANDS = (contacts, links, conversations)

@@ -1,0 +1,171 @@
+"""What one CLI invocation works with: settings (environment + ``--env-file``) and the App.
+
+``Wiring`` says how the CLI builds things: ``bootstrap`` and ``upgrade_database``
+by default. Tests hand their own to Click (``runner.invoke(cli, args, obj=Wiring(...))``
+or just an app factory as ``obj``) instead of patching anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import click
+from attrs import define, field
+
+from wa_manager.bootstrap import App, bootstrap, upgrade_database
+from wa_manager.config import Settings
+from wa_manager.domain.errors import ConfigError
+from wa_manager.entrypoints.cli.errors import scrub
+
+AppFactory = Callable[[Settings], App]
+SECRET_VARIABLES = ("ULTRAMSG_TOKEN", "WA_MANAGER_SECRET_KEY", "WA_MANAGER_WEBHOOK_SECRET")
+
+
+class ServerRunner(Protocol):
+    """Runs an ASGI app until interrupted (uvicorn in production)."""
+
+    def __call__(self, asgi_app: Any, *, host: str, port: int) -> None: ...
+
+
+def run_with_uvicorn(asgi_app: Any, *, host: str, port: int) -> None:
+    """Serve ``asgi_app`` with uvicorn until Ctrl-C."""
+    import uvicorn
+
+    uvicorn.run(asgi_app, host=host, port=port, log_level="info")
+
+
+@define
+class Wiring:
+    """How the CLI builds its App, migrates the database and runs a server."""
+
+    app_factory: AppFactory = bootstrap
+    upgrade: Callable[[Settings], None] = upgrade_database
+    run_server: ServerRunner = run_with_uvicorn
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines; blank lines, ``# comments`` and ``export`` prefixes allowed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read the env file {path}: {error}") from None
+    values: dict[str, str] = {}
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").lstrip()
+        key, equals, value = line.partition("=")
+        key = key.strip()
+        if not equals or not key.isidentifier():
+            raise ConfigError(f"{path}, line {number}: expected KEY=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+class _ScrubbingFormatter(logging.Formatter):
+    def __init__(self, secrets: Callable[[], Iterator[str]]) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self._secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record), self._secrets())
+
+
+@define
+class Runtime:
+    """Settings and App of one invocation, built on first use and closed at the end."""
+
+    wiring: Wiring
+    env_file: Path | None = None
+    debug: bool = False
+    _environ: dict[str, str] | None = field(default=None, init=False)
+    _settings: Settings | None = field(default=None, init=False)
+    _app: App | None = field(default=None, init=False)
+    _log_handler: logging.Handler | None = field(default=None, init=False)
+
+    @classmethod
+    def from_obj(cls, obj: object, *, env_file: Path | None, debug: bool) -> Runtime:
+        """A runtime for Click's ``obj``: a ``Wiring``, an app factory, or None (production)."""
+        if isinstance(obj, Wiring):
+            wiring = obj
+        elif callable(obj):
+            wiring = Wiring(app_factory=obj)
+        else:
+            wiring = Wiring()
+        return cls(wiring, env_file, debug)
+
+    def environ(self) -> Mapping[str, str]:
+        """The process environment, with the env file filling what it does not set."""
+        if self._environ is None:
+            from_file = read_env_file(self.env_file) if self.env_file is not None else {}
+            self._environ = {**from_file, **os.environ}
+        return self._environ
+
+    def settings(self, **overrides: Any) -> Settings:
+        """The settings of this invocation (``overrides`` give a one-off variant)."""
+        if overrides:
+            return Settings.from_env(self.environ(), **overrides)
+        if self._settings is None:
+            self._settings = Settings.from_env(self.environ())
+        return self._settings
+
+    def app(self) -> App:
+        """The App for these settings, built once."""
+        if self._app is None:
+            self._app = self.wiring.app_factory(self.settings())
+        return self._app
+
+    def build_app(self, settings: Settings) -> App:
+        """Another App, for other settings (the demo's); closed with this runtime."""
+        if self._app is not None:
+            self._app.close()
+        self._app = self.wiring.app_factory(settings)
+        return self._app
+
+    def secrets(self) -> Iterator[str]:
+        """Every secret value this invocation might know, for scrubbing output."""
+        sources: list[Mapping[str, str]] = [os.environ]
+        if self._environ is not None:
+            sources.append(self._environ)
+        for source in sources:
+            for name in SECRET_VARIABLES:
+                if value := source.get(name):
+                    yield value
+        for settings in (self._settings, self._app.settings if self._app else None):
+            if settings is None:
+                continue
+            for secret in (settings.token, settings.secret_key, settings.webhook_secret):
+                if secret:
+                    yield secret.get()
+
+    def enable_debug_logging(self) -> None:
+        """Send wa-manager's own log records to stderr, secrets scrubbed."""
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_ScrubbingFormatter(self.secrets))
+        logger = logging.getLogger("wa_manager")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        self._log_handler = handler
+
+    def close(self) -> None:
+        """Release the App's database connections (and the debug log handler)."""
+        if self._log_handler is not None:
+            logger = logging.getLogger("wa_manager")
+            logger.removeHandler(self._log_handler)
+            logger.setLevel(logging.NOTSET)
+            self._log_handler = None
+        if self._app is not None:
+            self._app.close()
+            self._app = None
+
+
+pass_runtime = click.make_pass_decorator(Runtime)

@@ -1,0 +1,137 @@
+"""``wa-manager serve`` and ``wa-manager demo``: the HTTP API and web UI, for real or as a tour."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+
+from wa_manager.bootstrap import App
+from wa_manager.config import DEFAULT_DATABASE_URL
+from wa_manager.domain.errors import AlreadyExists
+from wa_manager.domain.model import Role
+from wa_manager.entrypoints.cli.output import echo_table, sync_summary
+from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
+from wa_manager.entrypoints.cli.syncing import redact_database_url
+
+LOOPBACK = "127.0.0.1"
+DEMO_INSTANCE_ID = "instance12345"
+DEMO_ADMIN = "admin"
+DEMO_USER = "maria"
+DEMO_LINKS = 3
+
+port_option = click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port."
+)
+
+
+def secret_key_for(app: App) -> str:
+    """WA_MANAGER_SECRET_KEY, or a random key for this process (with a warning)."""
+    if app.settings.secret_key:
+        return app.settings.secret_key.get()
+    click.echo(
+        "warning: WA_MANAGER_SECRET_KEY is not set; using a random key, so sessions "
+        "end when this process stops",
+        err=True,
+    )
+    return secrets.token_urlsafe(32)
+
+
+def serve_app(runtime: Runtime, app: App, *, host: str, port: int) -> None:
+    """Run the HTTP API and web UI for ``app`` until interrupted."""
+    from wa_manager.entrypoints.http.app import create_app
+
+    asgi_app = create_app(app, secret_key=secret_key_for(app))
+    runtime.wiring.run_server(asgi_app, host=host, port=port)
+
+
+@click.command()
+@click.option("--host", default=LOOPBACK, show_default=True, help="Interface to listen on.")
+@port_option
+@pass_runtime
+def serve(runtime: Runtime, host: str, port: int) -> None:
+    """Serve the HTTP API and the web UI (uvicorn) until Ctrl-C."""
+    serve_app(runtime, runtime.app(), host=host, port=port)
+
+
+def ensure_demo_user(app: App, username: str, role: Role) -> str | None:
+    """Create ``username`` with a fresh password and return it; None if it existed already."""
+    password = secrets.token_urlsafe(12)
+    try:
+        app.add_user(username, role, password)
+    except AlreadyExists:
+        return None
+    return password
+
+
+def print_login(username: str, password: str | None) -> None:
+    """The login of a demo user: its password once, when it was just created."""
+    if password is None:
+        click.echo(
+            f"  {username}: exists already, password unchanged "
+            "(delete the demo database for new ones)"
+        )
+    else:
+        click.echo(f"  {username} / {password}   (shown only this once)")
+
+
+def link_demo_contacts(app: App, username: str) -> None:
+    """Link the first few person contacts to ``username`` so they see something."""
+    people = [c for c in app.contacts(limit=200).items if c.kind == "person" and c.phone]
+    for contact in sorted(people, key=lambda c: c.id)[:DEMO_LINKS]:
+        app.link(str(contact.id), username)
+
+
+@click.command()
+@port_option
+@click.option("--no-serve", is_flag=True, help="Stop after the sync instead of serving.")
+@pass_runtime
+def demo(runtime: Runtime, port: int, no_serve: bool) -> None:
+    """A local tour: a fake UltraMsg with sample chats, demo logins, a sync, and the web UI.
+
+    Everything runs on 127.0.0.1; no UltraMsg account is needed. The data goes to
+    WA_MANAGER_DATABASE_URL, or wa_manager.db in the current directory.
+    """
+    from wa_manager.adapters.fake_ultramsg import FakeUltraMsg, sample_chats
+
+    fake_token = secrets.token_urlsafe(24)
+    database_url = runtime.environ().get("WA_MANAGER_DATABASE_URL") or DEFAULT_DATABASE_URL
+    with FakeUltraMsg(
+        instance_id=DEMO_INSTANCE_ID,
+        token=fake_token,
+        chats=sample_chats(),
+        host=LOOPBACK,
+        port=0,
+    ) as fake:
+        settings = runtime.settings(
+            instance_id=DEMO_INSTANCE_ID,
+            token=fake_token,
+            base_url=fake.base_url,
+            database_url=database_url,
+        )
+        runtime.wiring.upgrade(settings)
+        app = runtime.build_app(settings)
+        click.echo(f"Demo database: {redact_database_url(database_url)}")
+        click.echo(f"Fake UltraMsg with sample chats at {fake.base_url}")
+        click.echo("Logins:")
+        print_login(DEMO_ADMIN, ensure_demo_user(app, DEMO_ADMIN, Role.ADMIN))
+        print_login(DEMO_USER, ensure_demo_user(app, DEMO_USER, Role.USER))
+        click.echo(sync_summary(app.sync(trigger="cli")))
+        link_demo_contacts(app, DEMO_USER)
+        echo_table(
+            ("ID", "NAME", "PHONE", "KIND", "USERS"),
+            (
+                (c.id, c.name, c.phone, c.kind, ",".join(map(str, c.user_ids)) or None)
+                for c in app.contacts(limit=200).items
+            ),
+            empty="No contacts.",
+        )
+        url = f"http://{LOOPBACK}:{port}/login"
+        if no_serve:
+            click.echo(f"Done. `wa-manager demo` without --no-serve serves the web UI at {url}")
+            return
+        click.echo(f"Open {url} (Ctrl-C to stop)")
+        serve_app(runtime, app, host=LOOPBACK, port=port)
+
+
+COMMANDS = (serve, demo)
