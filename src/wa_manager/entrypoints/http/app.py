@@ -1,0 +1,95 @@
+"""The HTTP app factory: ``create_app(app)`` -> a Starlette app serving API and web UI.
+
+Nothing is built at import time. Middleware, outermost first: security headers,
+the catch-all for unexpected errors (a logged, generic 500), the signed session
+cookie. Domain errors become JSON errors in ``errors``; the API's routes come
+from ``api.OPERATIONS``, then the web UI's from ``pages.page_routes()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+
+from wa_manager.bootstrap import App
+from wa_manager.domain.errors import WaManagerError
+from wa_manager.entrypoints.http import pages
+from wa_manager.entrypoints.http.api import api_routes
+from wa_manager.entrypoints.http.auth import LoginThrottle
+from wa_manager.entrypoints.http.errors import CatchUnexpected, domain_error, http_error
+from wa_manager.entrypoints.http.headers import SecurityHeaders
+from wa_manager.entrypoints.http.inputs import MAX_BODY_BYTES
+from wa_manager.entrypoints.http.openapi import openapi_document
+
+logger = logging.getLogger("wa_manager.http")
+
+SESSION_COOKIE = "session"
+SESSION_MAX_AGE = 12 * 60 * 60  # a working day; then sign in again
+
+
+def _secret_key(app: App, secret_key: str | None) -> str:
+    if secret_key:
+        return secret_key
+    if app.settings.secret_key:
+        return app.settings.secret_key.get()
+    logger.warning(
+        "WA_MANAGER_SECRET_KEY is not set: using a random key, so sessions end "
+        "when the server stops"
+    )
+    return secrets.token_urlsafe(32)
+
+
+def _secrets_to_redact(app: App) -> tuple[str, ...]:
+    token = app.settings.token
+    return (token.get(),) if token else ()
+
+
+def create_app(
+    app: App,
+    *,
+    secret_key: str | None = None,
+    secure_cookies: bool = False,
+    close_on_shutdown: bool = False,
+) -> Starlette:
+    """The Starlette app for ``app``: the JSON API, ``/openapi.json``, ``/healthz``, the UI.
+
+    ``secret_key`` signs session cookies (default: the settings', else a random one
+    with a warning); ``secure_cookies`` marks them Secure (behind HTTPS);
+    ``close_on_shutdown`` closes ``app`` when the server stops.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        if close_on_shutdown:
+            app.close()
+
+    http_app = Starlette(
+        routes=[*api_routes(), *pages.page_routes()],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(CatchUnexpected, secrets=_secrets_to_redact(app)),
+            Middleware(
+                SessionMiddleware,
+                secret_key=_secret_key(app, secret_key),
+                session_cookie=SESSION_COOKIE,
+                max_age=SESSION_MAX_AGE,
+                same_site="lax",
+                https_only=secure_cookies,
+            ),
+        ],
+        exception_handlers={WaManagerError: domain_error, HTTPException: http_error},
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    http_app.state.wa_app = app
+    http_app.state.login_throttle = LoginThrottle()
+    http_app.state.openapi = openapi_document()
+    return http_app
