@@ -1,0 +1,63 @@
+# wa-manager: developer and CI tasks. A fresh machine needs only python3 (and apt-get
+# for the browser the end-to-end tests drive). `make help` lists the targets.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_ARGS ?=
+export DEBIAN_FRONTEND := noninteractive
+
+.PHONY: help venv install browser lint test demo bench reliability
+
+help:
+	@echo "make install      create $(VENV) and install wa-manager with its dev tools"
+	@echo "make lint         ruff check, ruff format --check, mypy --strict, import-linter"
+	@echo "make test         install + browser + lint + pytest (warnings are errors)"
+	@echo "make demo         a local tour: fake UltraMsg, sample chats, web UI on :8000"
+	@echo "                  (make demo DEMO_ARGS=--no-serve stops after the sync)"
+	@echo "make bench        the performance suite (benchmarks/README.md)"
+	@echo "make reliability  the slow reliability tests (tests/reliability)"
+
+venv install: $(STAMP)
+
+# Re-installs only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3 -m venv failed; installing python3-venv with apt-get"; \
+	  rm -rf $(VENV); \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv; \
+	  $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	@touch $(STAMP)
+
+# The end-to-end tests drive Debian's chromium; no browser is ever downloaded.
+browser:
+	@if [ -x /usr/bin/chromium ]; then \
+	  echo "chromium: /usr/bin/chromium"; \
+	else \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: $(STAMP) browser lint
+	$(BIN)/python -m pytest -m "not slow"
+
+demo: $(STAMP)
+	$(BIN)/wa-manager demo $(DEMO_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+reliability: $(STAMP)
+	@if [ -d tests/reliability ]; then \
+	  $(BIN)/python -m pytest -m slow tests/reliability; \
+	else \
+	  echo "tests/reliability does not exist yet: no reliability tests to run"; \
+	fi
