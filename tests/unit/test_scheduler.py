@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -55,7 +55,7 @@ def report(fetched: int = 3) -> SyncReport:
 class ScriptedSync:
     """A sync that follows a script of results and errors, and records when it ran."""
 
-    def __init__(self, time: FakeTime, script: list[SyncReport | Exception]) -> None:
+    def __init__(self, time: FakeTime, script: Sequence[SyncReport | Exception]) -> None:
         self.time = time
         self.script = list(script)
         self.ran_at: list[datetime] = []
