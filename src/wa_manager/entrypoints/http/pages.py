@@ -1,10 +1,331 @@
-"""Server-rendered pages of the web UI (placeholder until the UI lands)."""
+"""Server-rendered pages of the web UI: login, Settings › Contact Links, Conversations.
+
+Pages are Jinja2 templates (autoescaped: a contact named ``<script>`` is text)
+rendered from the ``App``; the little JavaScript they need lives in ``static/``
+because the Content-Security-Policy forbids inline scripts. Changes of state go
+through the HTTP API (sync, links) or through forms that carry the session's
+CSRF token (login, logout). Lists are keyset-paginated with the API's cursors,
+so the 2,000th page costs what the first does.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import hashlib
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from wa_manager.domain.errors import AuthError, InvalidInput
+from wa_manager.domain.model import Contact, ContactSummary, Page, User
+from wa_manager.entrypoints.http.auth import (
+    CSRF_FORM_FIELD,
+    CsrfError,
+    TooManyAttempts,
+    authenticate_login,
+    check_csrf,
+    csrf_token,
+    current_user,
+    login,
+    logout,
+    signed_in,
+    wa_app,
+)
+from wa_manager.entrypoints.http.inputs import cursor_param, encode_cursor, search_param
+
+PACKAGE = "wa_manager.entrypoints.http"
+PAGE_SIZE = 50
+CONTACT_LINKS_PATH = "/settings/contact-links"
+CONVERSATIONS_PATH = "/conversations"
+
+Handler = Callable[[Request, User], Any]
+
+
+# -- rendering ------------------------------------------------------------------------
+
+
+def _static_versions() -> dict[str, str]:
+    """A short content hash per static file, so a new release is never served from cache."""
+    folder = resources.files(PACKAGE).joinpath("static")
+    return {
+        item.name: hashlib.sha256(item.read_bytes()).hexdigest()[:10]
+        for item in folder.iterdir()
+        if item.is_file()
+    }
+
+
+def when(moment: datetime | None) -> str:
+    """A time for people: ``23 Nov 2024, 14:05 UTC``."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%-d %b %Y, %H:%M UTC")
+
+
+def initial(contact: ContactSummary | Contact) -> str:
+    """The letter on a contact's avatar: the first letter or digit of its name, else ``#``."""
+    return next((char.upper() for char in contact.name or "" if char.isalnum()), "#")
+
+
+def template_environment() -> jinja2.Environment:
+    """The templates, autoescaped, with ``static()``, ``when`` and ``initial``."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader(PACKAGE, "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    versions = _static_versions()
+    environment.globals["static"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
+    environment.globals["initial"] = initial
+    environment.filters["when"] = when
+    return environment
+
+
+def _templates(request: Request) -> jinja2.Environment:
+    """This HTTP app's template environment, built on first use."""
+    state = request.app.state
+    environment: jinja2.Environment | None = getattr(state, "page_templates", None)
+    if environment is None:
+        environment = state.page_templates = template_environment()
+    return environment
+
+
+def render(
+    request: Request, template: str, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A page: the template with the signed-in user and the CSRF token filled in."""
+    environment = _templates(request)
+    context.setdefault("user", getattr(request.state, "user", None))
+    context.setdefault("active", "")
+    html = environment.get_template(template).render(csrf=csrf_token(request), **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def error_page(request: Request, status: int, heading: str, message: str) -> HTMLResponse:
+    """A friendly error page with a way back."""
+    user = getattr(request.state, "user", None)
+    return render(
+        request,
+        "error.html",
+        status_code=status,
+        status=status,
+        heading=heading,
+        message=message,
+        back_href=home_path(user),
+        back_label="Back to your conversations" if user is not None else "Sign in",
+    )
+
+
+def home_path(user: User | None) -> str:
+    """Where a user lands: admins on Contact Links, users on their conversations."""
+    if user is None:
+        return "/login"
+    return CONTACT_LINKS_PATH if user.is_admin else CONVERSATIONS_PATH
+
+
+def safe_next(target: str | None, user: User) -> str:
+    """A local path to go to after login (never another site), else the user's home."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return home_path(user)
+
+
+def page_links(path: str, page: Page, listing: str, **query: str | None) -> dict[str, str | None]:
+    """``first_href`` (when not on the first page) and ``next_href`` (when there is more)."""
+    kept = {key: value for key, value in query.items() if value}
+    on_first = "cursor" not in kept
+    kept.pop("cursor", None)
+    cursor = encode_cursor(listing, page.next_before_id)
+
+    def href(extra: dict[str, str]) -> str:
+        params = {**kept, **extra}
+        return f"{path}?{urlencode(params)}" if params else path
+
+    return {
+        "first_href": None if on_first else href({}),
+        "next_href": href({"cursor": cursor}) if cursor else None,
+    }
+
+
+# -- login and logout -----------------------------------------------------------------
+
+
+async def home(request: Request) -> Response:
+    """``/``: to the signed-in user's home page, else to the login form."""
+    return RedirectResponse(home_path(await current_user(request)), status_code=303)
+
+
+async def login_page(request: Request) -> Response:
+    """``GET /login``: the form (or straight on, for someone already signed in)."""
+    user = await current_user(request)
+    target = request.query_params.get("next", "")
+    if user is not None:
+        return RedirectResponse(safe_next(target, user), status_code=303)
+    return render(request, "login.html", next=target, username="", error=None)
+
+
+async def login_submit(request: Request) -> Response:
+    """``POST /login``: check the CSRF token, the throttle and the password; start a session."""
+    form = await request.form()
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    target = str(form.get("next", ""))
+
+    def again(status: int, error: str) -> Response:
+        return render(
+            request, "login.html", status_code=status, next=target, username=username, error=error
+        )
+
+    try:
+        check_csrf(request, _form_text(form.get(CSRF_FORM_FIELD)))
+    except CsrfError:
+        return again(400, "This sign-in form had expired. Please sign in again.")
+    if not username or not password:
+        return again(422, "Enter your username and password.")
+    try:
+        user = await authenticate_login(request, username, password)
+    except TooManyAttempts as error:
+        return again(
+            429, f"Too many failed sign-ins. Wait {error.retry_after} seconds and try again."
+        )
+    except AuthError:
+        return again(401, "Wrong username or password.")
+    login(request, user)
+    return RedirectResponse(safe_next(target, user), status_code=303)
+
+
+def _form_text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+async def logout_page(request: Request) -> Response:
+    """``GET /logout``: a button to sign out (signing out changes state, so it is a POST)."""
+    if await current_user(request) is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "logout.html")
+
+
+async def logout_submit(request: Request) -> Response:
+    """``POST /logout``: end the session (CSRF-checked) and go to the login form."""
+    form = await request.form()
+    try:
+        check_csrf(request, _form_text(form.get(CSRF_FORM_FIELD)))
+    except CsrfError:
+        await current_user(request)
+        return error_page(
+            request, 403, "Please try again", "This page had expired. Reload it and sign out again."
+        )
+    logout(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+# -- the pages ------------------------------------------------------------------------
+
+
+def _listing_page(handler: Handler) -> Handler:
+    """Turn a bad search or a stale cursor into a friendly page instead of an API error."""
+
+    async def page(request: Request, user: User) -> Response:
+        try:
+            response: Response = await handler(request, user)
+        except InvalidInput as error:
+            return error_page(
+                request,
+                422,
+                "That link did not work",
+                f"{error.message[:1].upper()}{error.message[1:]}.",
+            )
+        return response
+
+    page.__name__ = handler.__name__
+    page.__doc__ = handler.__doc__
+    return page
+
+
+@signed_in(login_redirect=True)
+@_listing_page
+async def contact_links(request: Request, user: User) -> Response:
+    """``/settings/contact-links`` (admins): contacts, search, Sync WhatsApp, Link Users."""
+    if not user.is_admin:
+        return error_page(
+            request,
+            403,
+            "Admins only",
+            "Only admins manage contact links. Ask an admin for access.",
+        )
+    app = wa_app(request)
+    search = search_param(request)
+    before_id = cursor_param(request, "contacts")
+    page, users, last_sync = await run_in_threadpool(
+        lambda: (
+            app.contacts(search=search, limit=PAGE_SIZE, before_id=before_id, actor=user),
+            app.users(),
+            app.last_sync(),
+        )
+    )
+    usernames = {known.id: known.username for known in users}
+    return render(
+        request,
+        "contact_links.html",
+        active="contact-links",
+        contacts=list(page.items),
+        search=search or "",
+        last_sync=last_sync,
+        linked_names=lambda contact: _names(contact.user_ids, usernames),
+        pager=page_links(
+            CONTACT_LINKS_PATH,
+            page,
+            "contacts",
+            search=search,
+            cursor=request.query_params.get("cursor"),
+        ),
+    )
+
+
+def _names(user_ids: Iterable[int], usernames: dict[int, str]) -> list[str]:
+    return sorted((usernames[uid] for uid in user_ids if uid in usernames), key=str.casefold)
+
+
+@signed_in(login_redirect=True)
+@_listing_page
+async def conversations(request: Request, user: User) -> Response:
+    """``/conversations``: exactly what the signed-in user may see."""
+    app = wa_app(request)
+    before_id = cursor_param(request, "conversations")
+    page = await run_in_threadpool(
+        lambda: app.list_conversations(user, limit=PAGE_SIZE, before_id=before_id)
+    )
+    return render(
+        request,
+        "conversations.html",
+        active="conversations",
+        conversations=list(page.items),
+        pager=page_links(
+            CONVERSATIONS_PATH, page, "conversations", cursor=request.query_params.get("cursor")
+        ),
+    )
 
 
 def page_routes() -> list[BaseRoute]:
-    """The routes of the web UI: login, Settings › Contact Links, Conversations."""
-    return []
+    """The routes of the web UI: login, Settings › Contact Links, Conversations, static files."""
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login_submit, methods=["POST"]),
+        Route("/logout", logout_page, methods=["GET"]),
+        Route("/logout", logout_submit, methods=["POST"]),
+        Route(CONTACT_LINKS_PATH, contact_links, methods=["GET"]),
+        Route(CONVERSATIONS_PATH, conversations, methods=["GET"]),
+        Mount("/static", StaticFiles(packages=[(PACKAGE, "static")]), name="static"),
+    ]
