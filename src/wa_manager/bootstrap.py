@@ -7,7 +7,7 @@ the HTTP app and library users talk to: each method is one use case from
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from wa_manager.config import Settings
@@ -23,9 +23,10 @@ from wa_manager.domain.model import (
     User,
 )
 from wa_manager.domain.ports import ChatSource, Clock, PasswordHasher, Store
-from wa_manager.services import accounts, sync
+from wa_manager.services import accounts, export, sync, webhooks
 from wa_manager.services import contacts as contact_cases
 from wa_manager.services import conversations as conversation_cases
+from wa_manager.services.scheduler import SyncScheduler
 
 
 def utc_now() -> datetime:
@@ -126,6 +127,21 @@ class App:
         with self.store() as uow:
             return uow.sync_runs.latest()
 
+    def sync_scheduler(self, every_seconds: float) -> SyncScheduler:
+        """A scheduler that runs ``sync(trigger="schedule")`` every ``every_seconds``
+        (not started: call ``start()`` and ``stop()``)."""
+        return SyncScheduler(lambda: self.sync(trigger="schedule"), every_seconds, clock=self.clock)
+
+    def handle_webhook(self, payload: object) -> webhooks.WebhookResult:
+        """Apply one UltraMsg webhook payload (decoded JSON, or ``payload_from_form``)."""
+        return webhooks.handle_event(
+            self.store,
+            self.clock,
+            payload,
+            instance_id=self.instance_id,
+            include_groups=self.settings.sync_groups,
+        )
+
     # -- users and credentials --------------------------------------------------
 
     def add_user(self, username: str, role: str, password: str | None = None) -> User:
@@ -209,6 +225,27 @@ class App:
     def link_history(self, contact_id: int, *, actor: User | None = None) -> list[LinkEvent]:
         """The audit trail of one contact's links."""
         return contact_cases.link_history(self.store, actor, contact_id)
+
+    def export_contacts_csv(
+        self,
+        *,
+        search: str | None = None,
+        vanished: bool | None = None,
+        bom: bool = False,
+        actor: User | None = None,
+    ) -> Iterator[str]:
+        """Every contact (optionally filtered) as spreadsheet-safe CSV, streamed in chunks."""
+        if actor is not None:  # refuse a non-admin now, not at the first page
+            from wa_manager.domain.rules import require_admin
+
+            require_admin(actor, "export contacts")
+
+        def read_page(before_id: int | None) -> Page:
+            return self.contacts(
+                search=search, vanished=vanished, limit=export.EXPORT_PAGE_SIZE, before_id=before_id
+            )
+
+        return export.contacts_csv(read_page, bom=bom)
 
     # -- conversations ----------------------------------------------------------
 
