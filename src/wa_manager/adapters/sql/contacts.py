@@ -1,0 +1,171 @@
+"""``SqlContactRepository``: contacts, written in bulk by the sync and read page by page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Row, and_, bindparam, or_, select, update
+
+from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.links import user_ids_by_contact
+from wa_manager.adapters.sql.tables import contacts
+from wa_manager.domain.model import Contact, NewContact, Page, StoredContactState
+
+# Rows per statement where a statement takes a list of keys (SQLite allows 32766 variables).
+KEY_BATCH = 1000
+# Rows fetched at once when streaming a whole source.
+STREAM_BATCH = 10_000
+
+
+def batched(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    """``items`` in lists of at most ``size``."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def contact_from_row(row: Row[Any], user_ids: Sequence[int] = ()) -> Contact:
+    """A ``Contact`` from a row of ``contacts``."""
+    return Contact(
+        id=row.id,
+        source=row.source,
+        wa_id=row.wa_id,
+        name=row.name,
+        phone=row.phone,
+        kind=row.kind,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        vanished_at=row.vanished_at,
+        user_ids=tuple(user_ids),
+    )
+
+
+class SqlContactRepository:
+    """Contacts, unique by (source, wa_id)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def snapshot(self, source: str) -> dict[str, StoredContactState]:
+        """wa_id -> (name, vanished) of every contact of ``source``: one streamed query."""
+        query = select(contacts.c.wa_id, contacts.c.name, contacts.c.vanished_at.is_not(None))
+        result = self._db.execute(
+            query.where(contacts.c.source == source).execution_options(yield_per=STREAM_BATCH)
+        )
+        state = StoredContactState
+        return {row[0]: state(row[1], bool(row[2])) for row in result}
+
+    def add_many(self, source: str, new: Sequence[NewContact], now: datetime) -> int:
+        """Insert in one executemany, skipping existing (source, wa_id); count what went in."""
+        if not new:
+            return 0
+        statement = (
+            self._db.insert(contacts)
+            .values(source=source, created_at=now, last_seen_at=now)
+            .on_conflict_do_nothing(index_elements=["source", "wa_id"])
+        )
+        rows = [
+            {"wa_id": wa_id, "name": name, "phone": phone, "kind": kind}
+            for wa_id, name, phone, kind in new
+        ]
+        # Both drivers report the sum of the rows each execution inserted, so rows
+        # skipped because a concurrent writer inserted them first are not counted.
+        return self._db.execute(statement, rows).rowcount
+
+    def rename_many(self, source: str, renames: Sequence[tuple[str, str | None]]) -> int:
+        """Set new names by wa_id in one executemany; count the rows changed."""
+        if not renames:
+            return 0
+        statement = (
+            update(contacts)
+            .where(contacts.c.source == source, contacts.c.wa_id == bindparam("key"))
+            .values(name=bindparam("new_name"))
+        )
+        rows = [{"key": wa_id, "new_name": name} for wa_id, name in renames]
+        return self._db.execute(statement, rows).rowcount
+
+    def set_vanished(self, source: str, wa_ids: Sequence[str], at: datetime | None) -> int:
+        """Mark these contacts vanished at ``at`` (None: back again); count the rows changed.
+
+        A contact already vanished keeps the time it first vanished.
+        """
+        changed = 0
+        still = (
+            contacts.c.vanished_at.is_(None)
+            if at is not None
+            else contacts.c.vanished_at.is_not(None)
+        )
+        for batch in batched(wa_ids, KEY_BATCH):
+            statement = (
+                update(contacts)
+                .where(contacts.c.source == source, contacts.c.wa_id.in_(batch), still)
+                .values(vanished_at=at)
+            )
+            changed += self._db.execute(statement).rowcount
+        return changed
+
+    def touch(self, source: str, wa_id: str, now: datetime) -> None:
+        """Note activity: ``last_seen_at`` = now and ``vanished_at`` cleared."""
+        self._db.execute(
+            update(contacts)
+            .where(contacts.c.source == source, contacts.c.wa_id == wa_id)
+            .values(last_seen_at=now, vanished_at=None)
+        )
+
+    def get(self, contact_id: int) -> Contact | None:
+        """One contact with its ``user_ids``, or None."""
+        row = self._db.execute(select(contacts).where(contacts.c.id == contact_id)).first()
+        if row is None:
+            return None
+        return contact_from_row(row, user_ids_by_contact(self._db, [row.id]).get(row.id, ()))
+
+    def find(
+        self, source: str | None, wa_id: str | None = None, phone: str | None = None
+    ) -> Contact | None:
+        """The (oldest) contact with this wa_id or E.164 phone, in ``source`` or any."""
+        if wa_id is None and phone is None:
+            return None
+        query = select(contacts.c.id)
+        if source is not None:
+            query = query.where(contacts.c.source == source)
+        if wa_id is not None:
+            query = query.where(contacts.c.wa_id == wa_id)
+        if phone is not None:
+            query = query.where(contacts.c.phone == phone)
+        contact_id = self._db.execute(query.order_by(contacts.c.id).limit(1)).scalar()
+        return None if contact_id is None else self.get(contact_id)
+
+    def page(
+        self,
+        *,
+        search: str | None,
+        limit: int,
+        before_id: int | None,
+        vanished: bool | None = None,
+    ) -> Page:
+        """Contacts newest first (by id), keyset-paginated; ``search`` is a
+        case-insensitive substring of name, phone or wa_id (``%`` and ``_`` literal)."""
+        query = select(contacts)
+        if before_id is not None:
+            query = query.where(contacts.c.id < before_id)
+        if search:
+            query = query.where(
+                or_(
+                    *(
+                        column.icontains(search, autoescape=True)
+                        for column in (contacts.c.name, contacts.c.phone, contacts.c.wa_id)
+                    )
+                )
+            )
+        if vanished is not None:
+            column = contacts.c.vanished_at
+            query = query.where(and_(column.is_not(None) if vanished else column.is_(None)))
+        rows = self._db.execute(query.order_by(contacts.c.id.desc()).limit(limit + 1)).all()
+        shown = rows[:limit]
+        links = user_ids_by_contact(self._db, [row.id for row in shown])
+        items = tuple(contact_from_row(row, links.get(row.id, ())) for row in shown)
+        next_before_id = shown[-1].id if len(rows) > limit else None
+        return Page(items=items, next_before_id=next_before_id)

@@ -1,0 +1,115 @@
+"""``SqlConversationRepository``: one conversation per contact; reads filtered by the viewer.
+
+Visibility is part of the query: an admin's query reads every conversation, a
+user's is joined through ``contact_links`` on the viewer's id, and an inactive
+viewer gets nothing without a query at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, exists, func, literal, select
+
+from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.tables import contact_links, contacts, conversations
+from wa_manager.domain.model import (
+    CONVERSATION_SOURCE,
+    CONVERSATION_STATUS_ACTIVE,
+    ContactSummary,
+    Conversation,
+    Page,
+    User,
+)
+from wa_manager.domain.rules import can_see_all
+
+
+def _lacks_conversation(source: str) -> tuple[ColumnElement[bool], ...]:
+    """Conditions on ``contacts``: of ``source`` and without a conversation."""
+    has_one = exists().where(conversations.c.contact_id == contacts.c.id)
+    return (contacts.c.source == source, ~has_one)
+
+
+def _visible_to(viewer: User) -> Select[Any]:
+    """Conversations with their contact, only those ``viewer`` may see (viewer active)."""
+    query = select(
+        conversations.c.id,
+        conversations.c.status,
+        conversations.c.source,
+        conversations.c.assigned_user_id,
+        conversations.c.created_at,
+        contacts.c.id.label("contact_id"),
+        contacts.c.wa_id,
+        contacts.c.name,
+        contacts.c.phone,
+    ).join_from(conversations, contacts, contacts.c.id == conversations.c.contact_id)
+    if not can_see_all(viewer):
+        query = query.join(
+            contact_links,
+            (contact_links.c.contact_id == conversations.c.contact_id)
+            & (contact_links.c.user_id == viewer.id),
+        )
+    return query
+
+
+def _conversation_from_row(row: Row[Any]) -> Conversation:
+    return Conversation(
+        id=row.id,
+        contact=ContactSummary(id=row.contact_id, wa_id=row.wa_id, name=row.name, phone=row.phone),
+        status=row.status,
+        source=row.source,
+        assigned_user_id=row.assigned_user_id,
+        created_at=row.created_at,
+    )
+
+
+class SqlConversationRepository:
+    """The one whatsapp conversation of each contact."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add_missing(self, source: str, now: datetime) -> int:
+        """One INSERT … SELECT giving each contact of ``source`` without one a conversation."""
+        rows = (
+            select(
+                contacts.c.id,
+                literal(CONVERSATION_SOURCE),
+                literal(CONVERSATION_STATUS_ACTIVE),
+                literal(now, conversations.c.created_at.type),
+            )
+            .where(*_lacks_conversation(source))
+            .order_by(contacts.c.id)  # conversation ids follow contact ids: newest last
+        )
+        statement = (
+            self._db.insert(conversations)
+            .from_select(["contact_id", "source", "status", "created_at"], rows)
+            .on_conflict_do_nothing(index_elements=["contact_id"])
+        )
+        return self._db.execute(statement).rowcount
+
+    def count_missing(self, source: str) -> int:
+        """How many contacts of ``source`` have no conversation: one COUNT."""
+        query = select(func.count()).select_from(contacts).where(*_lacks_conversation(source))
+        return int(self._db.execute(query).scalar_one())
+
+    def page(self, viewer: User, *, limit: int, before_id: int | None) -> Page:
+        """Conversations ``viewer`` may see, newest first (by id): one query."""
+        if not viewer.active:
+            return Page(items=(), next_before_id=None)
+        query = _visible_to(viewer)
+        if before_id is not None:
+            query = query.where(conversations.c.id < before_id)
+        rows = self._db.execute(query.order_by(conversations.c.id.desc()).limit(limit + 1)).all()
+        items = tuple(_conversation_from_row(row) for row in rows[:limit])
+        return Page(items=items, next_before_id=items[-1].id if len(rows) > limit else None)
+
+    def get(self, viewer: User, conversation_id: int) -> Conversation | None:
+        """One conversation if it exists and ``viewer`` may see it, else None."""
+        if not viewer.active:
+            return None
+        row = self._db.execute(
+            _visible_to(viewer).where(conversations.c.id == conversation_id)
+        ).first()
+        return None if row is None else _conversation_from_row(row)

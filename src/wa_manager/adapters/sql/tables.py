@@ -1,0 +1,178 @@
+"""The schema as SQLAlchemy Core ``Table``s, and the UTC timestamp type.
+
+The migrations in ``migrations/versions`` create exactly these tables; the
+repositories query them. Times are stored in UTC and always come back as
+timezone-aware ``datetime``s, on SQLite (which has no time zone type) as on
+PostgreSQL (``timestamptz``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC ``datetime`` on every backend.
+
+    Binding a naive datetime is a programming error (ambiguous time) and raises
+    ``ValueError``. SQLite stores the UTC wall time; PostgreSQL a ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware time")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# Constraint names are fixed so that later migrations can refer to them.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (the rowid) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("username"),
+    CheckConstraint("role IN ('admin', 'user')", name="role"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(128), nullable=False),
+    Column("wa_id", String(128), nullable=False),
+    Column("name", Text, nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=True),
+    Column("vanished_at", UtcDateTime, nullable=True),
+    UniqueConstraint("source", "wa_id"),
+    CheckConstraint("kind IN ('person', 'group')", name="kind"),
+    Index(None, "phone"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "contact_id",
+        Id,
+        ForeignKey("contacts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("source", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("assigned_user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("contact_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(128), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    UniqueConstraint("token_hash"),
+    Index(None, "user_id"),
+)
+
+contact_links = Table(
+    "contact_links",
+    metadata,
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_by", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("contact_id", "user_id"),
+    Index(None, "user_id", "contact_id"),
+)
+
+# The audit trail keeps plain ids (no foreign keys): it outlives what it describes.
+link_events = Table(
+    "link_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("contact_id", Id, nullable=False),
+    Column("user_id", Id, nullable=False),
+    Column("action", String(8), nullable=False),
+    Column("actor_id", Id, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    CheckConstraint("action IN ('link', 'unlink')", name="action"),
+    Index(None, "contact_id", "id"),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("instance_id", String(128), nullable=False),
+    Column("trigger", String(32), nullable=False),
+    Column("actor_id", Id, nullable=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("fetched", Integer, nullable=True),
+    Column("created_contacts", Integer, nullable=True),
+    Column("created_conversations", Integer, nullable=True),
+    Column("updated_contacts", Integer, nullable=True),
+    Column("skipped", Integer, nullable=True),
+    Column("duration_ms", BigInteger, nullable=True),
+    Column("dry_run", Boolean, nullable=True),
+    Column("error", Text, nullable=True),
+)
