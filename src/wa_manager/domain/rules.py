@@ -59,18 +59,19 @@ def classify_chat_id(wa_id: object) -> ChatKind:
 def _possible_national_lengths() -> dict[str, frozenset[int]]:
     """Country calling code -> lengths a national number may have (phonenumbers' metadata).
 
-    Built once, on first use: the union of ``general_desc.possible_length`` of
-    every region sharing the code, plus the non-geographic entities.
+    Built once, on first use, from the metadata of the code's main region (or
+    non-geographic entity), as ``phonenumbers.is_possible_number`` does: that
+    metadata holds the possible lengths of every region sharing the code. Lengths
+    that are possible only for local dialling (7 digits after +1) are left out.
     """
     table: dict[str, frozenset[int]] = {}
-    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
-        lengths: set[int] = set()
-        for region in regions:
-            metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
-            if metadata is not None and metadata.general_desc is not None:
-                lengths.update(metadata.general_desc.possible_length or ())
-        if lengths:
-            table[str(code)] = frozenset(lengths)
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        region = phonenumbers.region_code_for_country_code(code)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+        if metadata is not None and metadata.general_desc is not None:
+            lengths = frozenset(metadata.general_desc.possible_length or ())
+            if lengths:
+                table[str(code)] = lengths
     return table
 
 
