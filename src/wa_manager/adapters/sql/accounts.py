@@ -10,6 +10,7 @@ from sqlalchemy import Row, insert, select, update
 
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.tables import api_tokens, users
+from wa_manager.domain.errors import AlreadyExists, NotFound
 from wa_manager.domain.model import ApiToken, User
 
 _USER_COLUMNS = (users.c.id, users.c.username, users.c.role, users.c.active, users.c.created_at)
@@ -55,8 +56,8 @@ class SqlUserRepository:
             )
             .returning(*_USER_COLUMNS)
         )
-        conflict = f"user {username!r} exists already; pick another username"
-        return _user_from_row(self._db.execute(statement, conflict=conflict).one())
+        taken = AlreadyExists(f"user {username!r} exists already; pick another username")
+        return _user_from_row(self._db.execute(statement, integrity_error=taken).one())
 
     def _one(self, *conditions: Any) -> User | None:
         row = self._db.execute(select(*_USER_COLUMNS).where(*conditions)).first()
@@ -103,7 +104,8 @@ class SqlTokenRepository:
             .values(user_id=user_id, token_hash=token_hash, name=name, created_at=now)
             .returning(*api_tokens.c)
         )
-        return _token_from_row(self._db.execute(statement).one())
+        refused = NotFound(f"no user with id {user_id}, or this token exists already")
+        return _token_from_row(self._db.execute(statement, integrity_error=refused).one())
 
     def user_for(self, token_hash: str, now: datetime) -> User | None:
         """The active user of a live token, noting ``last_used_at``; else None."""

@@ -76,32 +76,30 @@ class SqlContactRepository:
         return self._db.execute(statement, rows).rowcount
 
     def rename_many(self, source: str, renames: Sequence[tuple[str, str | None]]) -> int:
-        """Set new names by wa_id in one executemany; count the rows changed."""
+        """Set new names by wa_id in one executemany; count the rows whose name changed."""
         if not renames:
             return 0
         statement = (
             update(contacts)
-            .where(contacts.c.source == source, contacts.c.wa_id == bindparam("key"))
+            .where(
+                contacts.c.source == source,
+                contacts.c.wa_id == bindparam("key"),
+                contacts.c.name.is_distinct_from(bindparam("new_name")),
+            )
             .values(name=bindparam("new_name"))
         )
         rows = [{"key": wa_id, "new_name": name} for wa_id, name in renames]
         return self._db.execute(statement, rows).rowcount
 
     def set_vanished(self, source: str, wa_ids: Sequence[str], at: datetime | None) -> int:
-        """Mark these contacts vanished at ``at`` (None: back again); count the rows changed.
-
-        A contact already vanished keeps the time it first vanished.
-        """
+        """Set ``vanished_at`` = ``at`` (None: back again) on these contacts, a batch of
+        keys per statement; count the rows whose value changed."""
         changed = 0
-        still = (
-            contacts.c.vanished_at.is_(None)
-            if at is not None
-            else contacts.c.vanished_at.is_not(None)
-        )
+        differs = contacts.c.vanished_at.is_distinct_from(at)
         for batch in batched(wa_ids, KEY_BATCH):
             statement = (
                 update(contacts)
-                .where(contacts.c.source == source, contacts.c.wa_id.in_(batch), still)
+                .where(contacts.c.source == source, contacts.c.wa_id.in_(batch), differs)
                 .values(vanished_at=at)
             )
             changed += self._db.execute(statement).rowcount
@@ -126,15 +124,16 @@ class SqlContactRepository:
         self, source: str | None, wa_id: str | None = None, phone: str | None = None
     ) -> Contact | None:
         """The (oldest) contact with this wa_id or E.164 phone, in ``source`` or any."""
-        if wa_id is None and phone is None:
+        matches = [
+            column == value
+            for column, value in ((contacts.c.wa_id, wa_id), (contacts.c.phone, phone))
+            if value is not None
+        ]
+        if not matches:
             return None
-        query = select(contacts.c.id)
+        query = select(contacts.c.id).where(or_(*matches))
         if source is not None:
             query = query.where(contacts.c.source == source)
-        if wa_id is not None:
-            query = query.where(contacts.c.wa_id == wa_id)
-        if phone is not None:
-            query = query.where(contacts.c.phone == phone)
         contact_id = self._db.execute(query.order_by(contacts.c.id).limit(1)).scalar()
         return None if contact_id is None else self.get(contact_id)
 

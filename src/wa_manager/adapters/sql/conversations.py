@@ -7,11 +7,13 @@ viewer gets nothing without a query at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, exists, func, literal, select
 
+from wa_manager.adapters.sql.contacts import KEY_BATCH, batched
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.tables import contact_links, contacts, conversations
 from wa_manager.domain.model import (
@@ -72,6 +74,18 @@ class SqlConversationRepository:
 
     def add_missing(self, source: str, now: datetime) -> int:
         """One INSERT … SELECT giving each contact of ``source`` without one a conversation."""
+        return self._insert_for(now, *_lacks_conversation(source))
+
+    def add_for(self, source: str, wa_ids: Sequence[str], now: datetime) -> int:
+        """Give these contacts of ``source`` a conversation if they lack one (webhooks)."""
+        return sum(
+            self._insert_for(now, *_lacks_conversation(source), contacts.c.wa_id.in_(batch))
+            for batch in batched(wa_ids, KEY_BATCH)
+        )
+
+    def _insert_for(self, now: datetime, *conditions: ColumnElement[bool]) -> int:
+        """INSERT … SELECT a conversation for each contact meeting ``conditions``;
+        ON CONFLICT DO NOTHING, so a concurrent writer's rows are skipped, not counted."""
         rows = (
             select(
                 contacts.c.id,
@@ -79,7 +93,7 @@ class SqlConversationRepository:
                 literal(CONVERSATION_STATUS_ACTIVE),
                 literal(now, conversations.c.created_at.type),
             )
-            .where(*_lacks_conversation(source))
+            .where(*conditions)
             .order_by(contacts.c.id)  # conversation ids follow contact ids: newest last
         )
         statement = (

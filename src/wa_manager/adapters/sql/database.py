@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.sql import Executable
 
 from wa_manager.adapters.sql.errors import translate
+from wa_manager.domain.errors import WaManagerError
 
 # A result whose rows may have any number of columns.
 AnyResult = CursorResult[*tuple[Any, ...]]
@@ -32,16 +33,20 @@ class Database:
         self.dialect = connection.dialect.name
 
     def execute(
-        self, statement: Executable, params: Params = None, *, conflict: str | None = None
+        self,
+        statement: Executable,
+        params: Params = None,
+        *,
+        integrity_error: WaManagerError | None = None,
     ) -> AnyResult:
         """Run one statement (``params`` a list: executemany); raise domain errors only.
 
-        ``conflict``: the ``AlreadyExists`` message for a unique violation.
+        ``integrity_error``: what to raise when a constraint rejects the statement.
         """
         try:
             return self.connection.execute(statement, params)
         except sa_exc.SQLAlchemyError as error:
-            raise translate(error, self.url, conflict=conflict) from error
+            raise translate(error, self.url, integrity_error=integrity_error) from error
 
     def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         """The dialect's INSERT for ``table``, which knows ``on_conflict_do_nothing``,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
-from wa_manager.domain.errors import AlreadyExists, SchemaNotReady, StorageError
+from wa_manager.domain.errors import SchemaNotReady, StorageError, WaManagerError
 
 
 def safe_url(url: str | URL) -> str:
@@ -63,15 +63,19 @@ def _is_busy(error: sa_exc.DBAPIError) -> bool:
 
 
 def translate(
-    error: sa_exc.SQLAlchemyError, url: str | URL, *, conflict: str | None = None
-) -> StorageError | AlreadyExists:
+    error: sa_exc.SQLAlchemyError,
+    url: str | URL,
+    *,
+    integrity_error: WaManagerError | None = None,
+) -> WaManagerError:
     """The domain error for a database exception.
 
-    ``conflict`` is the message for a unique-constraint violation the caller
-    expects (e.g. a taken username); without it such a violation is a ``StorageError``.
+    ``integrity_error`` is what a constraint violation the caller expects means
+    (e.g. ``AlreadyExists`` for a taken username); without it such a violation
+    is a ``StorageError``.
     """
-    if isinstance(error, sa_exc.IntegrityError) and conflict is not None:
-        return AlreadyExists(conflict)
+    if isinstance(error, sa_exc.IntegrityError) and integrity_error is not None:
+        return integrity_error
     if isinstance(error, sa_exc.DBAPIError):
         if error.connection_invalidated or isinstance(error, sa_exc.InterfaceError):
             return unreachable(url, error)

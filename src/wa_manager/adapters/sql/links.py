@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, select
 
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.tables import contact_links, link_events
+from wa_manager.domain.errors import NotFound
 from wa_manager.domain.model import ContactLink, LinkEvent
 
 
@@ -41,7 +42,8 @@ class SqlLinkRepository:
             .values(contact_id=contact_id, user_id=user_id, created_by=actor_id, created_at=now)
             .on_conflict_do_nothing(index_elements=["contact_id", "user_id"])
         )
-        changed = self._db.execute(statement).rowcount > 0
+        unknown = NotFound(f"no contact with id {contact_id} or no user with id {user_id}")
+        changed = self._db.execute(statement, integrity_error=unknown).rowcount > 0
         if changed:
             self._record(contact_id, user_id, "link", actor_id, now)
         return changed

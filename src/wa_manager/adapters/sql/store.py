@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
 
@@ -10,6 +12,7 @@ from wa_manager.adapters.sql.errors import safe_url, schema_not_ready, unreachab
 from wa_manager.adapters.sql.schema import SchemaState, revision_state, upgrade_engine
 from wa_manager.adapters.sql.unit_of_work import SqlUnitOfWork
 from wa_manager.domain.errors import StorageError
+from wa_manager.domain.ports import Store, UnitOfWork
 
 
 class SqlStore:
@@ -62,3 +65,10 @@ class SqlStore:
 
     def __repr__(self) -> str:
         return f"SqlStore({safe_url(self.url)!r})"
+
+
+if TYPE_CHECKING:  # mypy proves that the SQL classes implement the ports
+
+    def _implements_ports(store: SqlStore) -> tuple[Store, UnitOfWork]:
+        uow: UnitOfWork = store()
+        return store, uow

@@ -30,6 +30,14 @@ from wa_manager.adapters.sql.errors import translate, unreachable
 from wa_manager.adapters.sql.links import SqlLinkRepository
 from wa_manager.adapters.sql.sync_runs import SqlSyncRunRepository
 from wa_manager.domain.errors import SyncAlreadyRunning
+from wa_manager.domain.ports import (
+    ContactRepository,
+    ConversationRepository,
+    LinkRepository,
+    SyncRunRepository,
+    TokenRepository,
+    UserRepository,
+)
 
 # How long a sync on SQLite waits for another writer before giving up.
 SQLITE_SYNC_LOCK_WAIT_MS = 3_000
@@ -62,12 +70,12 @@ class SqlUnitOfWork:
             raise unreachable(self._url, error) from error
         self._connection = connection
         db = Database(connection, self._url)
-        self.contacts = SqlContactRepository(db)
-        self.conversations = SqlConversationRepository(db)
-        self.users = SqlUserRepository(db)
-        self.tokens = SqlTokenRepository(db)
-        self.links = SqlLinkRepository(db)
-        self.sync_runs = SqlSyncRunRepository(db)
+        self.contacts: ContactRepository = SqlContactRepository(db)
+        self.conversations: ConversationRepository = SqlConversationRepository(db)
+        self.users: UserRepository = SqlUserRepository(db)
+        self.tokens: TokenRepository = SqlTokenRepository(db)
+        self.links: LinkRepository = SqlLinkRepository(db)
+        self.sync_runs: SyncRunRepository = SqlSyncRunRepository(db)
         self._db = db
         return self
 
