@@ -14,7 +14,7 @@ import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 from wa_manager.domain.model import (
     ApiToken,
@@ -37,6 +37,16 @@ class ChatSource(Protocol):
 
     def fetch_chats(self) -> Sequence[RawChat]:
         """Every chat of the instance, in UltraMsg's order; raises ``UpstreamError``."""
+        ...
+
+
+@runtime_checkable
+class InstanceStatusSource(Protocol):
+    """Says whether the UltraMsg instance is connected to its phone."""
+
+    def instance_status(self) -> str | None:
+        """``accountStatus.status`` (``authenticated``, ``qr``, ``standby``, ``loading``),
+        None when UltraMsg did not say; raises ``UpstreamError``."""
         ...
 
 
