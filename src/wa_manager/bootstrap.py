@@ -23,7 +23,7 @@ from wa_manager.domain.model import (
     User,
 )
 from wa_manager.domain.ports import ChatSource, Clock, PasswordHasher, Store
-from wa_manager.services import accounts, export, sync, webhooks
+from wa_manager.services import accounts, export, status, sync, webhooks
 from wa_manager.services import contacts as contact_cases
 from wa_manager.services import conversations as conversation_cases
 from wa_manager.services.scheduler import SyncScheduler
@@ -126,6 +126,14 @@ class App:
         """The most recent recorded sync, if any."""
         with self.store() as uow:
             return uow.sync_runs.latest()
+
+    def instance_status(self, *, actor: User | None = None) -> status.InstanceStatus:
+        """Whether the UltraMsg instance is connected (``UpstreamError`` when UltraMsg fails)."""
+        if actor is not None:
+            from wa_manager.domain.rules import require_admin
+
+            require_admin(actor, "see the UltraMsg instance status")
+        return status.instance_status(self.chat_source(), self.instance_id)
 
     def sync_scheduler(self, every_seconds: float) -> SyncScheduler:
         """A scheduler that runs ``sync(trigger="schedule")`` every ``every_seconds``
