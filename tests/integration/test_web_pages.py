@@ -12,7 +12,6 @@ from html.parser import HTMLParser
 
 import pytest
 from starlette.testclient import TestClient
-
 from test_http_support import (
     PASSWORD,
     World,
@@ -22,6 +21,7 @@ from test_http_support import (
     running,
     sync,
 )
+
 from wa_manager.domain.model import RawChat
 
 HOSTILE = "<script>alert(1)</script>"
@@ -222,7 +222,8 @@ def test_a_user_sees_exactly_the_conversations_linked_to_them(world: World) -> N
     html = world.client.get("/conversations").text
     names = re.findall(r'<p class="contact-name" dir="auto">([^<]*)</p>', html)
     assert names == ["Person 2"]
-    assert linked.phone is not None and linked.phone in html
+    assert linked.phone is not None
+    assert linked.phone in html
 
 
 def test_the_empty_state_tells_the_admin_to_sync() -> None:
