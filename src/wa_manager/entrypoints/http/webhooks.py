@@ -1,0 +1,133 @@
+"""``POST /webhooks/ultramsg/{secret}``: UltraMsg's message events, as JSON or a form.
+
+UltraMsg signs nothing, so the URL carries an unguessable secret
+(``WA_MANAGER_WEBHOOK_SECRET``); a wrong secret, or none configured, is a 404
+like any unknown path. Past that, every request gets a 2xx: UltraMsg retries a
+webhook that fails, and retrying a malformed or uninteresting event helps no
+one; what was done or why nothing was done is in the answer and in the log.
+
+The secret is part of the path, so ``redact_webhook_paths`` keeps it out of
+uvicorn's access log.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from wa_manager.domain.errors import NotFound
+from wa_manager.entrypoints.http.auth import wa_app
+from wa_manager.services.webhooks import WebhookOutcome, payload_from_form
+
+logger = logging.getLogger("wa_manager.webhooks")
+
+WEBHOOK_PREFIX = "/webhooks/ultramsg/"
+WEBHOOK_PATH = WEBHOOK_PREFIX + "{secret}"
+MAX_WEBHOOK_BYTES = 256 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def _check_secret(request: Request) -> None:
+    """404 unless the path's secret is the configured one (compared in constant time)."""
+    expected = wa_app(request).settings.webhook_secret
+    given = str(request.path_params.get("secret", ""))
+    if expected is None or not hmac.compare_digest(given.encode(), expected.get().encode()):
+        raise NotFound("no such resource; see /openapi.json for what there is")
+
+
+def decode_payload(body: bytes, content_type: str) -> Any:
+    """The webhook body as a JSON-like value: JSON, or a form (``data[from]=…``) made
+    into the JSON shape; None when it is neither."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    media_type = content_type.partition(";")[0].strip().lower()
+    looks_like_json = text.lstrip().startswith(("{", "["))
+    if media_type != FORM_TYPE and looks_like_json:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+    if media_type == FORM_TYPE or "=" in text:
+        try:
+            fields = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            return None
+        return payload_from_form(fields)
+    return None
+
+
+async def ultramsg_webhook(request: Request) -> Response:
+    """Apply one UltraMsg event: a new chat becomes a contact, a known one is touched."""
+    _check_secret(request)
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        payload = None
+        logger.warning("webhook ignored: body of %d bytes is too large", len(body))
+    else:
+        payload = decode_payload(body, request.headers.get("content-type", ""))
+    result = await run_in_threadpool(wa_app(request).handle_webhook, payload)
+    if result.outcome is WebhookOutcome.IGNORED:
+        logger.info("webhook ignored: %s", result.reason)
+    else:
+        logger.info("webhook %s contact %s", result.outcome, result.wa_id)
+    return JSONResponse(result.as_dict())
+
+
+class _WebhookPathFilter(logging.Filter):
+    """Rewrites ``/webhooks/ultramsg/<secret>`` to ``/webhooks/ultramsg/***`` in log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, str) and WEBHOOK_PREFIX in arg for arg in record.args
+        ):
+            record.args = tuple(
+                redact_webhook_path(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
+def redact_webhook_path(text: str) -> str:
+    """``text`` with the secret of any webhook path in it replaced by ``***``."""
+    head, found, tail = text.partition(WEBHOOK_PREFIX)
+    if not found:
+        return text
+    end = min((i for i in map(tail.find, " ?/\"'") if i >= 0), default=len(tail))
+    return head + WEBHOOK_PREFIX + "***" + redact_webhook_path(tail[end:])
+
+
+def redact_webhook_paths(logger_name: str = "uvicorn.access") -> None:
+    """Keep webhook secrets out of that logger's records (idempotent)."""
+    target = logging.getLogger(logger_name)
+    if not any(isinstance(existing, _WebhookPathFilter) for existing in target.filters):
+        target.addFilter(_WebhookPathFilter())
+
+
+class UltraMsgMessage(msgspec.Struct):
+    """The ``data`` of a message event (the fields wa-manager reads; others pass)."""
+
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    pushname: str = ""
+    fromMe: bool = False
+
+
+class UltraMsgEvent(msgspec.Struct):
+    """An UltraMsg webhook body, for ``/openapi.json`` only: any body gets a 2xx.
+
+    Sent as JSON, or form-encoded with ``data`` as a JSON string or as
+    bracketed keys (``data[from]=...``).
+    """
+
+    event_type: str
+    data: UltraMsgMessage
+    instanceId: str = ""
