@@ -45,6 +45,7 @@ def contact_json(contact: Contact) -> JsonObject:
         "user_ids": list(contact.user_ids),
         "created_at": iso_time(contact.created_at),
         "last_seen_at": iso_time(contact.last_seen_at),
+        "vanished_at": iso_time(contact.vanished_at),
     }
 
 

@@ -25,7 +25,14 @@ from starlette.routing import Route
 
 from wa_manager.domain.model import Page, User
 from wa_manager.entrypoints import serializers
-from wa_manager.entrypoints.http.auth import admin_only, signed_in, wa_app
+from wa_manager.entrypoints.http import extras, webhooks
+from wa_manager.entrypoints.http.auth import (
+    AUTH_SESSION,
+    admin_only,
+    auth_method,
+    signed_in,
+    wa_app,
+)
 from wa_manager.entrypoints.http.inputs import (
     ContactUsersBody,
     NewUserBody,
@@ -75,6 +82,8 @@ class Operation:
     params: tuple[Param, ...] = ()
     body: type[msgspec.Struct] | None = None
     errors: tuple[int, ...] = ()
+    media_type: str = "application/json"  # of the answer
+    body_media_types: tuple[str, ...] = ("application/json",)
 
     @property
     def operation_id(self) -> str:
@@ -97,8 +106,9 @@ def _page_json(page: Page, listing: str, item_json: Callable[[Any], dict[str, An
 async def run_sync(request: Request, user: User) -> Response:
     """Run one sync (``dry_run=true``: count only) and answer its report."""
     dry_run = flag_param(request, "dry_run")
+    trigger = "ui" if auth_method(request) == AUTH_SESSION else "api"  # the page's button
     report = await run_in_threadpool(
-        partial(wa_app(request).sync, dry_run=dry_run, trigger="api", actor=user)
+        partial(wa_app(request).sync, dry_run=dry_run, trigger=trigger, actor=user)
     )
     return JSONResponse(serializers.report_json(report))
 
@@ -111,6 +121,7 @@ async def list_contacts(request: Request, user: User) -> Response:
             search=search_param(request),
             limit=limit_param(request),
             before_id=cursor_param(request, "contacts"),
+            vanished=extras.vanished_param(request),
             actor=user,
         )
     )
@@ -212,6 +223,18 @@ _DRY_RUN = Param(
     "dry_run", "query", {"type": "boolean", "default": False}, "fetch and count, write nothing"
 )
 _SYNC_ERRORS = (409, 502, 503)
+_VANISHED = Param(
+    "vanished",
+    "query",
+    {"type": "boolean"},
+    "true: only contacts gone from the chat list; false: only present ones; absent: all",
+)
+_BOM = Param(
+    "bom", "query", {"type": "boolean", "default": False}, "start with a UTF-8 byte order mark"
+)
+_SECRET = Param(
+    "secret", "path", {"type": "string"}, "WA_MANAGER_WEBHOOK_SECRET (else 404)", required=True
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -226,7 +249,13 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET", "/api/contacts", list_contacts, Access.ADMIN,
-        "List contacts, newest first", "ContactPage", params=(_SEARCH, _LIMIT, _CURSOR),
+        "List contacts, newest first", "ContactPage",
+        params=(_SEARCH, _VANISHED, _LIMIT, _CURSOR),
+    ),
+    Operation(
+        "GET", "/api/contacts.csv", extras.export_contacts, Access.ADMIN,
+        "Every contact as CSV (UTF-8, formula-safe cells), streamed", "ContactsCsv",
+        params=(_SEARCH, _VANISHED, _BOM), media_type="text/csv",
     ),
     Operation(
         "GET", "/api/contacts/{id}", get_contact, Access.ADMIN, "One contact", "Contact",
@@ -240,6 +269,31 @@ OPERATIONS: tuple[Operation, ...] = (
         "PUT", "/api/contacts/{id}/users", set_contact_users, Access.ADMIN,
         "Link exactly these users to a contact", "UserIds", params=(_ID,),
         body=ContactUsersBody, errors=(404,),
+    ),
+    Operation(
+        "GET", "/api/contacts/{id}/links/history", extras.get_link_history, Access.ADMIN,
+        "Who linked or unlinked users to a contact, and when (oldest first)", "LinkHistory",
+        params=(_ID,), errors=(404,),
+    ),
+    Operation(
+        "GET", "/api/sync-runs", extras.list_sync_runs, Access.ADMIN,
+        "Sync history, newest first (CLI, API, button and scheduled syncs)", "SyncRunPage",
+        params=(_LIMIT, _CURSOR),
+    ),
+    Operation(
+        "GET", "/api/sync-schedule", extras.get_sync_schedule, Access.ADMIN,
+        "The scheduled sync's state (serve --sync-every)", "SyncSchedule",
+    ),
+    Operation(
+        "GET", "/api/instance/status", extras.get_instance_status, Access.ADMIN,
+        "Whether the UltraMsg instance is connected", "InstanceStatus", errors=(502, 503),
+    ),
+    Operation(
+        "POST", webhooks.WEBHOOK_PATH, webhooks.ultramsg_webhook, Access.PUBLIC,
+        "UltraMsg webhook: a message from an unknown chat creates its contact at once; "
+        "any body gets a 200 (UltraMsg retries otherwise)", "WebhookResult",
+        params=(_SECRET,), body=webhooks.UltraMsgEvent, errors=(404, 503),
+        body_media_types=("application/json", "application/x-www-form-urlencoded"),
     ),
     Operation(
         "GET", "/api/conversations", list_conversations, Access.USER,

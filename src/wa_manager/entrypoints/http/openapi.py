@@ -13,6 +13,7 @@ import msgspec
 
 from wa_manager.entrypoints.http.api import OPERATIONS, Access, Operation
 from wa_manager.entrypoints.http.inputs import REQUEST_BODIES
+from wa_manager.entrypoints.http.webhooks import UltraMsgEvent
 
 JsonSchema = dict[str, Any]
 
@@ -52,6 +53,7 @@ COMPONENT_SCHEMAS: dict[str, JsonSchema] = {
             "user_ids": {"type": "array", "items": _ID},
             "created_at": _TIME,
             "last_seen_at": {"type": ["string", "null"], "format": "date-time"},
+            "vanished_at": {"type": ["string", "null"], "format": "date-time"},
         }
     ),
     "ContactSummary": _object(
@@ -92,6 +94,69 @@ COMPONENT_SCHEMAS: dict[str, JsonSchema] = {
     "UserList": _object({"items": {"type": "array", "items": _ref("User")}}),
     "UserIds": _object({"user_ids": {"type": "array", "items": _ID}}),
     "Health": _object({"status": {"const": "ok"}}),
+    "SyncRun": _object(
+        {
+            "id": _ID,
+            "instance_id": {"type": "string"},
+            "trigger": {"enum": ["cli", "api", "ui", "schedule", "library"]},
+            "actor_id": {"type": ["integer", "null"]},
+            "actor": _NULLABLE_STRING,
+            "started_at": _TIME,
+            "finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "report": {"oneOf": [_ref("SyncReport"), {"type": "null"}]},
+            "error": _NULLABLE_STRING,
+        }
+    ),
+    "SyncRunPage": _page("SyncRun"),
+    "SyncSchedule": {
+        "type": "object",
+        "required": ["enabled"],
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "interval_seconds": {"type": "number"},
+            "active": {"type": "boolean"},
+            "running": {"type": "boolean"},
+            "next_run_at": {"type": ["string", "null"], "format": "date-time"},
+            "last_started_at": {"type": ["string", "null"], "format": "date-time"},
+            "last_finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "last_error": _NULLABLE_STRING,
+            "consecutive_failures": _COUNT,
+            "last_report": {"oneOf": [_ref("SyncReport"), {"type": "null"}]},
+        },
+    },
+    "LinkEvent": _object(
+        {
+            "contact_id": _ID,
+            "user_id": _ID,
+            "username": _NULLABLE_STRING,
+            "action": {"enum": ["link", "unlink"]},
+            "actor_id": {"type": ["integer", "null"]},
+            "actor": _NULLABLE_STRING,
+            "at": _TIME,
+        }
+    ),
+    "LinkHistory": _object({"items": {"type": "array", "items": _ref("LinkEvent")}}),
+    "ContactsCsv": {
+        "type": "string",
+        "description": "CSV, UTF-8, CRLF; header id,wa_id,name,phone,kind,source,user_ids,"
+        "created_at,last_seen_at,vanished_at; a cell starting with = + - @ ' TAB or CR "
+        "is prefixed with ' (formula-injection safe)",
+    },
+    "InstanceStatus": _object(
+        {
+            "instance_id": {"type": "string"},
+            "status": _NULLABLE_STRING,
+            "connected": {"type": "boolean"},
+            "explanation": {"type": "string"},
+        }
+    ),
+    "WebhookResult": _object(
+        {
+            "status": {"enum": ["created", "touched", "ignored"]},
+            "wa_id": _NULLABLE_STRING,
+            "reason": _NULLABLE_STRING,
+        }
+    ),
     "OpenApiDocument": {"type": "object"},
 }
 
@@ -115,7 +180,7 @@ _SECURITY: dict[Access, list[dict[str, list[str]]]] = {
 
 def _request_body_schemas() -> dict[str, JsonSchema]:
     _, components = msgspec.json.schema_components(
-        REQUEST_BODIES, ref_template="#/components/schemas/{name}"
+        (*REQUEST_BODIES, UltraMsgEvent), ref_template="#/components/schemas/{name}"
     )
     return components
 
@@ -140,7 +205,7 @@ def _operation(operation: Operation) -> dict[str, Any]:
         "responses": {
             str(operation.status): {
                 "description": "OK" if operation.status == 200 else "Created",
-                "content": {"application/json": {"schema": _ref(operation.response)}},
+                "content": {operation.media_type: {"schema": _ref(operation.response)}},
             }
         },
     }
@@ -158,7 +223,10 @@ def _operation(operation: Operation) -> dict[str, Any]:
     if operation.body is not None:
         document["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(operation.body.__name__)}},
+            "content": {
+                media_type: {"schema": _ref(operation.body.__name__)}
+                for media_type in operation.body_media_types
+            },
         }
     for status in _error_statuses(operation):
         document["responses"][str(status)] = {
