@@ -73,9 +73,9 @@ class App:
     def chat_source(self) -> ChatSource:
         """The configured chat source; ``ConfigError`` when UltraMsg is not set up."""
         if self._chats is None:
+            instance_id, token = self.settings.require_ultramsg()
             from wa_manager.adapters.ultramsg import UltraMsgClient
 
-            instance_id, token = self.settings.require_ultramsg()
             self._chats = UltraMsgClient(
                 base_url=self.settings.base_url,
                 instance_id=instance_id,
