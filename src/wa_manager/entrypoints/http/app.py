@@ -27,11 +27,13 @@ from wa_manager.entrypoints.http.errors import CatchUnexpected, domain_error, ht
 from wa_manager.entrypoints.http.headers import SecurityHeaders
 from wa_manager.entrypoints.http.inputs import MAX_BODY_BYTES
 from wa_manager.entrypoints.http.openapi import openapi_document
+from wa_manager.entrypoints.http.webhooks import redact_webhook_paths
 
 logger = logging.getLogger("wa_manager.http")
 
 SESSION_COOKIE = "session"
 SESSION_MAX_AGE = 12 * 60 * 60  # a working day; then sign in again
+SCHEDULER_STOP_SECONDS = 60.0  # a running sync may finish before the server stops
 
 
 def _secret_key(app: App, secret_key: str | None) -> str:
@@ -65,9 +67,17 @@ def create_app(
     ``close_on_shutdown`` closes ``app`` when the server stops.
     """
 
+    every = app.settings.sync_every_seconds
+    scheduler = app.sync_scheduler(every) if every else None
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        redact_webhook_paths()
+        if scheduler is not None:
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop(timeout=SCHEDULER_STOP_SECONDS)
         if close_on_shutdown:
             app.close()
 
@@ -92,4 +102,5 @@ def create_app(
     http_app.state.wa_app = app
     http_app.state.login_throttle = LoginThrottle()
     http_app.state.openapi = openapi_document()
+    http_app.state.scheduler = scheduler
     return http_app
