@@ -27,8 +27,8 @@ class WaManagerGroup(click.Group):
         """Run the command; turn any non-Click exception into its exit code."""
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
+            raise  # Click's own, and a closed pipe (`wa-manager ... | head`), Click handles
         except Exception as error:
             runtime = ctx.obj if isinstance(ctx.obj, Runtime) else None
             code = errors.report(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+import socket
 
 import click
 
 from wa_manager.bootstrap import App
 from wa_manager.config import DEFAULT_DATABASE_URL
-from wa_manager.domain.errors import AlreadyExists
+from wa_manager.domain.errors import AlreadyExists, WaManagerError
 from wa_manager.domain.model import Role
 from wa_manager.entrypoints.cli.output import echo_table, sync_summary
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
@@ -37,9 +38,27 @@ def secret_key_for(app: App) -> str:
     return secrets.token_urlsafe(32)
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Fail with one clear line (not a server log) when ``host:port`` cannot be bound."""
+    if port == 0:
+        return
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        raise WaManagerError(
+            f"cannot listen on {host}:{port} ({error.strerror or error}); "
+            "pick another with --port, or stop what is using it"
+        ) from None
+
+
 def serve_app(runtime: Runtime, app: App, *, host: str, port: int) -> None:
     """Run the HTTP API and web UI for ``app`` until interrupted."""
     from wa_manager.entrypoints.http.app import create_app
+
+    check_port_free(host, port)
 
     asgi_app = create_app(app, secret_key=secret_key_for(app))
     runtime.wiring.run_server(asgi_app, host=host, port=port)
