@@ -1,0 +1,346 @@
+"""``UltraMsgClient``: the ``ChatSource`` port over UltraMsg's HTTP API (httpx).
+
+One call is a few HTTP attempts at most. Connect errors, timeouts, HTTP 5xx and
+429 are retried with exponential backoff and jitter (429's ``Retry-After`` is
+honoured) until ``max_attempts`` or ``max_total_seconds`` runs out; then
+``UpstreamUnavailable``. UltraMsg's error bodies (``{"error": ...}``, often with
+HTTP 200), 404 and other 4xx are ``UpstreamRejected`` at once, and an answer that
+is not a JSON array is ``UpstreamBadResponse``.
+
+The token travels in the query string, so every URL is redacted before it goes
+into a message or a log line; httpx's exceptions (which carry the URL) are
+turned into ours outside their ``except`` blocks, so no ``__cause__`` or
+``__context__`` holds them either.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from typing import NoReturn
+
+import httpx
+
+from wa_manager.adapters.ultramsg.parsing import (
+    account_status,
+    error_in_body,
+    parse_chats,
+    preview,
+)
+from wa_manager.adapters.ultramsg.redaction import redact, redact_library_logs
+from wa_manager.config import Secret
+from wa_manager.domain.errors import (
+    ConfigError,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+from wa_manager.domain.model import RawChat
+
+logger = logging.getLogger("wa_manager.ultramsg")
+logger.addHandler(logging.NullHandler())
+
+BASE_DELAY_SECONDS = 0.5
+MAX_DELAY_SECONDS = 8.0
+MAX_BODY_BYTES = 1 << 30
+
+
+class _Cause(enum.Enum):
+    """What an UltraMsg error text is about, and so what the user should do."""
+
+    TOKEN = "token"  # noqa: S105 - the kind of error, not a secret
+    INSTANCE = "instance"
+    STOPPED = "stopped"
+    OTHER = "other"
+
+    @property
+    def is_permanent(self) -> bool:
+        """True for errors that retrying cannot fix."""
+        return self is not _Cause.OTHER
+
+
+def _cause_of(error_text: str) -> _Cause:
+    text = error_text.lower()
+    if any(word in text for word in ("payment", "stopped", "renew", "expired", "subscription")):
+        return _Cause.STOPPED
+    if "token" in text:
+        return _Cause.TOKEN
+    if "instance" in text:
+        return _Cause.INSTANCE
+    return _Cause.OTHER
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way worth another try."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.wait = wait
+
+
+class UltraMsgClient:
+    """Reads an UltraMsg instance's chats (the ``ChatSource`` port) and its status."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        instance_id: str,
+        token: Secret,
+        timeout: float = 30,
+        max_attempts: int = 4,
+        max_total_seconds: float = 60,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"ULTRAMSG_BASE_URL={redact(base_url, token.get())!r} is not an http(s) URL; "
+                "use e.g. https://api.ultramsg.com"
+            )
+        if not instance_id or "/" in instance_id or "?" in instance_id:
+            raise ConfigError(
+                f"ULTRAMSG_INSTANCE_ID={instance_id!r} is not an instance id; "
+                "use the one from your UltraMsg dashboard, e.g. instance12345"
+            )
+        if max_attempts < 1 or max_total_seconds <= 0 or timeout <= 0:
+            raise ValueError("max_attempts, max_total_seconds and timeout must be positive")
+        self.instance_id = instance_id
+        self._token = token
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.max_total_seconds = max_total_seconds
+        self._transport = transport
+        self._sleep = sleep
+        self._clock = clock
+        redact_library_logs("httpx")
+
+    def __repr__(self) -> str:
+        return (
+            f"UltraMsgClient(base_url={self._redact(self.base_url)!r}, "
+            f"instance_id={self.instance_id!r}, token=***)"
+        )
+
+    # -- the two calls ----------------------------------------------------------
+
+    def fetch_chats(self) -> list[RawChat]:
+        """Every chat of the instance, in UltraMsg's order; raises ``UpstreamError``."""
+        status, body = self._get("chats")
+        self._raise_for_answer(status, body)
+        chats: list[RawChat] | None = None
+        try:
+            chats = parse_chats(body, release=True)
+        except UpstreamBadResponse as error:
+            problem = error.message
+        if chats is None:
+            self._fail(UpstreamBadResponse, problem)
+        return chats
+
+    def instance_status(self) -> str:
+        """The instance's account status: "authenticated", "qr", "standby", "loading"..."""
+        status, body = self._get("instance/status")
+        self._raise_for_answer(status, body)
+        state = account_status(body)
+        if state is None:
+            self._fail(
+                UpstreamBadResponse,
+                f"UltraMsg's instance status answer has no status.accountStatus.status "
+                f"({len(body)} bytes, starting {preview(body)}); check ULTRAMSG_BASE_URL",
+            )
+        return state
+
+    # -- HTTP with retries ------------------------------------------------------
+
+    def _get(self, path: str) -> tuple[int, bytearray]:
+        """The status and body of the first answer that is not worth retrying."""
+        url = f"{self.base_url}/{self.instance_id}/{path}"
+        shown = f"GET {self._redact(url)}"
+        started = self._clock()
+        deadline = started + self.max_total_seconds
+        attempt = 0
+        with httpx.Client(
+            transport=self._transport,
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": "wa-manager"},
+        ) as client:
+            while True:
+                attempt += 1
+                request_timeout = min(self.timeout, max(deadline - self._clock(), 0.001))
+                try:
+                    return self._attempt(client, url, request_timeout)
+                except _Retry as retry:
+                    reason, asked_wait = retry.reason, retry.wait
+                wait = self._backoff(attempt) if asked_wait is None else asked_wait
+                remaining = deadline - self._clock()
+                if attempt >= self.max_attempts or wait >= remaining:
+                    self._give_up(shown, attempt, reason, asked_wait)
+                logger.warning(
+                    "%s failed (%s); attempt %d of %d, retrying in %.1f s",
+                    shown,
+                    reason,
+                    attempt,
+                    self.max_attempts,
+                    wait,
+                )
+                self._sleep(wait)
+
+    def _attempt(self, client: httpx.Client, url: str, timeout: float) -> tuple[int, bytearray]:
+        """One request; raises ``_Retry`` for a transient failure."""
+        transient: str | None = None
+        unusable: str | None = None
+        try:
+            status, retry_after, body = self._request(client, url, timeout)
+        except httpx.TimeoutException:
+            transient = "timed out"
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as error:
+            transient = self._describe(error)
+        except httpx.HTTPError as error:
+            unusable = self._describe(error)
+        if unusable is not None:
+            self._fail(
+                UpstreamUnavailable,
+                f"could not send the request to UltraMsg at {self._redact(self.base_url)}: "
+                f"{unusable}; check ULTRAMSG_BASE_URL",
+            )
+        if transient is not None:
+            raise _Retry(transient)
+        if status == 429 or status >= 500:
+            error_text = error_in_body(body)
+            if error_text is None or not _cause_of(error_text).is_permanent:
+                raise _Retry(f"HTTP {status}", _retry_after_seconds(retry_after))
+        return status, body
+
+    def _request(
+        self, client: httpx.Client, url: str, timeout: float
+    ) -> tuple[int, str | None, bytearray]:
+        """Status, ``Retry-After`` and the whole body, read into one growing buffer."""
+        params = {"token": self._token.get()}
+        with client.stream("GET", url, params=params, timeout=timeout) as response:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    self._fail(
+                        UpstreamBadResponse,
+                        f"UltraMsg's answer is larger than {MAX_BODY_BYTES >> 20} MiB; "
+                        "check ULTRAMSG_BASE_URL points at the UltraMsg API",
+                    )
+            return response.status_code, response.headers.get("Retry-After"), body
+
+    def _describe(self, error: httpx.HTTPError) -> str:
+        """A short, redacted description of an httpx error (never its URL's token)."""
+        text = str(error).strip()
+        first_line = text.splitlines()[0] if text else ""
+        return self._redact(first_line or type(error).__name__)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with "equal jitter": between half and all of the step."""
+        step = min(BASE_DELAY_SECONDS * 2.0 ** (attempt - 1), MAX_DELAY_SECONDS)
+        return step / 2 + random.uniform(0, step / 2)
+
+    def _give_up(
+        self, shown: str, attempts: int, reason: str, asked_wait: float | None
+    ) -> NoReturn:
+        where = f"UltraMsg at {self._redact(self.base_url)}"
+        budget = f"{self.max_total_seconds:g} s"
+        if asked_wait is not None and attempts < self.max_attempts:
+            message = (
+                f"{where} is overloaded ({reason}) and asked to wait {asked_wait:g} s, "
+                f"longer than the {budget} allowed for retries; try again later"
+            )
+        elif reason.startswith("HTTP "):
+            message = (
+                f"{where} kept failing ({reason}) after {_attempts(attempts)}; try again later"
+            )
+        else:
+            within = f" within {budget}" if attempts < self.max_attempts else ""
+            message = (
+                f"could not reach {where} after {_attempts(attempts)}{within}: {reason}; "
+                "check the network or ULTRAMSG_BASE_URL"
+            )
+        logger.error("%s failed: %s", shown, message)
+        self._fail(UpstreamUnavailable, message)
+
+    # -- answers ----------------------------------------------------------------
+
+    def _raise_for_answer(self, status: int, body: bytearray) -> None:
+        """Raise for an UltraMsg error body, a 4xx or a redirect; return for a 2xx."""
+        error_text = error_in_body(body)
+        if error_text is not None:
+            self._fail(UpstreamRejected, self._explain(error_text))
+        if status == 404:
+            self._fail(UpstreamRejected, self._explain("instance not found (HTTP 404)"))
+        if status >= 400:
+            self._fail(
+                UpstreamRejected,
+                f"UltraMsg refused the request with HTTP {status}; "
+                "check ULTRAMSG_INSTANCE_ID and ULTRAMSG_TOKEN",
+            )
+        if status >= 300:
+            self._fail(
+                UpstreamBadResponse,
+                f"UltraMsg answered with a redirect (HTTP {status}); check ULTRAMSG_BASE_URL",
+            )
+
+    def _explain(self, error_text: str) -> str:
+        """UltraMsg's own words, and what the user should do about them."""
+        said = " ".join(self._redact(error_text).split())
+        if len(said) > 200:
+            said = said[:197] + "..."
+        cause = _cause_of(error_text)
+        if cause is _Cause.STOPPED:
+            return (
+                f"UltraMsg instance {self.instance_id} is stopped ({said}); "
+                "renew the subscription in the UltraMsg dashboard"
+            )
+        if cause is _Cause.TOKEN:
+            return f"UltraMsg rejected the token ({said}); check ULTRAMSG_TOKEN"
+        if cause is _Cause.INSTANCE:
+            return (
+                f"UltraMsg does not know instance {self.instance_id} ({said}); "
+                "check ULTRAMSG_INSTANCE_ID"
+            )
+        return (
+            f"UltraMsg answered with an error: {said}; "
+            "check ULTRAMSG_INSTANCE_ID and ULTRAMSG_TOKEN"
+        )
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._token.get())
+
+    def _fail(self, kind: type[UpstreamError], message: str) -> NoReturn:
+        """Raise ``kind`` with a redacted one-line message (and log it)."""
+        message = self._redact(message)
+        if kind is not UpstreamUnavailable:
+            logger.error("UltraMsg instance %s: %s", self.instance_id, message)
+        raise kind(message)
+
+
+def _attempts(count: int) -> str:
+    return f"{count} attempt" if count == 1 else f"{count} attempts"
+
+
+def _retry_after_seconds(header: str | None) -> float | None:
+    """``Retry-After`` as seconds from now (a number or an HTTP date), None if absent or bad."""
+    if not header:
+        return None
+    header = header.strip()
+    try:
+        seconds = float(header)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(seconds, 0.0)

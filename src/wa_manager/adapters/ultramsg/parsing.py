@@ -1,0 +1,202 @@
+"""Reading UltraMsg's answers: the chat list, error bodies and the instance status.
+
+Pure functions over bytes, no I/O. ``parse_chats`` is the hot path of a sync: a
+million chats (about 80 MB) are decoded by msgspec straight into small structs
+that keep only ``id`` and ``name``; only when that strict decode fails (an item
+that is not an object, an id or name of the wrong type) does a lenient path look
+at each item on its own. Anything that is not a JSON array is an
+``UpstreamBadResponse``.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import repeat
+from operator import attrgetter
+from typing import Any
+
+import msgspec
+
+from wa_manager.adapters.ultramsg.redaction import redact
+from wa_manager.domain.errors import UpstreamBadResponse
+from wa_manager.domain.model import RawChat
+
+
+class _Chat(msgspec.Struct, gc=False):
+    """One chat as msgspec decodes it: the two fields we keep, the rest ignored."""
+
+    id: str | None = None
+    name: str | None = None
+
+
+class _LooseChat(msgspec.Struct, gc=False):
+    """One chat object whose id and name may be of any JSON type (the lenient path)."""
+
+    id: Any = None
+    name: Any = None
+
+
+_CHATS = msgspec.json.Decoder(list[_Chat])
+# Any JSON value per item: objects become _LooseChat, everything else stays as it is.
+_LOOSE_ITEMS = msgspec.json.Decoder(list[_LooseChat | str | int | float | bool | list[Any] | None])
+_ANY = msgspec.json.Decoder()
+_ID = attrgetter("id")
+_NAME = attrgetter("name")
+_PREVIEW_CHARS = 40
+
+
+def parse_chats(body: bytes | bytearray | memoryview, *, release: bool = False) -> list[RawChat]:
+    """The chats in UltraMsg's answer, one ``RawChat`` per array item, in order.
+
+    An item that is not an object, or whose id is not a string, gives a
+    ``RawChat`` with ``wa_id`` None (the sync skips it); a name that is not a
+    string gives ``name`` None. Raises ``UpstreamBadResponse`` when the body is
+    not JSON, is cut off, or is not an array.
+
+    ``release=True`` with a ``bytearray`` body empties it as soon as it is decoded,
+    so the raw bytes and the finished tuples are never in memory at once.
+    """
+    chats: list[_Chat] | None
+    try:
+        chats = _CHATS.decode(body)
+    except msgspec.ValidationError:
+        chats = None
+    except msgspec.DecodeError as error:
+        raise UpstreamBadResponse(describe_decode_error(body, error)) from None
+    if chats is None:
+        return _parse_leniently(body)
+    if release and isinstance(body, bytearray):
+        body.clear()
+    return _as_raw_chats(chats)
+
+
+def _as_raw_chats(chats: list[_Chat]) -> list[RawChat]:
+    """Structs to ``RawChat`` tuples, iterated in C and with the cyclic GC paused: a
+    million fresh tuples would otherwise trigger full collections that cost more
+    than the JSON decode itself (and tuples of strings hold no cycles)."""
+    pairs = zip(map(_ID, chats), map(_NAME, chats), strict=True)
+    with _gc_paused():
+        return list(map(tuple.__new__, repeat(RawChat), pairs))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse_leniently(body: bytes | bytearray | memoryview) -> list[RawChat]:
+    """Item by item: whatever is not a usable chat becomes (None, None) or loses its name."""
+    items: list[Any] | None
+    try:
+        items = _LOOSE_ITEMS.decode(body)
+    except msgspec.ValidationError:
+        items = None
+    except msgspec.DecodeError as error:
+        raise UpstreamBadResponse(describe_decode_error(body, error)) from None
+    if items is None:
+        raise UpstreamBadResponse(
+            f"UltraMsg answered {describe_json_value(_decode_any(body))} instead of the list "
+            "of chats; check ULTRAMSG_BASE_URL points at the UltraMsg API"
+        )
+    with _gc_paused():
+        return [_lenient_chat(item) for item in items]
+
+
+def _decode_any(body: bytes | bytearray | memoryview) -> Any:
+    try:
+        return _ANY.decode(body)
+    except msgspec.DecodeError as error:
+        raise UpstreamBadResponse(describe_decode_error(body, error)) from None
+
+
+def _lenient_chat(item: object) -> RawChat:
+    if not isinstance(item, _LooseChat):
+        return RawChat(None, None)
+    return RawChat(
+        item.id if isinstance(item.id, str) else None,
+        item.name if isinstance(item.name, str) else None,
+    )
+
+
+def describe_decode_error(body: bytes | bytearray | memoryview, error: msgspec.DecodeError) -> str:
+    """One line on why ``body`` is not JSON, with a short redacted preview."""
+    size = len(body)
+    if size == 0 or not bytes(body[:64]).strip():
+        return "UltraMsg answered with an empty body instead of the list of chats; try again"
+    if "truncated" in str(error):
+        return (
+            f"UltraMsg's answer was cut off ({size} bytes of incomplete JSON); "
+            "try again, and check the network if it keeps happening"
+        )
+    return (
+        f"UltraMsg answered something that is not JSON ({size} bytes, starting "
+        f"{preview(body)}); check ULTRAMSG_BASE_URL points at the UltraMsg API"
+    )
+
+
+def preview(body: bytes | bytearray | memoryview) -> str:
+    """The first characters of a body, quoted, on one line, with any token redacted."""
+    text = bytes(body[: _PREVIEW_CHARS * 4]).decode("utf-8", "replace")[:_PREVIEW_CHARS]
+    return repr(redact(" ".join(text.split())))
+
+
+def describe_json_value(value: object) -> str:
+    """'a JSON object', 'a JSON string', ... for messages."""
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, str):
+        return "a JSON string"
+    if isinstance(value, bool):
+        return "a JSON boolean"
+    if isinstance(value, int | float):
+        return "a JSON number"
+    if value is None:
+        return "JSON null"
+    return "a JSON value"
+
+
+def error_in_body(body: bytes | bytearray | memoryview) -> str | None:
+    """UltraMsg's error text when ``body`` is an error object (``{"error": ...}``), else None.
+
+    The list form ``{"error": [{"token": "is required"}]}`` reads "token is required".
+    """
+    if not bytes(body[:64]).lstrip().startswith(b"{"):
+        return None
+    try:
+        value = _ANY.decode(body)
+    except msgspec.DecodeError:
+        return None
+    if not isinstance(value, dict) or "error" not in value:
+        return None
+    return _error_text(value["error"])
+
+
+def _error_text(error: object) -> str:
+    if isinstance(error, str):
+        return error
+    if isinstance(error, list):
+        return "; ".join(_error_text(item) for item in error) or "unknown error"
+    if isinstance(error, dict):
+        return "; ".join(f"{key} {_error_text(text)}" for key, text in error.items())
+    return msgspec.json.encode(error).decode()
+
+
+def account_status(body: bytes | bytearray | memoryview) -> str | None:
+    """``status.accountStatus.status`` of an instance status answer, or None if absent."""
+    try:
+        value = _ANY.decode(body)
+    except msgspec.DecodeError:
+        return None
+    for key in ("status", "accountStatus", "status"):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, str) else None
