@@ -3,7 +3,8 @@
 - ``postgres_url()``: the PostgreSQL URL from ``WA_MANAGER_TEST_DATABASE_URL``, or None.
 - ``blank_database_url``: an empty database (no schema) on each available backend:
   a SQLite file in ``tmp_path``; on PostgreSQL a fresh schema, dropped afterwards.
-- ``database_url``: the same, migrated to the newest schema.
+- ``database_url``: an empty database with the newest schema: a new SQLite file;
+  on PostgreSQL one schema per session, emptied (TRUNCATE) before each test.
 - ``sql_store``: an opened ``SqlStore`` on ``database_url``, closed afterwards.
 
 Backends are the params ``"sqlite"`` and ``"postgres"``; the PostgreSQL one is
@@ -21,6 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from wa_manager.adapters.sql import SqlStore, upgrade
+from wa_manager.adapters.sql.tables import metadata
 
 POSTGRES_ENV = "WA_MANAGER_TEST_DATABASE_URL"
 NO_POSTGRES = f"set {POSTGRES_ENV}=postgresql+psycopg://... to run the PostgreSQL tests"
@@ -88,11 +90,46 @@ def blank_database_url(
     yield from blank_url(request.param, tmp_path_factory)
 
 
-@pytest.fixture
-def database_url(blank_database_url: str) -> str:
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """One migrated PostgreSQL schema for the whole session (emptied before each test)."""
+    base = postgres_url()
+    if base is None:
+        pytest.skip(NO_POSTGRES)
+    schema, url = in_fresh_postgres_schema(base)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_postgres_schema(base, schema)
+
+
+def empty_postgres_tables(url: str) -> None:
+    """Delete every row and restart the id sequences: a migrated database as new."""
+    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+def migrated_url(backend: str, request: pytest.FixtureRequest) -> str:
+    """An empty migrated database: a new SQLite file, or the session's emptied PG schema."""
+    if backend == "sqlite":
+        url = f"sqlite:///{request.getfixturevalue('tmp_path') / 'wa_manager.db'}"
+        upgrade(url)
+        return url
+    url = str(request.getfixturevalue("postgres_schema_url"))
+    empty_postgres_tables(url)
+    return url
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
     """A migrated, empty database on each backend."""
-    upgrade(blank_database_url)
-    return blank_database_url
+    return migrated_url(request.param, request)
 
 
 @pytest.fixture

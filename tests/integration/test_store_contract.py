@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import backend_params, blank_url
+from tests.conftest import backend_params, migrated_url
 
-from wa_manager.adapters.sql import SqlStore, upgrade
+from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.errors import AlreadyExists, NotFound, SyncAlreadyRunning
 from wa_manager.domain.model import (
     NewContact,
@@ -54,13 +54,11 @@ def store(
 
         yield InMemoryStore()
         return
-    for url in blank_url(request.param, tmp_path_factory):
-        upgrade(url)
-        sql_store = SqlStore.open(url)
-        try:
-            yield sql_store
-        finally:
-            sql_store.close()
+    sql_store = SqlStore.open(migrated_url(request.param, request))
+    try:
+        yield sql_store
+    finally:
+        sql_store.close()
 
 
 def person(number: str, name: str | None = None) -> NewContact:
