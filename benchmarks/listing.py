@@ -1,0 +1,108 @@
+"""Listing latency: a page of conversations for an admin and for a linked user.
+
+``prepare_listing`` adds an admin, a user linked to 1,000 contacts spread evenly
+over all of them (through ``App.link``, as an admin would), and an admin API
+token for the HTTP load. ``listing_latency`` then times ``App.list_conversations``
+(the use case every entrypoint calls: one unit of work, one query, rows to
+objects) for the first page and for a page deep into the list (keyset:
+``before_id`` 90% of the way to the oldest), and gives median and p99.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.databases import dbapi_connect
+from benchmarks.ours import settings
+from wa_manager import App, User, bootstrap
+
+ADMIN = "bench-admin"
+LINKED_USER = "bench-user"
+LINKS = 1000
+PAGE_SIZE = 50
+DEPTH = 0.9  # how far towards the oldest the deep page starts
+
+
+def _ids(url: str, query: str) -> list[int]:
+    connection = dbapi_connect(url)
+    try:
+        return [row[0] for row in connection.execute(query).fetchall()]
+    finally:
+        connection.close()
+
+
+def prepare_listing(url: str, base_url: str, links: int = LINKS) -> dict[str, Any]:
+    """Add the admin, the user and their links; the admin's API token."""
+    contact_ids = _ids(url, "SELECT id FROM contacts ORDER BY id")
+    step = max(1, len(contact_ids) // links)
+    linked = contact_ids[::step][:links]
+    with bootstrap(settings(url, base_url)) as app:
+        app.add_user(ADMIN, "admin")
+        app.add_user(LINKED_USER, "user")
+        started = time.perf_counter()
+        for contact_id in linked:
+            app.link(str(contact_id), LINKED_USER)
+        seconds = time.perf_counter() - started
+        token = app.create_token(ADMIN, "bench")
+        user_token = app.create_token(LINKED_USER, "bench")
+    return {"links": len(linked), "link_seconds": seconds, "token": token, "user_token": user_token}
+
+
+def _deep_before_id(ids: list[int]) -> int | None:
+    """The ``before_id`` of a page ``DEPTH`` of the way down a newest-first list."""
+    if len(ids) <= PAGE_SIZE:
+        return None
+    newest_first = sorted(ids, reverse=True)
+    return newest_first[min(len(ids) - PAGE_SIZE, int(len(ids) * DEPTH))]
+
+
+def _sample(call: Callable[[], object], budget_seconds: float, most: int) -> list[float]:
+    for _ in range(3):  # warm caches and the connection pool
+        call()
+    samples: list[float] = []
+    deadline = time.perf_counter() + budget_seconds
+    while len(samples) < most and (len(samples) < 20 or time.perf_counter() < deadline):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {"median_ms": statistics.median(ordered) * 1000, "p99_ms": p99 * 1000, "n": len(ordered)}
+
+
+def _page_timer(app: App, viewer: User, before_id: int | None) -> Callable[[], object]:
+    def one_page() -> object:
+        return app.list_conversations(viewer, limit=PAGE_SIZE, before_id=before_id)
+
+    return one_page
+
+
+def listing_latency(
+    url: str, base_url: str, budget_seconds: float = 2.0, most: int = 2000
+) -> dict[str, Any]:
+    """Median and p99 of the four pages (admin/user x first/deep), in ms."""
+    every = _ids(url, "SELECT id FROM conversations")
+    linked = _ids(
+        url,
+        "SELECT c.id FROM conversations c JOIN contact_links l ON l.contact_id = c.contact_id "
+        f"JOIN users u ON u.id = l.user_id WHERE u.username = '{LINKED_USER}'",
+    )
+    results: dict[str, Any] = {"conversations": len(every), "linked": len(linked)}
+    with bootstrap(settings(url, base_url)) as app:
+        admin, user = app.user(ADMIN), app.user(LINKED_USER)
+        cases = {
+            "admin_first": _page_timer(app, admin, None),
+            "admin_deep": _page_timer(app, admin, _deep_before_id(every)),
+            "user_first": _page_timer(app, user, None),
+            "user_deep": _page_timer(app, user, _deep_before_id(linked)),
+        }
+        for name, call in cases.items():
+            results[name] = _summary(_sample(call, budget_seconds, most))
+    return results

@@ -1,0 +1,74 @@
+"""The child process that runs one measurement: ``python -m benchmarks.worker JOB ARGS_JSON``.
+
+Each timed run gets a fresh interpreter, so no run inherits another's heap
+(a million parsed chats left over would slow the garbage collector of the
+next) and each run's peak RSS is its own. It prints one JSON object: the job's
+result plus ``rss_before_mb`` (after imports, before the job) and ``peak_rss_mb``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+JOB_TIMEOUT_SECONDS = 3600
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _jobs() -> dict[str, Callable[..., dict[str, Any]]]:
+    from benchmarks.limit import limit_sync
+    from benchmarks.listing import listing_latency, prepare_listing
+    from benchmarks.naive import naive_sync
+    from benchmarks.ours import our_sync
+
+    return {
+        "ours": our_sync,
+        "limit": limit_sync,
+        "naive": naive_sync,
+        "prepare-listing": prepare_listing,
+        "listing": listing_latency,
+    }
+
+
+def main(argv: list[str]) -> None:
+    """Run the job named in ``argv[0]`` with the keyword arguments in ``argv[1]`` (JSON)."""
+    job = _jobs()[argv[0]]
+    kwargs = json.loads(argv[1])
+    before = _rss_mb()
+    result = job(**kwargs)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result.update(rss_before_mb=before, peak_rss_mb=peak)
+    print(json.dumps(result))
+
+
+def run_job(job: str, **kwargs: Any) -> dict[str, Any]:
+    """Run ``job`` in a child process and return what it printed."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker", job, json.dumps(kwargs)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=JOB_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"benchmark job {job} failed:\n{completed.stderr.strip()}")
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
