@@ -45,6 +45,10 @@ class Database:
         """
         try:
             return self.connection.execute(statement, params)
+        except sa_exc.StatementError as error:
+            if not isinstance(error, sa_exc.DBAPIError) and isinstance(error.orig, Exception):
+                raise error.orig from error  # our bug (e.g. a naive datetime), not the database's
+            raise translate(error, self.url, integrity_error=integrity_error) from error
         except sa_exc.SQLAlchemyError as error:
             raise translate(error, self.url, integrity_error=integrity_error) from error
 
