@@ -1,0 +1,229 @@
+"""FakeUltraMsg over real HTTP: it answers like UltraMsg, fails on demand, and the
+client works against it end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import phonenumbers
+import pytest
+
+from wa_manager.adapters.fake_ultramsg import (
+    FakeUltraMsg,
+    encode_chats,
+    generate_chats,
+    sample_chats,
+)
+from wa_manager.adapters.ultramsg import UltraMsgClient
+from wa_manager.config import Secret
+from wa_manager.domain.errors import UpstreamBadResponse, UpstreamRejected, UpstreamUnavailable
+from wa_manager.domain.model import RawChat
+
+FAKE_TOKEN = "fake-token"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeUltraMsg]:
+    with FakeUltraMsg() as server:
+        yield server
+
+
+def get(fake: FakeUltraMsg, path: str, token: str | None = FAKE_TOKEN) -> httpx.Response:
+    params = {} if token is None else {"token": token}
+    return httpx.get(f"{fake.base_url}{path}", params=params, timeout=10)
+
+
+def client_for(fake: FakeUltraMsg, **overrides: object) -> UltraMsgClient:
+    options: dict[str, object] = {
+        "base_url": fake.base_url,
+        "instance_id": fake.instance_id,
+        "token": Secret(fake.token),
+        "timeout": 5,
+        "sleep": lambda seconds: None,
+    }
+    options.update(overrides)
+    return UltraMsgClient(**options)  # type: ignore[arg-type]
+
+
+def test_it_serves_the_sample_chats(fake: FakeUltraMsg) -> None:
+    response = get(fake, "/instance12345/chats")
+    assert response.status_code == 200
+    assert response.json() == sample_chats()
+    assert fake.requests == 1
+
+
+def test_it_listens_on_loopback_only(fake: FakeUltraMsg) -> None:
+    assert fake.base_url.startswith("http://127.0.0.1:")
+    with pytest.raises(ValueError, match="loopback"):
+        FakeUltraMsg(host="0.0.0.0")
+
+
+def test_wrong_and_missing_tokens_are_answered_like_ultramsg(fake: FakeUltraMsg) -> None:
+    wrong = get(fake, "/instance12345/chats", token="nope")
+    assert wrong.status_code == 200
+    assert wrong.json() == {"error": "Wrong token. Please provide token as a GET parameter."}
+    missing = get(fake, "/instance12345/chats", token=None)
+    assert missing.json() == {"error": [{"token": "is required"}]}
+
+
+def test_an_unknown_instance_is_a_404(fake: FakeUltraMsg) -> None:
+    response = get(fake, "/instance999/chats")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Instance not found"}
+
+
+def test_queued_failures_come_first_then_it_recovers(fake: FakeUltraMsg) -> None:
+    fake.fail(503, times=2, retry_after=3)
+    first, second, third = (get(fake, "/instance12345/chats") for _ in range(3))
+    assert [first.status_code, second.status_code, third.status_code] == [503, 503, 200]
+    assert first.headers["Retry-After"] == "3"
+    assert third.json() == sample_chats()
+
+
+def test_changes_to_the_chat_list_are_served(fake: FakeUltraMsg) -> None:
+    fake.chats.append({"id": "4915100000001@c.us", "name": "New"})
+    fake.chats[0]["name"] = "Renamed"
+    served = get(fake, "/instance12345/chats").json()
+    assert served[-1] == {"id": "4915100000001@c.us", "name": "New"}
+    assert served[0]["name"] == "Renamed"
+
+
+def test_a_large_list_is_encoded_once_per_change(fake: FakeUltraMsg) -> None:
+    fake.chats = generate_chats(20_000)
+    body = fake.chats_body()
+    assert fake.chats_body() is body
+    fake.chats.append({"id": "4915100000001@c.us", "name": "New"})
+    changed = fake.chats_body()
+    assert changed is not body
+    assert changed == encode_chats(fake.chats)
+
+
+def test_garbage_bodies_can_be_served(fake: FakeUltraMsg) -> None:
+    fake.set_body(b"<html>oops</html>")
+    assert get(fake, "/instance12345/chats").content == b"<html>oops</html>"
+    fake.set_body(None)
+    assert get(fake, "/instance12345/chats").json() == sample_chats()
+
+
+def test_instance_status(fake: FakeUltraMsg) -> None:
+    assert client_for(fake).instance_status() == "authenticated"
+    fake.status = "qr"
+    assert get(fake, "/instance12345/instance/status").json() == {
+        "status": {"accountStatus": {"status": "qr", "substatus": "qr"}}
+    }
+
+
+# -- the client against the fake, end to end ----------------------------------
+
+
+def test_the_client_reads_the_sample_chats(fake: FakeUltraMsg) -> None:
+    chats = client_for(fake).fetch_chats()
+    assert chats == [RawChat(chat["id"], chat.get("name")) for chat in sample_chats()]
+
+
+def test_the_client_rides_out_queued_failures(fake: FakeUltraMsg) -> None:
+    fake.fail(500, times=2)
+    assert len(client_for(fake).fetch_chats()) == len(sample_chats())
+    assert fake.requests == 3
+
+
+def test_the_client_gives_up_on_a_fake_that_keeps_failing(fake: FakeUltraMsg) -> None:
+    fake.fail(502, times=10)
+    with pytest.raises(UpstreamUnavailable, match="HTTP 502"):
+        client_for(fake).fetch_chats()
+    assert fake.requests == 4
+
+
+def test_the_client_times_out_on_a_stalled_fake(fake: FakeUltraMsg) -> None:
+    fake.delay(5, times=2)
+    with pytest.raises(UpstreamUnavailable, match="timed out"):
+        client_for(fake, timeout=0.2, max_attempts=2).fetch_chats()
+
+
+def test_the_client_reports_the_fakes_errors(fake: FakeUltraMsg) -> None:
+    with pytest.raises(UpstreamRejected, match="ULTRAMSG_TOKEN"):
+        client_for(fake, token=Secret("nope")).fetch_chats()
+    with pytest.raises(UpstreamRejected, match="ULTRAMSG_INSTANCE_ID"):
+        client_for(fake, instance_id="instance999").fetch_chats()
+    fake.set_body(b'[{"id": "1@c.us", "na')
+    with pytest.raises(UpstreamBadResponse, match="cut off"):
+        client_for(fake).fetch_chats()
+
+
+def test_the_client_reads_many_generated_chats(fake: FakeUltraMsg) -> None:
+    fake.chats = generate_chats(50_000, seed=3)
+    chats = client_for(fake).fetch_chats()
+    assert chats == [RawChat(chat["id"], chat["name"]) for chat in fake.chats]
+
+
+# -- the chat sets --------------------------------------------------------------
+
+
+def test_sample_chats_cover_every_kind_of_id_and_awkward_name() -> None:
+    chats = sample_chats()
+    ids = [chat["id"] for chat in chats]
+    names = [chat.get("name") for chat in chats]
+    assert 35 <= len(chats) <= 45
+    assert len(set(ids)) == len(ids)
+    assert {"status@broadcast", "0@c.us"} <= set(ids)
+    assert any(i.endswith("@lid") for i in ids)
+    assert any(i.endswith("@newsletter") for i in ids)
+    assert any(i.startswith("120363") and i.endswith("@g.us") for i in ids)
+    assert any("-" in i and i.endswith("@g.us") for i in ids)
+    assert "<script>alert(1)</script>" in names
+    assert any(name and len(name) == 2000 for name in names)
+    assert any(name and any("\u0590" <= c <= "\u06ff" for c in name) for name in names)
+    assert None in names
+    assert any("name" not in chat for chat in chats)
+    countries = {
+        phonenumbers.region_code_for_number(phonenumbers.parse("+" + i.removesuffix("@c.us")))
+        for i in ids
+        if i.endswith("@c.us") and i != "0@c.us"
+    }
+    assert len(countries) >= 8
+
+
+def test_sample_person_numbers_are_valid() -> None:
+    for chat in sample_chats():
+        if chat["id"].endswith("@c.us") and chat["id"] != "0@c.us":
+            number = phonenumbers.parse("+" + chat["id"].removesuffix("@c.us"))
+            assert phonenumbers.is_valid_number(number), chat["id"]
+
+
+def test_generated_chats_are_distinct_realistic_and_deterministic() -> None:
+    chats = generate_chats(5_000, seed=1)
+    assert chats == generate_chats(5_000, seed=1)
+    assert chats != generate_chats(5_000, seed=2)
+    ids = [chat["id"] for chat in chats]
+    assert len(set(ids)) == len(ids)
+    kinds = Counter(i.rsplit("@", 1)[1] for i in ids)
+    assert 0.85 <= kinds["c.us"] / len(ids) <= 0.95
+    assert kinds["lid"] > 0
+    assert kinds["g.us"] > 0
+    assert kinds["broadcast"] > 0
+    persons = [i.removesuffix("@c.us") for i in ids if i.endswith("@c.us")]
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse("+" + p)) for p in persons[:500])
+
+
+def test_the_module_runs_as_a_program_and_prints_its_base_url() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wa_manager.adapters.fake_ultramsg", "--port", "0", "--chats", "10"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:")
+        response = httpx.get(f"{base_url}/instance12345/chats", params={"token": "fake-token"})
+        assert len(response.json()) == 10
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
