@@ -1,0 +1,93 @@
+"""The visibility property, written once for any ``Store`` (memory here, SQL in integration).
+
+``check_visibility(store, world, page_size)`` fills an empty store with ``world``
+(contacts by a sync, users, links) and checks, for every user as viewer:
+
+- an inactive user sees nothing; an active admin sees every conversation; an
+  active user sees exactly the conversations of the contacts linked to them;
+- the list comes newest first, page by page, without repeats or gaps;
+- ``conversation(viewer, id)`` answers iff the id is in the viewer's list, and
+  says ``NotFound`` alike for invisible and absent ids.
+
+Users are stored active; an inactive viewer is the stored user with
+``active=False`` (reads decide on the viewer they are given).
+"""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from tests.strategies import World
+from wa_manager.bootstrap import App, bootstrap
+from wa_manager.config import Settings
+from wa_manager.domain.errors import NotFound
+from wa_manager.domain.model import Conversation, Role, User
+from wa_manager.domain.ports import Store
+from wa_manager.testing import DEFAULT_INSTANCE_ID, FastHasher, FixedClock, StaticChats
+
+
+def populate(store: Store, world: World) -> tuple[App, list[User]]:
+    """Sync ``world``'s contacts into ``store``, add its users and links; the viewers."""
+    app = bootstrap(
+        Settings(instance_id=DEFAULT_INSTANCE_ID),
+        chats=StaticChats([(wa_id, None) for wa_id in world.contact_ids]),
+        store=store,
+        clock=FixedClock(),
+        hasher=FastHasher(),
+    )
+    app.sync()
+    users = [app.add_user(spec.username, spec.role) for spec in world.users]
+    for contact_index, user_index in sorted(world.links):
+        app.link(world.contact_ids[contact_index], users[user_index].username)
+    viewers = [
+        attrs.evolve(user, active=spec.active)
+        for user, spec in zip(users, world.users, strict=True)
+    ]
+    return app, viewers
+
+
+def _read_all_pages(app: App, viewer: User, page_size: int) -> list[Conversation]:
+    items: list[Conversation] = []
+    before_id: int | None = None
+    while True:
+        page = app.list_conversations(viewer, limit=page_size, before_id=before_id)
+        assert len(page.items) <= page_size
+        if page.next_before_id is not None:
+            assert len(page.items) == page_size
+        items.extend(page.items)
+        if page.next_before_id is None:
+            return items
+        before_id = page.next_before_id
+
+
+def check_visibility(store: Store, world: World, page_size: int = 3) -> None:
+    """Fill the empty ``store`` with ``world`` and check what each viewer may see."""
+    app, viewers = populate(store, world)
+    admin_view = User(id=10**9, username="root", role=Role.ADMIN)
+    everything = {c.id: c for c in _read_all_pages(app, admin_view, 200)}
+    assert sorted(c.contact.wa_id for c in everything.values()) == sorted(world.contact_ids)
+    contact_of = {c.id: c.contact.wa_id for c in everything.values()}
+    absent = [0, -1, max(everything, default=0) + 1]
+
+    for user_index, viewer in enumerate(viewers):
+        linked = {world.contact_ids[c] for c, u in world.links if u == user_index}
+        if not viewer.active:
+            expected: set[int] = set()
+        elif viewer.role is Role.ADMIN:
+            expected = set(everything)
+        else:
+            expected = {cid for cid, wa_id in contact_of.items() if wa_id in linked}
+
+        seen = _read_all_pages(app, viewer, page_size)
+        ids = [c.id for c in seen]
+        assert ids == sorted(expected, reverse=True), (viewer, linked)
+        assert all(c == everything[c.id] for c in seen)
+
+        for conversation_id in [*everything, *absent]:
+            if conversation_id in expected:
+                assert app.conversation(viewer, conversation_id) == everything[conversation_id]
+            else:
+                with pytest.raises(NotFound) as caught:
+                    app.conversation(viewer, conversation_id)
+                assert str(caught.value) == f"no conversation with id {conversation_id}"
