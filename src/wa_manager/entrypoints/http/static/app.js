@@ -81,7 +81,7 @@
       element("p", { text: failure.advice }),
     ]);
     if (failure.said) {
-      box.append(element("p", {}, ["UltraMsg / server said: ", element("q", { dir: "auto", text: failure.said })]));
+      box.append(element("p", { class: "detail" }, ["Details: ", element("q", { dir: "auto", text: failure.said })]));
     }
     if (failure.signIn) {
       box.append(element("p", {}, [element("a", { href: "/login?next=" + encodeURIComponent(location.pathname + location.search), text: "Sign in" })]));
@@ -92,8 +92,8 @@
   // -- Sync WhatsApp ------------------------------------------------------------
 
   function formatDuration(ms) {
-    if (ms < 1000) return `${ms} ms`;
-    return `${(ms / 1000).toFixed(1)} s`;
+    if (ms < 1000) return `${ms}\u00a0ms`;
+    return `${(ms / 1000).toFixed(1)}\u00a0s`;
   }
 
   function reportBox(report) {

@@ -1,0 +1,94 @@
+"""End-to-end fixtures: running sites (``e2e_support.Site``) and Debian's Chromium.
+
+Sites are made on demand (``site_factory``) and all stopped at the end of the
+session. The browser is ``/usr/bin/chromium`` from Debian (``make browser``
+installs it); no browser is ever downloaded. Without it every e2e test is
+skipped, saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from e2e_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    INSTANCE,
+    ROLES,
+    ULTRAMSG_TOKEN,
+    VIEWPORTS,
+    Site,
+    SiteFactory,
+)
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from wa_manager.adapters.fake_ultramsg import FakeUltraMsg, sample_chats
+
+expect.set_options(timeout=15_000)
+
+
+@pytest.fixture(scope="session")
+def site_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteFactory]:
+    """Make a running site on these chats with these users; all stopped at the end."""
+    with ExitStack() as stack:
+
+        def make(
+            chats: list[dict[str, Any]] | None = None, usernames: tuple[str, ...] = tuple(ROLES)
+        ) -> Site:
+            fake = stack.enter_context(
+                FakeUltraMsg(
+                    instance_id=INSTANCE,
+                    token=ULTRAMSG_TOKEN,
+                    chats=sample_chats() if chats is None else chats,
+                    host="127.0.0.1",
+                    port=0,
+                )
+            )
+            site = Site(tmp_path_factory.mktemp("site"), fake)
+            stack.callback(site.stop)
+            site.start(usernames)
+            return site
+
+        yield make
+
+
+@pytest.fixture(scope="session")
+def synced_site(site_factory: SiteFactory) -> Site:
+    """A site whose sample chats were synced once (by the CLI), shared by the tests."""
+    site = site_factory()
+    site.cli("sync")
+    return site
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; the e2e tests are skipped without it."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile (no cookies) at desktop size."""
+    fresh = browser.new_context(viewport=VIEWPORTS["desktop"], locale="en-GB")
+    yield fresh
+    fresh.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A tab in a fresh profile; any uncaught JavaScript error fails the test."""
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    assert errors == [], f"JavaScript errors on the page: {errors}"

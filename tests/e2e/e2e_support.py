@@ -1,0 +1,145 @@
+"""Helpers for the end-to-end tests: a running site, signing in, screenshots.
+
+A ``Site`` is a fake UltraMsg on a free loopback port, a fresh SQLite file, users
+made with the real CLI (``wa-manager users add ... --password-stdin``), and a
+``wa-manager serve`` subprocess on another free port, up once ``/healthz`` answers.
+``shoot(page, name)`` writes ``docs/screenshots/NAME-desktop.png`` and
+``NAME-phone.png`` so a reviewer can look without running anything.
+
+Not a test module itself; ``conftest.py`` and ``test_web_ui.py`` import it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from wa_manager.adapters.fake_ultramsg import FakeUltraMsg
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+INSTANCE = "instance31337"
+ULTRAMSG_TOKEN = "e2e-ultramsg-SECRET-token"
+PASSWORDS = {"admin": "admin-password-1", "maria": "maria-password-1", "bob": "bob-password-12"}
+ROLES = {"admin": "admin", "maria": "user", "bob": "user"}
+STARTUP_SECONDS = 30.0
+WA_MANAGER = Path(sys.executable).with_name("wa-manager")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Site:
+    """One running wa-manager (``url``) with its own fake UltraMsg (``ultramsg``) and database."""
+
+    def __init__(self, folder: Path, ultramsg: FakeUltraMsg) -> None:
+        self.folder = folder
+        self.ultramsg = ultramsg
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "WA_MANAGER_DATABASE_URL": f"sqlite:///{folder / 'wa_manager.db'}",
+            "WA_MANAGER_SECRET_KEY": "e2e-session-secret",
+            "ULTRAMSG_INSTANCE_ID": INSTANCE,
+            "ULTRAMSG_TOKEN": ULTRAMSG_TOKEN,
+            "ULTRAMSG_BASE_URL": ultramsg.base_url,
+            "ULTRAMSG_TIMEOUT": "5",
+        }
+        self.log = folder / "serve.log"
+        self._server: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Run ``wa-manager ARGS`` against this site's database; its stdout."""
+        done = subprocess.run(
+            [str(WA_MANAGER), *args],
+            input=stdin.encode() if stdin is not None else None,
+            env=self.env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, f"wa-manager {' '.join(args)}: {done.stderr.decode()}"
+        return done.stdout.decode()
+
+    def start(self, usernames: tuple[str, ...]) -> None:
+        """Add these users (the first command also sets up the SQLite database), start
+        ``wa-manager serve`` and wait for /healthz."""
+        for username in usernames:
+            self.cli("users", "add", username, "--role", ROLES[username], "--password-stdin",
+                     stdin=PASSWORDS[username] + "\n")  # fmt: skip
+        with self.log.open("wb") as log:
+            self._server = subprocess.Popen(
+                [str(WA_MANAGER), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self._server.poll() is not None:
+                raise RuntimeError(f"wa-manager serve exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"wa-manager serve did not answer /healthz: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        """Stop the server (politely, then firmly)."""
+        if self._server is None or self._server.poll() is not None:
+            return
+        self._server.terminate()
+        try:
+            self._server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._server.kill()
+            self._server.wait(timeout=10)
+
+
+SiteFactory = Callable[..., Site]
+"""``site_factory(chats=None, usernames=(...))``: a running site."""
+
+
+def sign_in(page: Page, site: Site, username: str, path: str = "/") -> None:
+    """Log in through the form like a person would, then open ``path``."""
+    page.goto(f"{site.url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORDS[username])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    if path != "/":
+        page.goto(f"{site.url}{path}")
+
+
+def shoot(page: Page, name: str) -> None:
+    """Screenshots of what the page shows now, at desktop and phone width."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), animations="disabled")
+    page.set_viewport_size(VIEWPORTS["desktop"])
