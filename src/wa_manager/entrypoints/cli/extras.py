@@ -1,0 +1,116 @@
+"""``wa-manager sync history``, ``contacts export`` and ``status``.
+
+``HISTORY``, ``EXPORT`` and ``STATUS`` are attached by the package to the
+``sync`` group, the ``contacts`` group and the top level.
+"""
+
+from __future__ import annotations
+
+from typing import IO
+
+import click
+
+from wa_manager.entrypoints.cli.output import echo_json, echo_table
+from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
+from wa_manager.entrypoints.serializers import iso_time, sync_run_json
+
+EXIT_NOT_CONNECTED = 1
+
+
+@click.command("history")
+@click.option(
+    "--limit", type=click.IntRange(1, 200), default=20, show_default=True, help="How many."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_runtime
+def history(runtime: Runtime, limit: int, as_json: bool) -> None:
+    """List recorded syncs, newest first: trigger, who, when, counts or error."""
+    app = runtime.app()
+    runs = app.sync_history(limit=limit).items
+    names = {user.id: user.username for user in app.users()}
+    if as_json:
+        echo_json([{**sync_run_json(run), "actor": names.get(run.actor_id or 0)} for run in runs])
+        return
+    echo_table(
+        ("ID", "STARTED", "TRIGGER", "WHO", "FETCHED", "NEW", "RENAMED", "SKIPPED", "ERROR"),
+        (
+            (
+                run.id,
+                iso_time(run.started_at),
+                run.trigger,
+                names.get(run.actor_id or 0),
+                run.report.fetched if run.report else None,
+                run.report.created_contacts if run.report else None,
+                run.report.updated_contacts if run.report else None,
+                run.report.skipped if run.report else None,
+                run.error
+                if run.error or run.finished_at is not None
+                else "(running or interrupted)",
+            )
+            for run in runs
+        ),
+        empty="No syncs yet; run `wa-manager sync`.",
+    )
+
+
+@click.command("export")
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("w", encoding="utf-8", lazy=True),
+    default="-",
+    help="Write to this file instead of stdout.",
+)
+@click.option("--bom", is_flag=True, help="Start with a UTF-8 byte order mark (for Excel).")
+@click.option("--search", metavar="TEXT", help="Only contacts whose name, phone or wa_id has TEXT.")
+@click.option(
+    "--vanished/--present",
+    default=None,
+    help="Only contacts gone from the chat list, or only present ones (default: all).",
+)
+@pass_runtime
+def export(
+    runtime: Runtime, output: IO[str], bom: bool, search: str | None, vanished: bool | None
+) -> None:
+    """Write every contact as CSV (UTF-8, spreadsheet-safe), streamed page by page.
+
+    Cells that a spreadsheet would run as a formula (starting with = + - @, a tab
+    or a carriage return) get a leading ' so they stay text.
+    """
+    chunks = runtime.app().export_contacts_csv(search=search, vanished=vanished, bom=bom)
+    for chunk in chunks:
+        output.write(chunk)
+    output.flush()
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@pass_runtime
+def status(runtime: Runtime, as_json: bool) -> None:
+    """Say whether the UltraMsg instance is connected, and when the last sync ran.
+
+    Exits 0 when connected, 1 when not (or UltraMsg fails), 2 when not configured.
+    """
+    app = runtime.app()
+    state = app.instance_status()
+    last = app.last_sync()
+    if as_json:
+        echo_json(
+            {**state.as_dict(), "last_sync": sync_run_json(last) if last is not None else None}
+        )
+    else:
+        mark = "connected" if state.connected else "NOT connected"
+        click.echo(f"UltraMsg {state.instance_id}: {mark} ({state.status or 'unknown'})")
+        click.echo(f"  {state.explanation}")
+        if last is None:
+            click.echo("Last sync: never; run `wa-manager sync`")
+        else:
+            outcome = f"failed: {last.error}" if last.error else "ok"
+            click.echo(f"Last sync: {iso_time(last.started_at)} ({last.trigger}), {outcome}")
+    if not state.connected:
+        raise click.exceptions.Exit(EXIT_NOT_CONNECTED)
+
+
+HISTORY = history
+EXPORT = export
+STATUS = status
