@@ -8,6 +8,7 @@ Modules: ``root`` (the group, global options, error handling), ``runtime``
 
 from __future__ import annotations
 
+from wa_manager.entrypoints.cli import contacts, extras, syncing
 from wa_manager.entrypoints.cli.accounts import COMMANDS as ACCOUNT_COMMANDS
 from wa_manager.entrypoints.cli.contacts import COMMANDS as CONTACT_COMMANDS
 from wa_manager.entrypoints.cli.root import cli
@@ -17,6 +18,9 @@ from wa_manager.entrypoints.cli.syncing import COMMANDS as SYNC_COMMANDS
 
 for _command in (*SYNC_COMMANDS, *ACCOUNT_COMMANDS, *CONTACT_COMMANDS, *SERVER_COMMANDS):
     cli.add_command(_command)
+syncing.sync.add_command(extras.HISTORY)
+contacts.contacts.add_command(extras.EXPORT)
+cli.add_command(extras.STATUS)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import socket
 import click
 
 from wa_manager.bootstrap import App
-from wa_manager.config import DEFAULT_DATABASE_URL
+from wa_manager.config import DEFAULT_DATABASE_URL, parse_sync_every
 from wa_manager.domain.errors import AlreadyExists, WaManagerError
 from wa_manager.domain.model import Role
 from wa_manager.entrypoints.cli.output import echo_table, sync_summary
@@ -67,10 +67,21 @@ def serve_app(runtime: Runtime, app: App, *, host: str, port: int) -> None:
 @click.command()
 @click.option("--host", default=LOOPBACK, show_default=True, help="Interface to listen on.")
 @port_option
+@click.option(
+    "--sync-every",
+    metavar="DURATION",
+    help="Also sync in the background every DURATION (90s, 15m, 1h); "
+    "default: WA_MANAGER_SYNC_EVERY, else never.",
+)
 @pass_runtime
-def serve(runtime: Runtime, host: str, port: int) -> None:
+def serve(runtime: Runtime, host: str, port: int, sync_every: str | None) -> None:
     """Serve the HTTP API and the web UI (uvicorn) until Ctrl-C."""
-    serve_app(runtime, runtime.app(), host=host, port=port)
+    if sync_every is None:
+        app = runtime.app()
+    else:
+        every = parse_sync_every("--sync-every", sync_every)
+        app = runtime.build_app(runtime.settings(sync_every_seconds=every))
+    serve_app(runtime, app, host=host, port=port)
 
 
 def ensure_demo_user(app: App, username: str, role: Role) -> str | None:

@@ -32,12 +32,18 @@ def upgrade(runtime: Runtime) -> None:
     click.echo(f"Database schema is up to date: {redact_database_url(settings.database_url)}")
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--dry-run", is_flag=True, help="Fetch and count, but write nothing.")
+@click.pass_context
 @pass_runtime
-def sync(runtime: Runtime, as_json: bool, dry_run: bool) -> None:
-    """Fetch the chats from UltraMsg and update contacts and conversations."""
+def sync(runtime: Runtime, ctx: click.Context, as_json: bool, dry_run: bool) -> None:
+    """Fetch the chats from UltraMsg and update contacts and conversations.
+
+    `wa-manager sync history` lists the syncs run so far.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     report = runtime.app().sync(dry_run=dry_run, trigger="cli")
     if as_json:
         echo_json(report_json(report))
