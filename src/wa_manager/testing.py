@@ -22,6 +22,7 @@ What it offers:
   of work committed, ``InMemoryStore.recent_units`` keeps the last ones made.
 - ``StaticChats(chats)``: a chat source over canned chats (UltraMsg-style dicts
   or ``RawChat`` pairs); ``calls`` counts fetches, ``chats`` can be replaced.
+- ``raw_chat(item)``: what ``StaticChats`` makes of one dict or pair.
 - ``FailingChats(error)``: a chat source that always raises ``error``.
 - ``FixedClock`` and ``TickingClock``: clocks that tests control.
 - ``FastHasher``: a cheap, deterministic password hasher. For tests only: it
@@ -55,6 +56,7 @@ __all__ = [
     "StaticChats",
     "TickingClock",
     "memory_app",
+    "raw_chat",
 ]
 
 DEFAULT_INSTANCE_ID = "instance12345"
