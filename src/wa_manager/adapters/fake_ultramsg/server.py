@@ -135,6 +135,7 @@ class FakeUltraMsg:
     @chats.setter
     def chats(self, chats: Iterable[Chat]) -> None:
         self._chats = _WatchedList(chats)
+        self._encoded = None
 
     def chats_body(self) -> bytes:
         """The JSON array served for ``/chats``, encoded once per change of ``chats``."""
@@ -285,7 +286,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         status, body, headers = self.server.fake.answer(self.path)
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        looks_like_json = body[:1] in (b"{", b"[")
+        self.send_header("Content-Type", "application/json" if looks_like_json else "text/plain")
         self.send_header("Content-Length", str(len(body)))
         for name, value in headers.items():
             self.send_header(name, value)
