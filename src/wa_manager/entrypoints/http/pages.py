@@ -39,10 +39,12 @@ from wa_manager.entrypoints.http.auth import (
     signed_in,
     wa_app,
 )
+from wa_manager.entrypoints.http.extras import schedule_json, scheduler_of, vanished_param
 from wa_manager.entrypoints.http.inputs import cursor_param, encode_cursor, search_param
 
 PACKAGE = "wa_manager.entrypoints.http"
 PAGE_SIZE = 50
+SYNC_HISTORY_ROWS = 10
 CONTACT_LINKS_PATH = "/settings/contact-links"
 CONVERSATIONS_PATH = "/conversations"
 
@@ -266,12 +268,16 @@ async def contact_links(request: Request, user: User) -> Response:
         )
     app = wa_app(request)
     search = search_param(request)
+    vanished = vanished_param(request)
     before_id = cursor_param(request, "contacts")
-    page, users, last_sync = await run_in_threadpool(
+    page, users, last_sync, history = await run_in_threadpool(
         lambda: (
-            app.contacts(search=search, limit=PAGE_SIZE, before_id=before_id, actor=user),
+            app.contacts(
+                search=search, vanished=vanished, limit=PAGE_SIZE, before_id=before_id, actor=user
+            ),
             app.users(),
             app.last_sync(),
+            app.sync_history(limit=SYNC_HISTORY_ROWS).items,
         )
     )
     usernames = {known.id: known.username for known in users}
@@ -281,13 +287,18 @@ async def contact_links(request: Request, user: User) -> Response:
         active="contact-links",
         contacts=list(page.items),
         search=search or "",
+        vanished=request.query_params.get("vanished", ""),
         last_sync=last_sync,
+        sync_runs=history,
+        schedule=schedule_json(scheduler_of(request)),
+        usernames=usernames,
         linked_names=lambda contact: _names(contact.user_ids, usernames),
         pager=page_links(
             CONTACT_LINKS_PATH,
             page,
             "contacts",
             search=search,
+            vanished=request.query_params.get("vanished"),
             cursor=request.query_params.get("cursor"),
         ),
     )

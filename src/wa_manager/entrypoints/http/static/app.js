@@ -127,7 +127,7 @@
       const response = await fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
       if (!response.ok) return;
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-      for (const id of ["contacts", "last-sync"]) {
+      for (const id of ["contacts", "last-sync", "sync-history"]) {
         const now = document.getElementById(id);
         const next = fresh.getElementById(id);
         if (now && next) now.replaceWith(document.adoptNode(next));
@@ -186,6 +186,7 @@
     showDialogError("");
     save.disabled = true;
     dialog.showModal();
+    loadLinkHistory(linkState.contactId);
 
     const [users, linked] = await Promise.all([
       api("GET", "/api/users"),
@@ -205,6 +206,44 @@
       list.replaceChildren(...linkState.users.map((user) => userCheckbox(user, chosen.has(user.id))));
     }
     save.disabled = false;
+  }
+
+  // The audit trail of the contact's links, oldest first, as plain text lines.
+  async function loadLinkHistory(contactId) {
+    const list = document.getElementById("link-dialog-history");
+    if (!list) return;
+    const answer = await api("GET", `/api/contacts/${encodeURIComponent(contactId)}/links/history`);
+    if (!answer.ok || !answer.data) {
+      list.replaceChildren(element("li", { text: "The history could not be loaded." }));
+      return;
+    }
+    const events = answer.data.items;
+    if (events.length === 0) {
+      list.replaceChildren(element("li", { text: "Nobody was ever linked to this contact." }));
+      return;
+    }
+    list.replaceChildren(...events.map((item) => {
+      const when = new Date(item.at).toLocaleString();
+      const who = item.username || `user #${item.user_id}`;
+      const by = item.actor ? `by ${item.actor}` : "from the command line";
+      const what = item.action === "link" ? "linked" : "unlinked";
+      return element("li", { dir: "auto", "data-link-event": item.action, text: `${when}: ${who} ${what} ${by}` });
+    }));
+  }
+
+  // -- UltraMsg instance status ---------------------------------------------------
+
+  async function showInstanceStatus(line) {
+    const answer = await api("GET", line.dataset.statusUrl);
+    if (answer.ok && answer.data) {
+      const state = answer.data;
+      line.dataset.connected = String(state.connected);
+      line.textContent = `UltraMsg ${state.connected ? "connected" : "not connected"}: ${state.explanation}`;
+    } else {
+      line.dataset.connected = "false";
+      const failure = explainFailure(answer, "check UltraMsg");
+      line.textContent = `UltraMsg status unknown. ${failure.advice}`;
+    }
   }
 
   function showLinkedUsers(contactId, userIds) {
@@ -234,6 +273,7 @@
         return;
       }
       showLinkedUsers(linkState.contactId, answer.data.user_ids);
+      loadLinkHistory(linkState.contactId);
       dialog.close();
     } finally {
       save.disabled = false;
@@ -263,6 +303,8 @@
   document.addEventListener("DOMContentLoaded", () => {
     const form = document.getElementById("link-form");
     if (form) form.addEventListener("submit", saveLinks);
+    const status = document.getElementById("instance-status");
+    if (status) showInstanceStatus(status);
     const dialog = document.getElementById("link-dialog");
     if (dialog) {
       dialog.addEventListener("close", () => {
