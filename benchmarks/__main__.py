@@ -21,7 +21,7 @@ from benchmarks.runner import Options, run
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SIZES = "10000,100000,1000000"
-SMOKE_SIZES = "300,1200"
+SMOKE_SIZES = "200,600"
 
 
 def _sizes(text: str) -> list[int]:
@@ -87,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         repeat=1 if args.smoke else args.repeat,
         repeat_max_size=args.repeat_max,
         naive_max_size=args.naive_max,
-        requests=100 if args.smoke else args.requests,
+        requests=40 if args.smoke else args.requests,
         listing_budget=0.2 if args.smoke else 2.0,
+        links=20 if args.smoke else 1000,
+        isolated=not args.smoke,
     )
     data = run(options)
     data["command"] = "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv)

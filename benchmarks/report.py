@@ -206,6 +206,10 @@ def listing(results: Results) -> str:
     return _table(header, rows)
 
 
+def _failures(load: dict[str, Any]) -> int:
+    return sum(count for status, count in load["statuses"].items() if status != "200")
+
+
 def http(results: Results) -> str:
     """Requests/s of the conversations list next to the trivial endpoint."""
     rows = []
@@ -219,6 +223,7 @@ def http(results: Results) -> str:
                 f"{listing_['requests_per_second']:,.0f}",
                 f"{listing_['requests_per_second'] / trivial['requests_per_second']:.0%}",
                 str(listing_["requests"]),
+                str(_failures(trivial) + _failures(listing_)),
             ]
         )
     header = [
@@ -243,9 +248,10 @@ def memory(results: Results) -> str:
             [
                 backend,
                 _size(size),
-                f"{payload:.1f}",
+                f"{payload:.1f}" if payload >= 1 else f"{payload:.3f}",
                 f"{ours:.0f}",
                 f"{ours / payload:.1f}×",
+                f"{(ours - cell['ours']['rss_before_mb']) / payload:.1f}×",
                 f"{cell['limit']['peak_rss_mb']:.0f}",
                 f"{naive['peak_rss_mb']:.0f}" if naive else "–",
                 f"{cell['ours']['rss_before_mb']:.0f}",

@@ -35,6 +35,8 @@ class Options:
         naive_max_size: int,
         requests: int,
         listing_budget: float,
+        links: int,
+        isolated: bool,
     ) -> None:
         self.sizes = sizes
         self.backends = backends
@@ -43,6 +45,8 @@ class Options:
         self.naive_max_size = naive_max_size
         self.requests = requests
         self.listing_budget = listing_budget
+        self.links = links
+        self.isolated = isolated
 
 
 def _say(message: str) -> None:
@@ -63,13 +67,19 @@ def _initial_syncs(
     """Ours, the limit(s) and the naive peer on fresh databases; ours' database is kept last."""
     common = {"chats_url": upstream.chats_url, "source": INSTANCE_ID}
     contenders: dict[str, Callable[[str], dict[str, Any]]] = {
-        "limit": lambda url: run_job("limit", url=url, **common),
+        "limit": lambda url: run_job("limit", url=url, isolated=options.isolated, **common),
     }
     if database.backend == "postgres":
-        contenders["limit_copy"] = lambda url: run_job("limit", url=url, method="copy", **common)
+        contenders["limit_copy"] = lambda url: run_job(
+            "limit", url=url, method="copy", isolated=options.isolated, **common
+        )
     if size <= options.naive_max_size:
-        contenders["naive"] = lambda url: run_job("naive", url=url, **common)
-    contenders["ours"] = lambda url: run_job("ours", url=url, base_url=upstream.base_url)
+        contenders["naive"] = lambda url: run_job(
+            "naive", url=url, isolated=options.isolated, **common
+        )
+    contenders["ours"] = lambda url: run_job(
+        "ours", url=url, base_url=upstream.base_url, isolated=options.isolated
+    )
     repeats = options.repeat if size <= options.repeat_max_size else 1
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in contenders}
     for attempt in range(repeats):
@@ -86,18 +96,25 @@ def _after_initial(
 ) -> dict[str, Any]:
     """Re-syncs, listing and HTTP on the database ours just filled."""
     url, base_url, backend = database.url, upstream.base_url, database.backend
+    isolated = options.isolated
     cell: dict[str, Any] = {}
     _say(f"{backend}: re-sync, no change")
-    cell["resync_same"] = run_job("ours", url=url, base_url=base_url)
+    cell["resync_same"] = run_job("ours", url=url, base_url=base_url, isolated=isolated)
     _say(f"{backend}: re-sync, 1% new and 1% renamed")
     initial = upstream.body
     upstream.serve(changed)
-    cell["resync_changed"] = run_job("ours", url=url, base_url=base_url)
+    cell["resync_changed"] = run_job("ours", url=url, base_url=base_url, isolated=isolated)
     upstream.serve(initial)
     _say(f"{backend}: listing")
-    prepared = run_job("prepare-listing", url=url, base_url=base_url)
+    prepared = run_job(
+        "prepare-listing", url=url, base_url=base_url, links=options.links, isolated=isolated
+    )
     cell["listing"] = run_job(
-        "listing", url=url, base_url=base_url, budget_seconds=options.listing_budget
+        "listing",
+        url=url,
+        base_url=base_url,
+        budget_seconds=options.listing_budget,
+        isolated=isolated,
     )
     cell["listing"]["link_seconds"] = prepared["link_seconds"]
     _say(f"{backend}: HTTP load")

@@ -43,19 +43,27 @@ def _jobs() -> dict[str, Callable[..., dict[str, Any]]]:
     }
 
 
-def main(argv: list[str]) -> None:
-    """Run the job named in ``argv[0]`` with the keyword arguments in ``argv[1]`` (JSON)."""
-    job = _jobs()[argv[0]]
-    kwargs = json.loads(argv[1])
+def _measured(job: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     before = _rss_mb()
-    result = job(**kwargs)
+    result = _jobs()[job](**kwargs)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result.update(rss_before_mb=before, peak_rss_mb=peak)
-    print(json.dumps(result))
+    return result
 
 
-def run_job(job: str, **kwargs: Any) -> dict[str, Any]:
-    """Run ``job`` in a child process and return what it printed."""
+def main(argv: list[str]) -> None:
+    """Run the job named in ``argv[0]`` with the keyword arguments in ``argv[1]`` (JSON)."""
+    print(json.dumps(_measured(argv[0], json.loads(argv[1]))))
+
+
+def run_job(job: str, *, isolated: bool = True, **kwargs: Any) -> dict[str, Any]:
+    """Run ``job`` in a child process and return what it printed.
+
+    ``isolated=False`` runs it in this process instead (smoke runs: quick, but
+    the peak RSS is then this process's, not the job's alone).
+    """
+    if not isolated:
+        return _measured(job, kwargs)
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks.worker", job, json.dumps(kwargs)],
         cwd=ROOT,
