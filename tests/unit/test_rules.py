@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from tests.strategies import (
     chat_ids,
     chat_lists,
-    chat_names,
     conversation_ids,
     international_digits,
     labelled_chat_ids,
+    quick_chat_names,
+    quick_conversation_ids,
 )
 from wa_manager.domain.errors import InvalidInput, PermissionDenied
 from wa_manager.domain.model import ChatKind, RawChat, Role, StoredContactState, User
@@ -193,7 +194,7 @@ def test_new_contacts_carry_the_last_name_kind_and_phone(chats: list[RawChat]) -
         assert new.phone == phone_for_chat(new.wa_id, kind)
 
 
-@given(chat_lists(conversation_ids()), st.data())
+@given(chat_lists(quick_conversation_ids()), st.data())
 def test_plan_against_stored_contacts_renames_only_changed_names(
     chats: list[RawChat], data: st.DataObject
 ) -> None:
@@ -219,8 +220,10 @@ def test_plan_against_stored_contacts_renames_only_changed_names(
 
 
 @given(
-    chat_lists(conversation_ids()),
-    st.dictionaries(conversation_ids(), st.tuples(chat_names(), st.booleans()), max_size=8),
+    chat_lists(quick_conversation_ids()),
+    st.dictionaries(
+        quick_conversation_ids(), st.tuples(quick_chat_names(), st.booleans()), max_size=8
+    ),
     st.booleans(),
 )
 def test_plan_marks_vanished_and_returned_contacts(
