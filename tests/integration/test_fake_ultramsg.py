@@ -84,6 +84,12 @@ def test_queued_failures_come_first_then_it_recovers(fake: FakeUltraMsg) -> None
     assert third.json() == sample_chats()
 
 
+def test_a_failure_queue_can_be_cleared(fake: FakeUltraMsg) -> None:
+    fake.fail(500, times=5)
+    fake.fail(500, times=0)
+    assert get(fake, "/instance12345/chats").status_code == 200
+
+
 def test_changes_to_the_chat_list_are_served(fake: FakeUltraMsg) -> None:
     fake.chats.append({"id": "4915100000001@c.us", "name": "New"})
     fake.chats[0]["name"] = "Renamed"

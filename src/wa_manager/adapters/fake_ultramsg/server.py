@@ -158,8 +158,11 @@ class FakeUltraMsg:
         body: bytes = b"Internal Server Error",
         retry_after: float | None = None,
     ) -> None:
-        """Answer the next ``times`` requests with ``status`` and ``body`` (queued)."""
+        """Answer the next ``times`` requests with ``status`` and ``body`` (queued after
+        failures already queued); ``times=0`` clears the queue instead."""
         with self._lock:
+            if times <= 0:
+                self._failures.clear()
             self._failures.extend([_Failure(status, body, retry_after)] * times)
 
     def delay(self, seconds: float, times: int | None = None) -> None:
