@@ -62,18 +62,13 @@ class SqlContactRepository:
         """Insert in one executemany, skipping existing (source, wa_id); count what went in."""
         if not new:
             return 0
-        statement = (
-            self._db.insert(contacts)
-            .values(source=source, created_at=now, last_seen_at=now)
-            .on_conflict_do_nothing(index_elements=["source", "wa_id"])
+        statement = self._db.insert(contacts).on_conflict_do_nothing(
+            index_elements=["source", "wa_id"]
         )
-        rows = [
-            {"wa_id": wa_id, "name": name, "phone": phone, "kind": kind}
-            for wa_id, name, phone, kind in new
-        ]
+        constants = {"source": source, "created_at": now, "last_seen_at": now}
         # Both drivers report the sum of the rows each execution inserted, so rows
         # skipped because a concurrent writer inserted them first are not counted.
-        return self._db.execute(statement, rows).rowcount
+        return self._db.insert_many(statement, NewContact._fields, new, constants)
 
     def rename_many(self, source: str, renames: Sequence[tuple[str, str | None]]) -> int:
         """Set new names by wa_id in one executemany; count the rows whose name changed."""

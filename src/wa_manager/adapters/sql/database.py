@@ -1,19 +1,25 @@
 """``Database``: one open connection as the repositories see it.
 
-Every statement goes through ``execute`` so that database exceptions are
-translated into domain errors in one place (``errors.translate``), and
-``insert`` picks the dialect's INSERT (for ``on_conflict_do_nothing``).
+Every statement goes through ``execute`` (or ``insert_many``) so that database
+exceptions are translated into domain errors in one place (``errors.translate``),
+and ``insert`` picks the dialect's INSERT (for ``on_conflict_do_nothing``).
+
+``insert_many`` is the bulk path of the sync: the Core statement is compiled
+once and the rows go to the driver's ``executemany`` as plain tuples. Going
+through ``Connection.execute`` instead costs a per-row, per-parameter pass of
+SQLAlchemy's parameter processing, which made 100k inserts ~3x slower.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection, CursorResult, Dialect
 from sqlalchemy.sql import Executable
 
 from wa_manager.adapters.sql.errors import translate
@@ -57,3 +63,51 @@ class Database:
         and whose ``rowcount`` is kept (SQLAlchemy keeps it for UPDATE and DELETE only)."""
         statement = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
         return statement.execution_options(preserve_rowcount=True)
+
+    def insert_many(
+        self,
+        statement: postgresql.Insert | sqlite.Insert,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        constants: Mapping[str, Any],
+    ) -> int:
+        """executemany ``statement`` over ``rows`` (tuples in the order of ``columns``),
+        with ``constants`` the same in every row; return the driver's row count.
+
+        Row values go to the driver as they are, so ``columns`` must be of types
+        that SQLAlchemy passes through (strings); constants are converted by their
+        column's type once.
+        """
+        table = statement.table
+        assert isinstance(table, Table)
+        dialect = self.connection.dialect
+        for name in columns:
+            assert _processor(table, name, dialect) is None, f"{name} needs processing"
+        names = [*columns, *constants]
+        compiled = statement.values({name: bindparam(name) for name in names}).compile(
+            dialect=dialect
+        )
+        fixed = tuple(
+            _to_driver(_processor(table, name, dialect), value) for name, value in constants.items()
+        )
+        if compiled.positiontup is not None:  # qmark/format: tuples in the statement's order
+            pick = operator.itemgetter(*(names.index(n) for n in compiled.positiontup))
+            params: list[Any] = [pick(row + fixed) for row in rows]
+        else:  # named placeholders: one dict a row
+            params = [dict(zip(names, row + fixed, strict=True)) for row in rows]
+        try:
+            result = self.connection.exec_driver_sql(
+                str(compiled), params, execution_options={"preserve_rowcount": True}
+            )
+        except sa_exc.SQLAlchemyError as error:
+            raise translate(error, self.url) from error
+        return result.rowcount
+
+
+def _processor(table: Table, name: str, dialect: Dialect) -> Any:
+    """How the column's type (as the dialect implements it) converts values for the driver."""
+    return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _to_driver(processor: Any, value: Any) -> Any:
+    return value if processor is None else processor(value)
