@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 
+import jsonschema_rs
 import pytest
 from test_http_support import (
     INSTANCE,
@@ -276,3 +277,40 @@ def test_instance_status_unconfigured_is_503() -> None:
 
 def test_instance_status_is_for_admins(world: World) -> None:
     assert world.client.get("/api/instance/status", headers=world.user.headers).status_code == 403
+
+
+# -- /openapi.json describes the new answers --------------------------------------------------
+
+
+def test_new_answers_match_their_documented_schemas(world: World) -> None:
+    sync(world)
+    contact_id = world.client.get("/api/contacts", headers=world.admin.headers).json()["items"][0][
+        "id"
+    ]
+    world.client.put(
+        f"/api/contacts/{contact_id}/users",
+        json={"user_ids": [world.user.user.id]},
+        headers=world.admin.headers,
+    )
+    spec = world.client.get("/openapi.json").json()
+    for path, template in [
+        ("/api/sync-runs", "/api/sync-runs"),
+        ("/api/sync-schedule", "/api/sync-schedule"),
+        (f"/api/contacts/{contact_id}/links/history", "/api/contacts/{id}/links/history"),
+        (f"/api/contacts/{contact_id}", "/api/contacts/{id}"),
+    ]:
+        answer = world.client.get(path, headers=world.admin.headers)
+        schema = spec["paths"][template]["get"]["responses"]["200"]["content"]["application/json"]
+        validator = jsonschema_rs.Draft202012Validator(
+            {**schema["schema"], "components": spec["components"]}
+        )
+        validator.validate(answer.json())
+    csv_doc = spec["paths"]["/api/contacts.csv"]["get"]["responses"]["200"]["content"]
+    assert set(csv_doc) == {"text/csv"}
+    webhook = spec["paths"]["/webhooks/ultramsg/{secret}"]["post"]
+    assert set(webhook["requestBody"]["content"]) == {
+        "application/json",
+        "application/x-www-form-urlencoded",
+    }
+    assert webhook["security"] == []
+    assert "404" in webhook["responses"]
