@@ -51,6 +51,22 @@ def free_port() -> int:
         return port
 
 
+class Command:
+    """A ``wa-manager`` command running in the background."""
+
+    def __init__(self, process: subprocess.Popen[bytes], label: str, stdin: str | None) -> None:
+        self.process = process
+        self.label = label
+        self.stdin = stdin
+
+    def finish(self) -> str:
+        """Wait for it; its stdout, or an assertion error with its stderr."""
+        data = self.stdin.encode() if self.stdin is not None else None
+        out, err = self.process.communicate(data, timeout=60)
+        assert self.process.returncode == 0, f"wa-manager {self.label}: {err.decode()}"
+        return out.decode()
+
+
 class Site:
     """One running wa-manager (``url``) with its own fake UltraMsg (``ultramsg``) and database."""
 
@@ -71,25 +87,34 @@ class Site:
         self.log = folder / "serve.log"
         self._server: subprocess.Popen[bytes] | None = None
 
+    def _run(self, *args: str, stdin: str | None = None) -> Command:
+        process = subprocess.Popen(
+            [str(WA_MANAGER), *args],
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.env,
+        )
+        return Command(process, " ".join(args), stdin)
+
     def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run ``wa-manager ARGS`` against this site's database; its stdout."""
-        done = subprocess.run(
-            [str(WA_MANAGER), *args],
-            input=stdin.encode() if stdin is not None else None,
-            env=self.env,
-            capture_output=True,
-            timeout=60,
-            check=False,
+        return self._run(*args, stdin=stdin).finish()
+
+    def _add_user(self, username: str) -> Command:
+        role = ROLES[username]
+        password = PASSWORDS[username] + "\n"
+        return self._run(
+            "users", "add", username, "--role", role, "--password-stdin", stdin=password
         )
-        assert done.returncode == 0, f"wa-manager {' '.join(args)}: {done.stderr.decode()}"
-        return done.stdout.decode()
 
     def start(self, usernames: tuple[str, ...]) -> None:
-        """Add these users (the first command also sets up the SQLite database), start
-        ``wa-manager serve`` and wait for /healthz."""
-        for username in usernames:
-            self.cli("users", "add", username, "--role", ROLES[username], "--password-stdin",
-                     stdin=PASSWORDS[username] + "\n")  # fmt: skip
+        """Add these users with the CLI, start ``wa-manager serve``, wait for /healthz.
+
+        The first user is added alone (that command also sets up the SQLite database);
+        the server boots while the others are added.
+        """
+        self._add_user(usernames[0]).finish()
         with self.log.open("wb") as log:
             self._server = subprocess.Popen(
                 [str(WA_MANAGER), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -97,6 +122,8 @@ class Site:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        for adding in [self._add_user(username) for username in usernames[1:]]:
+            adding.finish()
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self._server.poll() is not None:
