@@ -1,0 +1,127 @@
+"""Helpers shared by the reliability tests: apps on real stores, database snapshots, clocks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from wa_manager import Settings
+from wa_manager.adapters.sql import SqlStore, upgrade
+from wa_manager.adapters.ultramsg import UltraMsgClient
+from wa_manager.bootstrap import App, bootstrap
+from wa_manager.config import Secret
+from wa_manager.domain.ports import ChatSource
+from wa_manager.testing import FastHasher
+
+INSTANCE = "instance777"
+TOKEN = "tok-RELIABILITY-9d3b7c1e5a"  # recognisable: must never show up anywhere
+DATA_TABLES = ("contacts", "conversations", "contact_links", "users", "api_tokens")
+
+
+class FakeTime:
+    """A monotonic clock that moves only when the client sleeps; records every sleep."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+    @property
+    def elapsed(self) -> float:
+        return self.now - 1000.0
+
+
+def ultramsg_client(
+    base_url: str, fake_time: FakeTime, *, token: str = TOKEN, **options: Any
+) -> UltraMsgClient:
+    """A client for ``base_url`` whose backoff sleeps on ``fake_time`` (no real waiting)."""
+    settings: dict[str, Any] = {"timeout": 5.0, "max_attempts": 4, "max_total_seconds": 60.0}
+    settings.update(options)
+    return UltraMsgClient(
+        base_url=base_url,
+        instance_id=INSTANCE,
+        token=Secret(token),
+        sleep=fake_time.sleep,
+        clock=fake_time.monotonic,
+        **settings,
+    )
+
+
+@cache
+def _migrated_sqlite_template() -> Path:
+    """One migrated, empty SQLite file per test process (migrating costs about a second)."""
+    path = Path(tempfile.mkdtemp(prefix="wa-reliability-")) / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def fresh_sqlite_url(directory: Path, name: str = "wa_manager.db") -> str:
+    """A new migrated, empty SQLite database in ``directory`` (a copy of the template)."""
+    target = directory / name
+    shutil.copyfile(_migrated_sqlite_template(), target)
+    return f"sqlite:///{target}"
+
+
+def sql_app(database_url: str, chats: ChatSource, **settings: Any) -> App:
+    """An ``App`` on the SQL store at ``database_url`` (migrated) reading ``chats``."""
+    return bootstrap(
+        Settings(instance_id=INSTANCE, token=TOKEN, database_url=database_url, **settings),
+        chats=chats,
+        store=SqlStore.open(database_url, auto_migrate=True),
+        hasher=FastHasher(),
+    )
+
+
+def engine_of(app: App) -> Engine:
+    """The SQLAlchemy engine under an app on a ``SqlStore``."""
+    store = app.store
+    assert isinstance(store, SqlStore)
+    return store.engine
+
+
+def snapshot(app: App, tables: Iterable[str] = DATA_TABLES) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the data tables, sorted: equal snapshots mean nothing was written."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    with engine_of(app).connect() as connection:
+        for table in tables:
+            result = connection.execute(text(f"SELECT * FROM {table}"))  # noqa: S608 - fixed names
+            rows[table] = sorted((tuple(row) for row in result), key=repr)
+    return rows
+
+
+def count_rows(app: App, table: str) -> int:
+    """How many rows ``table`` has."""
+    with engine_of(app).connect() as connection:
+        count = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+    return int(count or 0)
+
+
+def last_sync_error(app: App) -> str | None:
+    """The error of the most recent recorded sync (None when it succeeded)."""
+    run = app.last_sync()
+    assert run is not None
+    return run.error
+
+
+def chats_json(count: int, *, start: int = 0, name: Callable[[int], str] | None = None) -> bytes:
+    """An UltraMsg chat list of ``count`` people as JSON bytes."""
+    label = name or (lambda number: f"Person {number}")
+    return json.dumps(
+        [
+            {"id": f"49151{number:08d}@c.us", "name": label(number), "unread": 0}
+            for number in range(start, start + count)
+        ]
+    ).encode()
