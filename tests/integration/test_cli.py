@@ -537,3 +537,27 @@ def test_serve_on_a_busy_port_exits_1_with_one_line(invoke: Invoke) -> None:
     assert result.exit_code == 1
     assert f"127.0.0.1:{port}" in error_line(result)
     assert server.calls == []
+
+
+def test_contacts_table_lines_up_wide_names_and_names_linked_users(
+    invoke: Invoke, chats: StaticChats
+) -> None:
+    from wa_manager.entrypoints.cli.output import display_width
+
+    chats.replace(
+        [
+            {"id": "819012345678@c.us", "name": "田中さくら"},
+            {"id": "4915112345678@c.us", "name": "Anna 🎉"},
+            {"id": "4917612345678@c.us", "name": "Lukas"},
+        ]
+    )
+    ok(invoke("sync"))
+    ok(invoke("users", "add", "maria", "--role", "user"))
+    ok(invoke("links", "add", "+4915112345678", "maria"))
+    lines = ok(invoke("contacts", "list")).stdout.splitlines()
+    phone_columns = {
+        display_width(line[: line.index("+")]) for line in lines[1:]
+    }  # where each phone starts on screen
+    assert len(phone_columns) == 1
+    anna = next(line for line in lines if "Anna" in line)
+    assert anna.endswith("maria")

@@ -8,7 +8,7 @@ import click
 
 from wa_manager.bootstrap import App
 from wa_manager.domain.model import Contact
-from wa_manager.entrypoints.cli.output import echo_json, echo_table
+from wa_manager.entrypoints.cli.output import echo_json, echo_table, user_names
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
 from wa_manager.entrypoints.serializers import contact_json, conversation_json, link_json
 
@@ -47,12 +47,10 @@ def list_contacts(runtime: Runtime, search: str | None, limit: int | None, as_js
     if as_json:
         echo_json([contact_json(contact) for contact in found])
         return
+    names = {user.id: user.username for user in runtime.app().users()}
     echo_table(
         ("ID", "NAME", "PHONE", "KIND", "WA_ID", "USERS"),
-        (
-            (c.id, c.name, c.phone, c.kind, c.wa_id, ",".join(map(str, c.user_ids)) or None)
-            for c in found
-        ),
+        ((c.id, c.name, c.phone, c.kind, c.wa_id, user_names(c.user_ids, names)) for c in found),
         empty="No contacts; run `wa-manager sync` first."
         if not search
         else f"No contact matches {search!r}.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import click
@@ -13,6 +13,7 @@ from wa_manager.domain.model import SyncReport
 
 MAX_CELL_WIDTH = 40
 ELLIPSIS = "…"
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufe0e\ufe0f")
 
 
 def echo_json(data: Any) -> None:
@@ -37,12 +38,33 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, em
     cells = [[_cell(value) for value in row] for row in rows]
     if not cells:
         return empty
-    widths = [max(len(header), *(len(row[i]) for row in cells)) for i, header in enumerate(headers)]
+    widths = [
+        max(display_width(header), *(display_width(row[i]) for row in cells))
+        for i, header in enumerate(headers)
+    ]
     lines = [
-        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
+        "  ".join(
+            text + " " * (width - display_width(text))
+            for text, width in zip(line, widths, strict=True)
+        ).rstrip()
         for line in [list(headers), *cells]
     ]
     return "\n".join(lines)
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: wide (CJK, emoji) count 2, combining marks 0."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or char in _ZERO_WIDTH:
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def user_names(user_ids: Iterable[int], names: Mapping[int, str]) -> str | None:
+    """Linked users as ``maria,tom`` (ids for unknown users), or None for nobody."""
+    return ",".join(names.get(user_id, str(user_id)) for user_id in user_ids) or None
 
 
 def echo_table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, empty: str) -> None:

@@ -11,7 +11,7 @@ from wa_manager.bootstrap import App
 from wa_manager.config import DEFAULT_DATABASE_URL, parse_sync_every
 from wa_manager.domain.errors import AlreadyExists, WaManagerError
 from wa_manager.domain.model import Role
-from wa_manager.entrypoints.cli.output import echo_table, sync_summary
+from wa_manager.entrypoints.cli.output import echo_table, sync_summary, user_names
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
 from wa_manager.entrypoints.cli.syncing import redact_database_url
 
@@ -148,10 +148,11 @@ def demo(runtime: Runtime, port: int, no_serve: bool) -> None:
         print_login(DEMO_USER, ensure_demo_user(app, DEMO_USER, Role.USER))
         click.echo(sync_summary(app.sync(trigger="cli")))
         link_demo_contacts(app, DEMO_USER)
+        names = {user.id: user.username for user in app.users()}
         echo_table(
             ("ID", "NAME", "PHONE", "KIND", "USERS"),
             (
-                (c.id, c.name, c.phone, c.kind, ",".join(map(str, c.user_ids)) or None)
+                (c.id, c.name, c.phone, c.kind, user_names(c.user_ids, names))
                 for c in app.contacts(limit=200).items
             ),
             empty="No contacts.",
