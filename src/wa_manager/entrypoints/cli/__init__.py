@@ -3,7 +3,7 @@
 Modules: ``root`` (the group, global options, error handling), ``runtime``
 (settings, env file, the injectable ``Wiring``), ``errors`` (exit codes and
 ``error:`` lines), ``output`` (JSON and tables), and one module per command family:
-``syncing``, ``accounts``, ``contacts``, ``server``.
+``syncing``, ``accounts``, ``contacts``, ``server``, ``extras`` (sync history, export, status).
 """
 
 from __future__ import annotations
