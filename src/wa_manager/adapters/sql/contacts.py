@@ -146,10 +146,15 @@ class SqlContactRepository:
         if before_id is not None:
             query = query.where(contacts.c.id < before_id)
         if search:
+            # SQLite's own LIKE ignores ASCII case: only non-ASCII text needs the
+            # (Python, slower) Unicode lower() on every row; PostgreSQL has ILIKE.
+            native = self._db.dialect == "sqlite" and search.isascii()
             query = query.where(
                 or_(
                     *(
-                        column.icontains(search, autoescape=True)
+                        column.contains(search, autoescape=True)
+                        if native
+                        else column.icontains(search, autoescape=True)
                         for column in (contacts.c.name, contacts.c.phone, contacts.c.wa_id)
                     )
                 )
