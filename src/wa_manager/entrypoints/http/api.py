@@ -331,8 +331,17 @@ def guarded(operation: Operation) -> Handler:
 
 
 def api_routes() -> list[Route]:
-    """One Starlette route per operation, guarded."""
-    return [
-        Route(op.path, guarded(op), methods=[op.method], name=op.operation_id + "_" + op.method)
-        for op in OPERATIONS
-    ]
+    """One Starlette route per operation, guarded.
+
+    Starlette answers HEAD on every GET route by running the GET handler; a GET
+    that changes state (``ADMIN_BEARER``: the sync) must not, so HEAD is 405 there.
+    """
+    routes = []
+    for op in OPERATIONS:
+        route = Route(
+            op.path, guarded(op), methods=[op.method], name=op.operation_id + "_" + op.method
+        )
+        if op.access is Access.ADMIN_BEARER and route.methods is not None:
+            route.methods.discard("HEAD")
+        routes.append(route)
+    return routes
