@@ -12,8 +12,8 @@ Two ways in (CONTRACT.md, "HTTP API"):
 
 ``signed_in`` and ``admin_only`` guard endpoints of the API (401/403 as JSON)
 and of the web UI (``login_redirect=True``: a redirect to ``/login`` instead of 401).
-``LoginThrottle`` refuses more than a few failed logins a minute per account and
-per client address (``TooManyAttempts``, HTTP 429).
+``LoginThrottle`` refuses more than a few failed logins a minute per (account,
+client address) pair and per client address (``TooManyAttempts``, HTTP 429).
 """
 
 from __future__ import annotations
@@ -279,8 +279,12 @@ def guard_of(endpoint: object) -> dict[str, bool] | None:
 
 
 class LoginThrottle:
-    """At most ``max_failures`` failed logins per ``window`` seconds per account and per address.
+    """At most ``max_failures`` failed logins per ``window`` seconds per (account, address)
+    pair and per address.
 
+    Not per account alone: then anyone who knows a username could lock its owner
+    out from anywhere. Guessing one account from many addresses stays slow (argon2,
+    8+ character passwords); one address guessing many accounts hits its own limit.
     Thread-safe; kept in memory per process (enough for one server; a restart forgets).
     """
 
@@ -298,7 +302,7 @@ class LoginThrottle:
 
     @staticmethod
     def _keys(username: str, address: str) -> tuple[str, str]:
-        return f"user:{username.strip().lower()}", f"addr:{address}"
+        return f"pair:{username.strip().lower()}|{address}", f"addr:{address}"
 
     def _recent(self, key: str, now: float) -> deque[float]:
         failures = self._failures.setdefault(key, deque())
@@ -310,7 +314,7 @@ class LoginThrottle:
         return failures
 
     def check(self, username: str, address: str) -> None:
-        """Raise ``TooManyAttempts`` when the account or the address is over its limit."""
+        """Raise ``TooManyAttempts`` when the pair or the address is over its limit."""
         now = self._clock()
         with self._lock:
             for key in self._keys(username, address):
@@ -323,17 +327,17 @@ class LoginThrottle:
                     )
 
     def record_failure(self, username: str, address: str) -> None:
-        """Count one failed login against the account and the address."""
+        """Count one failed login against the pair and the address."""
         now = self._clock()
         with self._lock:
             for key in self._keys(username, address):
                 self._recent(key, now)
                 self._failures.setdefault(key, deque()).append(now)
 
-    def reset(self, username: str) -> None:
-        """Forget the account's failures after a successful login."""
+    def reset(self, username: str, address: str) -> None:
+        """Forget the pair's failures after a successful login."""
         with self._lock:
-            self._failures.pop(self._keys(username, "")[0], None)
+            self._failures.pop(self._keys(username, address)[0], None)
 
 
 def login_throttle(request: Request) -> LoginThrottle:
@@ -360,5 +364,5 @@ async def authenticate_login(request: Request, username: str, password: str) -> 
     except AuthError:
         throttle.record_failure(username, address)
         raise
-    throttle.reset(username)
+    throttle.reset(username, address)
     return user
