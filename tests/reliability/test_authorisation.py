@@ -1,0 +1,389 @@
+"""Who may see and do what: every route's role, random link changes, credentials, login abuse.
+
+``ROUTE_ROLES`` names the role of every route the app has; a route added
+without an entry fails the first test. A hypothesis state machine links and
+unlinks at random through the API and checks after each step, over HTTP, that
+every user sees exactly their conversations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+from test_http_support import (
+    PASSWORD,
+    World,
+    all_pages,
+    browser_login,
+    make_app,
+    person_chats,
+    running,
+    sync,
+)
+
+from tests.reliability.figures import AUTH, Recorder
+from tests.reliability.support import fresh_sqlite_url
+from wa_manager.adapters.sql import SqlStore
+from wa_manager.entrypoints.http.headers import SECURITY_HEADERS
+from wa_manager.testing import StaticChats
+
+PUBLIC, USER, ADMIN, ADMIN_BEARER, PAGE_USER, PAGE_ADMIN, FORM = (
+    "public", "user", "admin", "admin-bearer", "page-user", "page-admin", "form",
+)  # fmt: skip
+
+ROUTE_ROLES = {
+    ("GET", "/api/whatsapp-contacts"): ADMIN_BEARER,
+    ("POST", "/api/whatsapp-contacts"): ADMIN,
+    ("GET", "/api/contacts"): ADMIN,
+    ("GET", "/api/contacts.csv"): ADMIN,
+    ("GET", "/api/contacts/{id}"): ADMIN,
+    ("GET", "/api/contacts/{id}/users"): ADMIN,
+    ("PUT", "/api/contacts/{id}/users"): ADMIN,
+    ("GET", "/api/contacts/{id}/links/history"): ADMIN,
+    ("GET", "/api/sync-runs"): ADMIN,
+    ("GET", "/api/sync-schedule"): ADMIN,
+    ("GET", "/api/instance/status"): ADMIN,
+    ("POST", "/webhooks/ultramsg/{secret}"): PUBLIC,
+    ("GET", "/api/conversations"): USER,
+    ("GET", "/api/conversations/{id}"): USER,
+    ("GET", "/api/users"): ADMIN,
+    ("POST", "/api/users"): ADMIN,
+    ("GET", "/api/me"): USER,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): FORM,
+    ("GET", "/logout"): PUBLIC,
+    ("POST", "/logout"): FORM,
+    ("GET", "/settings/contact-links"): PAGE_ADMIN,
+    ("GET", "/conversations"): PAGE_USER,
+    ("GET", "/static/{path}"): PUBLIC,
+}
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    with running(make_app(person_chats(3))) as world:
+        sync(world)
+        yield world
+
+
+def app_routes(world: World) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, HEAD left out."""
+    found = set()
+    for route in world.client.app.routes:  # type: ignore[attr-defined]
+        if isinstance(route, Mount):
+            found.add(("GET", route.path + "/{path}"))
+        elif isinstance(route, Route):
+            found |= {(method, route.path) for method in (route.methods or set()) - {"HEAD"}}
+    return found
+
+
+def concrete(path: str) -> str:
+    return path.replace("{id}", "1").replace("{path}", "app.css").replace("{secret}", "guess")
+
+
+def test_every_route_answers_each_role_as_its_table_entry_says(
+    world: World, figures: Recorder
+) -> None:
+    assert app_routes(world) == set(ROUTE_ROLES), "every route needs an entry in ROUTE_ROLES"
+    callers = {"anonymous": {}, "user": world.user.headers, "admin": world.admin.headers}
+    for (method, path), role in ROUTE_ROLES.items():
+        status = {
+            who: world.client.request(
+                method, concrete(path), headers=headers, json={}, follow_redirects=False
+            )
+            for who, headers in callers.items()
+        }
+        codes = {who: answer.status_code for who, answer in status.items()}
+        where = (method, path, codes)
+        if role in (USER, ADMIN, ADMIN_BEARER):
+            assert codes["anonymous"] == 401, where
+            # a plain user may call USER routes, and sees a 404 for what is not theirs
+            assert codes["user"] in ((200, 404) if role == USER else (403,)), where
+            assert codes["admin"] not in (401, 403), where
+        elif role in (PAGE_USER, PAGE_ADMIN):
+            assert codes["anonymous"] == 303, where
+            assert status["anonymous"].headers["location"].startswith("/login?next="), where
+            assert codes["user"] == (200 if role == PAGE_USER else 403), where
+            assert codes["admin"] == 200, where
+        elif role == FORM:  # a form post without the session's CSRF token is refused
+            assert set(codes.values()) <= {400, 403}, where
+        else:
+            assert codes["anonymous"] not in (401, 403), where
+        for answer in status.values():
+            for name, value in SECURITY_HEADERS.items():
+                assert answer.headers.get(name) == value, (where, name)
+        figures.add(AUTH, cases=len(callers), requests=len(callers))
+
+
+def test_a_session_cookie_cannot_call_the_bearer_only_sync(world: World, figures: Recorder) -> None:
+    browser_login(world.client, "admin")
+    for method in ("GET", "HEAD"):
+        assert world.client.request(method, "/api/whatsapp-contacts").status_code in (401, 405)
+    figures.add(AUTH, cases=2, requests=2)
+
+
+def test_head_on_the_sync_endpoint_runs_no_sync(figures: Recorder) -> None:
+    chats = StaticChats([("4915100000001@c.us", "Anna")])
+    app = make_app(chats)
+    with running(app) as world:
+        answer = world.client.head("/api/whatsapp-contacts", headers=world.admin.headers)
+        assert answer.status_code == 405
+        assert chats.calls == 0
+        assert app.last_sync() is None
+        assert not app.contacts().items
+    figures.add(AUTH, cases=1, requests=1)
+    figures.fixed(AUTH, "a Bearer HEAD /api/whatsapp-contacts ran a whole sync; HEAD is now 405")
+
+
+def test_security_headers_on_errors_and_unknown_paths(world: World, figures: Recorder) -> None:
+    answers = [
+        world.client.get("/no/such/page"),
+        world.client.get("/api/contacts/999999", headers=world.admin.headers),
+        world.client.get("/api/contacts?limit=0", headers=world.admin.headers),
+        world.client.delete("/api/me", headers=world.user.headers),
+        world.client.get("/static/no-such-file.css"),
+    ]
+    for answer in answers:
+        for name, value in SECURITY_HEADERS.items():
+            assert answer.headers.get(name) == value, (answer.request.url, name)
+    figures.add(AUTH, cases=len(answers), requests=len(answers))
+
+
+# -- credentials ----------------------------------------------------------------------
+
+
+def test_tokens_are_stored_only_as_hashes_and_revoked_ones_refused(
+    tmp_path: Path, figures: Recorder
+) -> None:
+    url = fresh_sqlite_url(tmp_path)
+    store = SqlStore.open(url)
+    app = make_app(person_chats(2), store=store)
+    with running(app) as world:
+        token = world.user.token
+        assert world.client.get("/api/me", headers=world.user.headers).status_code == 200
+        store.engine.dispose()  # flush everything to the files
+        stored = b"".join(path.read_bytes() for path in tmp_path.glob("wa_manager.db*"))
+        assert token.encode() not in stored
+        assert token.split("_", 1)[1].encode() not in stored
+        assert hashlib.sha256(token.encode()).hexdigest().encode() in stored
+
+        with app.store() as uow:
+            for issued in uow.tokens.list_for(world.user.user.id):
+                uow.tokens.revoke(issued.id, app.clock())
+            uow.commit()
+        refused = world.client.get("/api/me", headers=world.user.headers)
+        assert refused.status_code == 401
+        assert world.client.get("/api/me", headers=world.admin.headers).status_code == 200
+    figures.add(AUTH, cases=3, requests=3)
+
+
+def test_session_cookies_are_httponly_samesite_and_secure_over_https(figures: Recorder) -> None:
+    with running(make_app(), secure_cookies=True) as world:
+        cookie = world.client.get("/login").headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+    assert "; secure" in cookie
+    figures.add(AUTH, cases=1, requests=1)
+
+
+# -- login abuse -----------------------------------------------------------------------
+
+
+def client_from(world: World, address: str) -> TestClient:
+    """Another browser, at ``address``, on the same server."""
+    return TestClient(world.client.app, base_url="https://testserver", client=(address, 40000))
+
+
+def login_form(client: TestClient) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/login").text)
+    assert match
+    return match.group(1)
+
+
+def try_login(client: TestClient, username: str, password: str) -> Any:
+    csrf = login_form(client)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+
+
+def test_an_attacker_cannot_lock_a_user_out_from_elsewhere(world: World, figures: Recorder) -> None:
+    """The limit is per (account, address) and per address: a flood of wrong passwords
+    for maria from one address throttles that address, not maria at her own."""
+    with client_from(world, "203.0.113.7") as attacker, client_from(world, "198.51.100.2") as maria:
+        statuses = [try_login(attacker, "maria", "wrong guess").status_code for _ in range(8)]
+        assert statuses[:5] == [401] * 5
+        assert set(statuses[5:]) == {429}
+        assert try_login(attacker, "maria", PASSWORD).status_code == 429
+        assert try_login(maria, "maria", PASSWORD).status_code == 303
+    figures.add(AUTH, cases=3, requests=len(statuses) + 2)
+    figures.fixed(
+        AUTH,
+        "5 wrong passwords from anywhere locked the account out for everyone; the login "
+        "limit is now per (account, address) and per address",
+    )
+
+
+def test_one_address_guessing_across_accounts_is_throttled(world: World, figures: Recorder) -> None:
+    with client_from(world, "203.0.113.9") as attacker:
+        statuses = [try_login(attacker, f"user{n}", "guess").status_code for n in range(7)]
+        assert statuses[:5] == [401] * 5
+        assert set(statuses[5:]) == {429}
+        assert try_login(attacker, "admin", PASSWORD).status_code == 429
+    figures.add(AUTH, cases=2, requests=len(statuses) + 1)
+
+
+class CountingHasher:
+    """A ``FastHasher`` that counts password checks (the slow part of a login)."""
+
+    def __init__(self) -> None:
+        from wa_manager.testing import FastHasher
+
+        self._inner = FastHasher()
+        self.verifies = 0
+
+    def hash(self, password: str) -> str:
+        return self._inner.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.verifies += 1
+        return self._inner.verify(password_hash, password)
+
+
+def test_unknown_user_and_wrong_password_look_the_same(figures: Recorder) -> None:
+    """Same status, same page (but for the echoed username), same amount of hashing."""
+    hasher = CountingHasher()
+    app = make_app(person_chats(1))
+    app._hasher = hasher
+    with running(app) as world:
+        pages = {}
+        work = {}
+        for username in ("maria", "nobody-here"):
+            with client_from(world, f"192.0.2.{len(pages) + 1}") as browser:
+                before = hasher.verifies
+                answer = try_login(browser, username, "not the password")
+                work[username] = hasher.verifies - before
+                text = answer.text.replace(username, "USERNAME")
+                text = re.sub(r'"[A-Za-z0-9_\-]{40,}"', '"CSRF"', text)
+                headers = {k: v for k, v in answer.headers.items() if k not in ("set-cookie",)}
+                headers.pop("content-length", None)
+                pages[username] = (answer.status_code, text, headers)
+        assert pages["maria"] == pages["nobody-here"]
+        assert pages["maria"][0] == 401
+        assert work == {"maria": 1, "nobody-here": 1}
+    figures.add(AUTH, cases=2, requests=4)
+
+
+# -- random links and unlinks, checked over HTTP after every step ---------------------
+
+CONTACTS = 6
+USERS = 3
+
+
+class LinkMachine(RuleBasedStateMachine):
+    """Links and unlinks at random; after each step every user sees exactly their own."""
+
+    recorder: Recorder | None = None
+
+    @initialize()
+    def start(self) -> None:
+        self.context = running(make_app(person_chats(CONTACTS)))
+        self.world = self.context.__enter__()
+        sync(self.world)
+        self.members = [self.world.add_member(f"member{index}") for index in range(USERS)]
+        contacts = all_pages(self.world.client, "/api/contacts", self.world.admin.headers, 200)
+        self.contact_ids = sorted(item["id"] for item in contacts)
+        self.conversation_of = {
+            item["contact"]["id"]: item["id"]
+            for item in all_pages(
+                self.world.client, "/api/conversations", self.world.admin.headers, 200
+            )
+        }
+        self.model: dict[int, set[int]] = {contact: set() for contact in self.contact_ids}
+
+    def teardown(self) -> None:
+        if hasattr(self, "context"):
+            self.context.__exit__(None, None, None)
+
+    def _put(self, contact: int, user_ids: set[int]) -> None:
+        answer = self.world.client.put(
+            f"/api/contacts/{contact}/users",
+            json={"user_ids": sorted(user_ids)},
+            headers=self.world.admin.headers,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"user_ids": sorted(user_ids)}
+        self.model[contact] = set(user_ids)
+        self._count(requests=1)
+
+    def _count(self, **counts: int) -> None:
+        if LinkMachine.recorder is not None:
+            LinkMachine.recorder.add(AUTH, **counts)
+
+    @rule(contact=st.integers(0, CONTACTS - 1), member=st.integers(0, USERS - 1))
+    def link(self, contact: int, member: int) -> None:
+        contact_id = self.contact_ids[contact]
+        self._put(contact_id, self.model[contact_id] | {self.members[member].user.id})
+
+    @rule(contact=st.integers(0, CONTACTS - 1), member=st.integers(0, USERS - 1))
+    def unlink(self, contact: int, member: int) -> None:
+        contact_id = self.contact_ids[contact]
+        self._put(contact_id, self.model[contact_id] - {self.members[member].user.id})
+
+    @rule(contact=st.integers(0, CONTACTS - 1), members=st.sets(st.integers(0, USERS - 1)))
+    def set_exactly(self, contact: int, members: set[int]) -> None:
+        self._put(self.contact_ids[contact], {self.members[m].user.id for m in members})
+
+    @invariant()
+    def each_user_sees_exactly_their_conversations(self) -> None:
+        if not hasattr(self, "world"):
+            return
+        for member in self.members:
+            expected = {c for c, users in self.model.items() if member.user.id in users}
+            seen = all_pages(self.world.client, "/api/conversations", member.headers, 4)
+            assert sorted(item["contact"]["id"] for item in seen) == sorted(expected)
+            for contact in self.contact_ids:
+                answer = self.world.client.get(
+                    f"/api/conversations/{self.conversation_of[contact]}", headers=member.headers
+                )
+                assert answer.status_code == (200 if contact in expected else 404)
+            self._count(requests=1 + len(self.contact_ids))
+        self._count(cases=1)
+
+
+def run_link_machine(figures: Recorder, examples: int, steps: int) -> None:
+    LinkMachine.recorder = figures
+    try:
+        LinkMachine.TestCase.settings = settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        LinkMachine.TestCase("runTest").runTest()
+    finally:
+        LinkMachine.recorder = None
+
+
+def test_random_links_and_unlinks_keep_visibility_exact(figures: Recorder) -> None:
+    run_link_machine(figures, examples=8, steps=12)
+
+
+@pytest.mark.slow
+def test_many_random_links_and_unlinks_keep_visibility_exact(figures: Recorder) -> None:
+    run_link_machine(figures, examples=80, steps=30)
