@@ -164,9 +164,10 @@ def sign_in(page: Page, site: Site, username: str, path: str = "/") -> None:
 
 
 def shoot(page: Page, name: str) -> None:
-    """Screenshots of what the page shows now, at desktop and phone width."""
+    """Screenshots of the top of the page as it is now, at desktop and phone width."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for label, size in VIEWPORTS.items():
         page.set_viewport_size(size)
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), animations="disabled")
     page.set_viewport_size(VIEWPORTS["desktop"])

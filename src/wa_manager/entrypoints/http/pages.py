@@ -4,8 +4,8 @@ Pages are Jinja2 templates (autoescaped: a contact named ``<script>`` is text)
 rendered from the ``App``; the little JavaScript they need lives in ``static/``
 because the Content-Security-Policy forbids inline scripts. Changes of state go
 through the HTTP API (sync, links) or through forms that carry the session's
-CSRF token (login, logout). Lists are keyset-paginated with the API's cursors,
-so the 2,000th page costs what the first does.
+CSRF token (login, logout). Lists are keyset-paginated with the API's cursors
+(``?limit=`` 1–200, default 50), so the 2,000th page costs what the first does.
 """
 
 from __future__ import annotations
@@ -40,10 +40,14 @@ from wa_manager.entrypoints.http.auth import (
     wa_app,
 )
 from wa_manager.entrypoints.http.extras import schedule_json, scheduler_of, vanished_param
-from wa_manager.entrypoints.http.inputs import cursor_param, encode_cursor, search_param
+from wa_manager.entrypoints.http.inputs import (
+    cursor_param,
+    encode_cursor,
+    limit_param,
+    search_param,
+)
 
 PACKAGE = "wa_manager.entrypoints.http"
-PAGE_SIZE = 50
 SYNC_HISTORY_ROWS = 10
 CONTACT_LINKS_PATH = "/settings/contact-links"
 CONVERSATIONS_PATH = "/conversations"
@@ -270,10 +274,11 @@ async def contact_links(request: Request, user: User) -> Response:
     search = search_param(request)
     vanished = vanished_param(request)
     before_id = cursor_param(request, "contacts")
+    limit = limit_param(request)
     page, users, last_sync, history = await run_in_threadpool(
         lambda: (
             app.contacts(
-                search=search, vanished=vanished, limit=PAGE_SIZE, before_id=before_id, actor=user
+                search=search, vanished=vanished, limit=limit, before_id=before_id, actor=user
             ),
             app.users(),
             app.last_sync(),
@@ -299,6 +304,7 @@ async def contact_links(request: Request, user: User) -> Response:
             "contacts",
             search=search,
             vanished=request.query_params.get("vanished"),
+            limit=request.query_params.get("limit"),
             cursor=request.query_params.get("cursor"),
         ),
     )
@@ -314,8 +320,9 @@ async def conversations(request: Request, user: User) -> Response:
     """``/conversations``: exactly what the signed-in user may see."""
     app = wa_app(request)
     before_id = cursor_param(request, "conversations")
+    limit = limit_param(request)
     page = await run_in_threadpool(
-        lambda: app.list_conversations(user, limit=PAGE_SIZE, before_id=before_id)
+        lambda: app.list_conversations(user, limit=limit, before_id=before_id)
     )
     return render(
         request,
@@ -323,7 +330,11 @@ async def conversations(request: Request, user: User) -> Response:
         active="conversations",
         conversations=list(page.items),
         pager=page_links(
-            CONVERSATIONS_PATH, page, "conversations", cursor=request.query_params.get("cursor")
+            CONVERSATIONS_PATH,
+            page,
+            "conversations",
+            limit=request.query_params.get("limit"),
+            cursor=request.query_params.get("cursor"),
         ),
     )
 
