@@ -33,11 +33,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The end-to-end tests drive Debian's chromium; no browser is ever downloaded.
+# The fonts make emoji and CJK names readable in the screenshots (docs/screenshots).
+BROWSER_PACKAGES := chromium fonts-noto-color-emoji fonts-wqy-microhei
 browser:
-	@if [ -x /usr/bin/chromium ]; then \
+	@if [ -x /usr/bin/chromium ] && dpkg -s fonts-noto-color-emoji fonts-wqy-microhei >/dev/null 2>&1; then \
 	  echo "chromium: /usr/bin/chromium"; \
 	else \
-	  $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y $(BROWSER_PACKAGES); \
 	fi
 
 lint: $(STAMP)
