@@ -16,13 +16,15 @@ PAGE_SIZE = 200
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 
 
-def iter_contacts(app: App, *, search: str | None, limit: int | None) -> Iterator[Contact]:
+def iter_contacts(
+    app: App, *, search: str | None, limit: int | None, vanished: bool | None = None
+) -> Iterator[Contact]:
     """Contacts newest first, page after page, at most ``limit`` of them."""
     before_id: int | None = None
     remaining = limit
     while remaining is None or remaining > 0:
         size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
-        page = app.contacts(search=search, limit=size, before_id=before_id)
+        page = app.contacts(search=search, limit=size, before_id=before_id, vanished=vanished)
         yield from page.items
         if remaining is not None:
             remaining -= len(page.items)
@@ -39,11 +41,18 @@ def contacts() -> None:
 @contacts.command("list")
 @click.option("--search", metavar="TEXT", help="Only contacts whose name, phone or wa_id has TEXT.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (default: all).")
+@click.option(
+    "--vanished/--present",
+    default=None,
+    help="Only contacts gone from the chat list, or only present ones (default: all).",
+)
 @json_option
 @pass_runtime
-def list_contacts(runtime: Runtime, search: str | None, limit: int | None, as_json: bool) -> None:
+def list_contacts(
+    runtime: Runtime, search: str | None, limit: int | None, vanished: bool | None, as_json: bool
+) -> None:
     """List contacts, newest first."""
-    found = list(iter_contacts(runtime.app(), search=search, limit=limit))
+    found = list(iter_contacts(runtime.app(), search=search, limit=limit, vanished=vanished))
     if as_json:
         echo_json([contact_json(contact) for contact in found])
         return
