@@ -238,3 +238,20 @@ def test_serve_with_a_bad_sync_every_is_a_usage_error(
     assert result.exit_code == 2
     assert result.stderr.startswith("error: --sync-every")
     assert server.apps == []
+
+
+def test_contacts_list_filters_vanished_and_shows_vanished_at(
+    source: StatusChats, store: InMemoryStore
+) -> None:
+    build = factory(source, store)
+    run(build, "sync")
+    source.replace(chats()[1:])
+    run(build, "sync")
+
+    gone = json.loads(run(build, "contacts", "list", "--vanished", "--json").stdout)
+    present = json.loads(run(build, "contacts", "list", "--present", "--json").stdout)
+
+    assert [c["name"] for c in gone] == [HOSTILE[0]]
+    assert gone[0]["vanished_at"] is not None
+    assert len(present) == len(HOSTILE) - 1
+    assert all(c["vanished_at"] is None for c in present)
