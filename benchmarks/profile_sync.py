@@ -37,9 +37,8 @@ def main() -> None:
             profiler = cProfile.Profile()
             started = time.perf_counter()
             profiler.runcall(app.sync)
-            print(
-                f"sync of {args.size} chats on {args.backend}: {time.perf_counter() - started:.2f} s"
-            )
+            seconds = time.perf_counter() - started
+            print(f"sync of {args.size} chats on {args.backend}: {seconds:.2f} s")
     stats = pstats.Stats(profiler).strip_dirs()
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(args.top)
