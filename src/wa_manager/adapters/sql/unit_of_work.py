@@ -4,7 +4,9 @@ The transaction begins with the first statement and is rolled back on leaving
 unless ``commit()`` was called. ``lock_sync`` serialises syncs of one instance:
 on PostgreSQL with a transaction-scoped advisory lock (never waits); on SQLite
 by taking the database's write lock at once (``BEGIN IMMEDIATE``), waiting a few
-seconds at most for a writer that holds it.
+seconds at most for a writer that holds it. Every other SQLite unit of work
+also starts with ``BEGIN IMMEDIATE`` (waiting up to the busy timeout), so that
+one that reads and then writes never fails because a sync committed meanwhile.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ class SqlUnitOfWork:
         except sa_exc.SQLAlchemyError as error:
             raise unreachable(self._url, error) from error
         self._connection = connection
+        if connection.dialect.name == "sqlite":
+            # Most units of work read, then write (links, a token's last_used_at). In WAL
+            # mode a read transaction cannot become a write one once another connection
+            # has committed (SQLITE_BUSY at once, no waiting): take the write lock first.
+            begin_immediately(connection)
         db = Database(connection, self._url)
         self.contacts: ContactRepository = SqlContactRepository(db)
         self.conversations: ConversationRepository = SqlConversationRepository(db)
