@@ -1,27 +1,24 @@
 """End-to-end fixtures: running sites (``e2e_support.Site``) and Debian's Chromium.
 
-Sites are made on demand (``site_factory``) and all stopped at the end of the
-session. The browser is ``/usr/bin/chromium`` from Debian (``make browser``
-installs it); no browser is ever downloaded. Without it every e2e test is
-skipped, saying so.
+Both sites start together at the beginning and stop at the end of the session.
+The browser is ``/usr/bin/chromium`` from Debian (``make browser`` installs it);
+no browser is ever downloaded. Without it every e2e test is skipped, saying so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import Any
 
 import pytest
 from e2e_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     INSTANCE,
-    ROLES,
     ULTRAMSG_TOKEN,
     VIEWPORTS,
     Site,
-    SiteFactory,
+    start_sites,
 )
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
@@ -31,36 +28,38 @@ expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
-def site_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteFactory]:
-    """Make a running site on these chats with these users; all stopped at the end."""
+def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Site]]:
+    """Two sites on the sample chats, started together: ``synced`` (synced once by the
+    CLI, shared by most tests) and ``fresh`` (never synced); stopped at the end."""
     with ExitStack() as stack:
-
-        def make(
-            chats: list[dict[str, Any]] | None = None, usernames: tuple[str, ...] = tuple(ROLES)
-        ) -> Site:
+        made: dict[str, Site] = {}
+        for name in ("synced", "fresh"):
             fake = stack.enter_context(
                 FakeUltraMsg(
                     instance_id=INSTANCE,
                     token=ULTRAMSG_TOKEN,
-                    chats=sample_chats() if chats is None else chats,
+                    chats=sample_chats(),
                     host="127.0.0.1",
                     port=0,
                 )
             )
-            site = Site(tmp_path_factory.mktemp("site"), fake)
-            stack.callback(site.stop)
-            site.start(usernames)
-            return site
-
-        yield make
+            made[name] = Site(tmp_path_factory.mktemp(name), fake)
+            stack.callback(made[name].stop)
+        start_sites(list(made.values()))
+        made["synced"].cli("sync")
+        yield made
 
 
 @pytest.fixture(scope="session")
-def synced_site(site_factory: SiteFactory) -> Site:
+def synced_site(sites: dict[str, Site]) -> Site:
     """A site whose sample chats were synced once (by the CLI), shared by the tests."""
-    site = site_factory()
-    site.cli("sync")
-    return site
+    return sites["synced"]
+
+
+@pytest.fixture(scope="session")
+def fresh_site(sites: dict[str, Site]) -> Site:
+    """A site that was never synced (one test may sync it)."""
+    return sites["fresh"]
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -101,20 +101,16 @@ class Site:
         """Run ``wa-manager ARGS`` against this site's database; its stdout."""
         return self._run(*args, stdin=stdin).finish()
 
-    def _add_user(self, username: str) -> Command:
+    def add_user(self, username: str) -> Command:
+        """``wa-manager users add USERNAME --role ... --password-stdin``, in the background."""
         role = ROLES[username]
         password = PASSWORDS[username] + "\n"
         return self._run(
             "users", "add", username, "--role", role, "--password-stdin", stdin=password
         )
 
-    def start(self, usernames: tuple[str, ...]) -> None:
-        """Add these users with the CLI, start ``wa-manager serve``, wait for /healthz.
-
-        The first user is added alone (that command also sets up the SQLite database);
-        the server boots while the others are added.
-        """
-        self._add_user(usernames[0]).finish()
+    def serve(self) -> None:
+        """Start ``wa-manager serve`` in the background (see ``wait_ready``)."""
         with self.log.open("wb") as log:
             self._server = subprocess.Popen(
                 [str(WA_MANAGER), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -122,8 +118,10 @@ class Site:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        for adding in [self._add_user(username) for username in usernames[1:]]:
-            adding.finish()
+
+    def wait_ready(self) -> None:
+        """Wait until the server answers /healthz (or fail with its log)."""
+        assert self._server is not None, "call serve() first"
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self._server.poll() is not None:
@@ -148,19 +146,29 @@ class Site:
             self._server.wait(timeout=10)
 
 
-SiteFactory = Callable[..., Site]
-"""``site_factory(chats=None, usernames=(...))``: a running site."""
+def start_sites(sites: list[Site], usernames: tuple[str, ...] = tuple(ROLES)) -> None:
+    """Add the users with the CLI and start the servers of several sites at once.
+
+    Each site's first user is added alone (that command also sets up its SQLite
+    database); the servers boot while the other users are added.
+    """
+    for first in [site.add_user(usernames[0]) for site in sites]:
+        first.finish()
+    for site in sites:
+        site.serve()
+    for adding in [site.add_user(name) for site in sites for name in usernames[1:]]:
+        adding.finish()
+    for site in sites:
+        site.wait_ready()
 
 
-def sign_in(page: Page, site: Site, username: str, path: str = "/") -> None:
-    """Log in through the form like a person would, then open ``path``."""
-    page.goto(f"{site.url}/login")
+def sign_in(page: Page, site: Site, username: str, path: str = "") -> None:
+    """Log in through the form like a person would; land on ``path`` (else one's home)."""
+    page.goto(f"{site.url}/login?next={quote(path, safe='')}" if path else f"{site.url}/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORDS[username])
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    if path != "/":
-        page.goto(f"{site.url}{path}")
 
 
 def shoot(page: Page, name: str) -> None:
