@@ -85,9 +85,16 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 
 @pytest.fixture
 def page(context: BrowserContext) -> Iterator[Page]:
-    """A tab in a fresh profile; any uncaught JavaScript error fails the test."""
+    """A tab in a fresh profile; an uncaught JavaScript error or anything the
+    Content-Security-Policy blocked (an inline script, style or handler) fails the test."""
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield tab
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    assert errors == [], f"errors on the page: {errors}"
