@@ -238,7 +238,7 @@
     if (answer.ok && answer.data) {
       const state = answer.data;
       line.dataset.connected = String(state.connected);
-      line.textContent = `UltraMsg ${state.connected ? "connected" : "not connected"}: ${state.explanation}`;
+      line.textContent = `UltraMsg ${state.explanation}.`; // the explanation starts with the state
     } else {
       line.dataset.connected = "false";
       const failure = explainFailure(answer, "check UltraMsg");
