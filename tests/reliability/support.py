@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine, text
 
 from wa_manager import Settings
@@ -125,3 +132,49 @@ def chats_json(count: int, *, start: int = 0, name: Callable[[int], str] | None 
             for number in range(start, start + count)
         ]
     ).encode()
+
+
+WA_MANAGER = str(Path(sys.executable).with_name("wa-manager"))
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on (at the moment of asking)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def cli_environment(base_url: str, database_url: str, token: str = TOKEN) -> dict[str, str]:
+    """The environment of a ``wa-manager`` process for this UltraMsg and database."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("ULTRAMSG_", "WA_MANAGER_"))}
+    return keep | {
+        "ULTRAMSG_INSTANCE_ID": INSTANCE,
+        "ULTRAMSG_TOKEN": token,
+        "ULTRAMSG_BASE_URL": base_url,
+        "ULTRAMSG_TIMEOUT": "10",
+        "WA_MANAGER_DATABASE_URL": database_url,
+        "WA_MANAGER_SECRET_KEY": "reliability-session-key",
+    }
+
+
+@contextlib.contextmanager
+def served_process(env: dict[str, str], log: Path) -> Iterator[str]:
+    """``wa-manager serve`` in a child process, its output in ``log``; its root URL."""
+    port = free_port()
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [WA_MANAGER, "serve", "--port", str(port)], env=env, stdout=output, stderr=output
+        )
+        root = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(f"{root}/healthz", timeout=2).status_code == 200:
+                        break
+                assert server.poll() is None, log.read_text()
+                time.sleep(0.1)
+            yield root
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
