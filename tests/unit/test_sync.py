@@ -263,3 +263,41 @@ def test_sync_history_records_successes_and_failures() -> None:
     assert failed.error is not None
     assert "did not answer" in failed.error
     assert app.last_sync() == failed
+
+
+def test_a_dry_run_leaves_no_trace_not_even_in_the_history() -> None:
+    store = InMemoryStore()
+    app = memory_app(ULTRAMSG_SAMPLE, store=store)
+    app.sync(dry_run=True)
+    assert app.sync_history().items == ()
+    assert not any(unit.committed for unit in store.recent_units)
+
+
+class _HistoryUnavailableStore(InMemoryStore):
+    """A store whose first history write fails, as SQLite does while another writer holds it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures_left = 1
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        unit = super().__call__()
+        start = unit.sync_runs.start
+
+        def flaky_start(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if self.failures_left:
+                self.failures_left -= 1
+                raise StorageError("database is locked; try again")
+            return start(*args, **kwargs)
+
+        unit.sync_runs.start = flaky_start  # type: ignore[method-assign]
+        return unit
+
+
+def test_a_sync_runs_and_is_recorded_at_the_end_when_the_history_is_busy_at_first() -> None:
+    store = _HistoryUnavailableStore()
+    app = memory_app(ULTRAMSG_SAMPLE, store=store)
+    report = app.sync(trigger="cli")
+    assert report.created_contacts > 0
+    (run,) = app.sync_history().items
+    assert (run.trigger, run.report, run.error) == ("cli", report, None)

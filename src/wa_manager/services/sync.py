@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import time
+from datetime import datetime
 
-from wa_manager.domain.errors import WaManagerError
+import attrs
+
+from wa_manager.domain.errors import StorageError, WaManagerError
 from wa_manager.domain.model import SyncReport
 from wa_manager.domain.ports import ChatSource, Clock, UnitOfWorkFactory
 from wa_manager.domain.rules import plan_sync
@@ -74,10 +77,27 @@ def recorded_sync(
     trigger: str = "library",
     actor_id: int | None = None,
 ) -> SyncReport:
-    """``sync_contacts``, with a row in the sync history for its start and its outcome."""
-    with uow_factory() as uow:
-        run_id = uow.sync_runs.start(instance_id, trigger, actor_id, clock())
+    """``sync_contacts``, with a row in the sync history for its start and its outcome.
+
+    A dry run writes nothing, not even history. The history is best effort: when
+    it cannot be written (e.g. SQLite is busy with another sync), the sync still
+    runs and reports, and its row is written at the end if possible.
+    """
+    if dry_run:
+        return sync_contacts(
+            chats,
+            uow_factory,
+            clock,
+            instance_id=instance_id,
+            include_groups=include_groups,
+            dry_run=True,
+        )
+    started_at = clock()
+    run_id: int | None = None
+    with contextlib.suppress(StorageError), uow_factory() as uow:
+        run_id = uow.sync_runs.start(instance_id, trigger, actor_id, started_at)
         uow.commit()
+    run = _RunRecord(uow_factory, clock, instance_id, trigger, actor_id, started_at, run_id)
     try:
         report = sync_contacts(
             chats,
@@ -85,25 +105,33 @@ def recorded_sync(
             clock,
             instance_id=instance_id,
             include_groups=include_groups,
-            dry_run=dry_run,
         )
     except BaseException as error:
-        message = str(error) if isinstance(error, WaManagerError) else "interrupted unexpectedly"
-        # Recording the failure must never hide the failure itself.
-        with contextlib.suppress(WaManagerError):
-            _finish_run(uow_factory, clock, run_id, None, message)
+        run.finish(None, str(error) if isinstance(error, WaManagerError) else "interrupted")
         raise
-    _finish_run(uow_factory, clock, run_id, report, None)
+    run.finish(report, None)
     return report
 
 
-def _finish_run(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    run_id: int,
-    report: SyncReport | None,
-    error: str | None,
-) -> None:
-    with uow_factory() as uow:
-        uow.sync_runs.finish(run_id, clock(), report, error)
-        uow.commit()
+@attrs.define
+class _RunRecord:
+    """The history row of one sync, started (if the database let us) and then finished."""
+
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    instance_id: str
+    trigger: str
+    actor_id: int | None
+    started_at: datetime
+    run_id: int | None
+
+    def finish(self, report: SyncReport | None, error: str | None) -> None:
+        """Record the outcome; a failure to record never hides the sync's own outcome."""
+        with contextlib.suppress(WaManagerError), self.uow_factory() as uow:
+            run_id = self.run_id
+            if run_id is None:
+                run_id = uow.sync_runs.start(
+                    self.instance_id, self.trigger, self.actor_id, self.started_at
+                )
+            uow.sync_runs.finish(run_id, self.clock(), report, error)
+            uow.commit()
