@@ -233,6 +233,7 @@ def http(results: Results) -> str:
         "GET /api/conversations req/s",
         "conversations / healthz",
         "requests",
+        "non-200 answers",
     ]
     return _table(header, rows)
 
@@ -263,6 +264,7 @@ def memory(results: Results) -> str:
         "payload MB",
         "ours peak RSS MB",
         "ours RSS / payload",
+        "(RSS − interpreter) / payload",
         "limit peak RSS MB",
         "naive peak RSS MB",
         "interpreter + imports MB",

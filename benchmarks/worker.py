@@ -3,13 +3,13 @@
 Each timed run gets a fresh interpreter, so no run inherits another's heap
 (a million parsed chats left over would slow the garbage collector of the
 next) and each run's peak RSS is its own. It prints one JSON object: the job's
-result plus ``rss_before_mb`` (after imports, before the job) and ``peak_rss_mb``.
+result plus ``rss_before_mb`` (after imports, before the job) and ``peak_rss_mb``
+(the process's high-water mark, VmHWM).
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,10 +20,15 @@ ROOT = Path(__file__).resolve().parent.parent
 JOB_TIMEOUT_SECONDS = 3600
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmRSS now, VmHWM peak).
+
+    Not ``ru_maxrss``: on Linux a child inherits its parent's RSS high-water mark
+    through fork, so a small job forked from a large parent would report the parent's.
+    """
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -43,11 +48,11 @@ def _jobs() -> dict[str, Callable[..., dict[str, Any]]]:
     }
 
 
-def _measured(job: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    before = _rss_mb()
-    result = _jobs()[job](**kwargs)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result.update(rss_before_mb=before, peak_rss_mb=peak)
+def _measured(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    job = _jobs()[name]  # imports first: the baseline is the interpreter with its imports
+    before = _status_mb("VmRSS")
+    result = job(**kwargs)
+    result.update(rss_before_mb=before, peak_rss_mb=_status_mb("VmHWM"))
     return result
 
 
