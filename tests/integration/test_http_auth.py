@@ -120,12 +120,24 @@ def test_a_browser_session_reads_the_api(world: World) -> None:
     assert cookie.startswith("session=")
 
 
-def test_the_session_cookie_is_httponly_and_samesite(world: World) -> None:
-    form = world.client.get("/login")
+def test_the_session_cookie_is_httponly_and_samesite_and_secure_over_https(
+    world: World,
+) -> None:
+    form = world.client.get("/login")  # the test client speaks https
     set_cookie = form.headers["set-cookie"].lower()
     assert "httponly" in set_cookie
     assert "samesite=lax" in set_cookie
-    assert "secure" not in set_cookie
+    assert "secure" in set_cookie
+    assert form.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_over_plain_http_the_cookie_is_not_secure_so_a_local_server_still_works(
+    world: World,
+) -> None:
+    with TestClient(world.client.app, base_url="http://testserver") as plain:
+        form = plain.get("/login")
+    assert "secure" not in form.headers["set-cookie"].lower()
+    assert "strict-transport-security" not in form.headers
 
 
 def test_secure_cookies_are_marked_secure() -> None:

@@ -2,7 +2,9 @@
 
 The Content-Security-Policy allows no inline script or style, so the web UI
 keeps its JavaScript and CSS in ``/static``. Responses other than static files
-are ``Cache-Control: no-store``: they carry one user's data.
+are ``Cache-Control: no-store``: they carry one user's data. Served over HTTPS
+(directly, or behind a proxy that uvicorn trusts for ``X-Forwarded-Proto``),
+every cookie is marked ``Secure`` and ``Strict-Transport-Security`` is sent.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ SECURITY_HEADERS = {
 }
 
 STATIC_PREFIX = "/static"
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
+
+
+def _secure_cookie(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    if name.lower() == b"set-cookie" and b"secure" not in value.lower():
+        return name, value + b"; Secure"
+    return name, value
 
 
 class SecurityHeaders:
@@ -43,6 +52,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         cacheable = str(scope.get("path", "")).startswith(STATIC_PREFIX)
+        over_https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -51,6 +61,9 @@ class SecurityHeaders:
                     headers.setdefault(name, value)
                 if not cacheable:
                     headers["Cache-Control"] = "no-store"
+                if over_https:
+                    headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+                    message["headers"] = [_secure_cookie(*item) for item in message["headers"]]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
