@@ -29,6 +29,14 @@ def _require_admin_actor(actor: User | None, action: str) -> None:
         require_admin(actor, action)
 
 
+def existing_contact(uow: UnitOfWork, contact_id: int) -> Contact:
+    """The contact with this id, or ``NotFound``."""
+    contact = uow.contacts.get(contact_id)
+    if contact is None:
+        raise NotFound(f"no contact with id {contact_id}")
+    return contact
+
+
 def resolve_contact(uow: UnitOfWork, ref: str) -> Contact:
     """Find a contact by its id, its wa_id, or its phone in E.164; else ``NotFound``."""
     ref = ref.strip()
@@ -69,10 +77,7 @@ def get_contact(uow_factory: UnitOfWorkFactory, actor: User | None, contact_id: 
     """One contact, or ``NotFound``."""
     _require_admin_actor(actor, "see contacts")
     with uow_factory() as uow:
-        contact = uow.contacts.get(contact_id)
-    if contact is None:
-        raise NotFound(f"no contact with id {contact_id}")
-    return contact
+        return existing_contact(uow, contact_id)
 
 
 def link(
@@ -134,8 +139,7 @@ def set_contact_users(
     wanted = set(user_ids)
     actor_id = actor.id if actor is not None else None
     with uow_factory() as uow:
-        if uow.contacts.get(contact_id) is None:
-            raise NotFound(f"no contact with id {contact_id}")
+        existing_contact(uow, contact_id)
         unknown = sorted(uid for uid in wanted if uow.users.get(uid) is None)
         if unknown:
             raise InvalidInput(f"unknown user ids {unknown}; see GET /api/users")
@@ -156,8 +160,7 @@ def contact_user_ids(
     """The ids of the users linked to a contact."""
     _require_admin_actor(actor, "see links")
     with uow_factory() as uow:
-        if uow.contacts.get(contact_id) is None:
-            raise NotFound(f"no contact with id {contact_id}")
+        existing_contact(uow, contact_id)
         return uow.links.user_ids(contact_id)
 
 
@@ -179,6 +182,5 @@ def link_history(
     """Who linked and unlinked this contact, and when, oldest first."""
     _require_admin_actor(actor, "see the link history")
     with uow_factory() as uow:
-        if uow.contacts.get(contact_id) is None:
-            raise NotFound(f"no contact with id {contact_id}")
+        existing_contact(uow, contact_id)
         return uow.links.history(contact_id)
