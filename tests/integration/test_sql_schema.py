@@ -55,6 +55,9 @@ def test_the_schema_has_the_indexes_the_queries_need(database_url: str) -> None:
         }
         contact_indexes = {tuple(i["column_names"]) for i in inspector.get_indexes("contacts")}
         link_indexes = {tuple(i["column_names"]) for i in inspector.get_indexes("contact_links")}
+        conversation_indexes = {
+            tuple(i["column_names"]) for i in inspector.get_indexes("conversations")
+        }
         link_key = inspector.get_pk_constraint("contact_links")["constrained_columns"]
     finally:
         engine.dispose()
@@ -62,6 +65,8 @@ def test_the_schema_has_the_indexes_the_queries_need(database_url: str) -> None:
     assert ("contact_id",) in conversation_uniques
     assert ("phone",) in contact_indexes
     assert ("user_id", "contact_id") in link_indexes
+    if engine.dialect.name == "postgresql":  # SQLite's unique index holds the id already
+        assert ("contact_id", "id") in conversation_indexes
     assert link_key == ["contact_id", "user_id"]
 
 

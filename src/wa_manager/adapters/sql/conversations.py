@@ -3,6 +3,11 @@
 Visibility is part of the query: an admin's query reads every conversation, a
 user's is joined through ``contact_links`` on the viewer's id, and an inactive
 viewer gets nothing without a query at all.
+
+A user's page picks its conversation ids first, from two indexes alone (the
+user's links, then ``conversations`` by contact: (contact_id, id)), and joins
+``contacts`` only for the ≤ limit + 1 rows of the page; joining every linked
+contact before sorting made a user with 1,000 links ~8x slower than an admin.
 """
 
 from __future__ import annotations
@@ -33,9 +38,9 @@ def _lacks_conversation(source: str) -> tuple[ColumnElement[bool], ...]:
     return (contacts.c.source == source, ~has_one)
 
 
-def _visible_to(viewer: User) -> Select[Any]:
-    """Conversations with their contact, only those ``viewer`` may see (viewer active)."""
-    query = select(
+def _with_contact() -> Select[Any]:
+    """Every conversation with its contact, the columns a ``Conversation`` needs."""
+    return select(
         conversations.c.id,
         conversations.c.status,
         conversations.c.source,
@@ -46,13 +51,42 @@ def _visible_to(viewer: User) -> Select[Any]:
         contacts.c.name,
         contacts.c.phone,
     ).join_from(conversations, contacts, contacts.c.id == conversations.c.contact_id)
-    if not can_see_all(viewer):
-        query = query.join(
-            contact_links,
-            (contact_links.c.contact_id == conversations.c.contact_id)
-            & (contact_links.c.user_id == viewer.id),
-        )
-    return query
+
+
+def _linked_to(viewer: User, query: Select[Any]) -> Select[Any]:
+    """``query`` (reading ``conversations``) joined to ``viewer``'s links."""
+    return query.join(
+        contact_links,
+        (contact_links.c.contact_id == conversations.c.contact_id)
+        & (contact_links.c.user_id == viewer.id),
+    )
+
+
+# ``conversations`` again, for a subquery of ids (built once: an alias costs ~1 ms).
+_LINKED = conversations.alias("linked")
+
+
+def _page_ids(viewer: User, limit: int, before_id: int | None) -> Select[Any]:
+    """The ids of ``viewer``'s page of linked conversations, from indexes alone.
+
+    Each link's conversation id is a correlated scalar subquery (one contact has at
+    most one conversation): PostgreSQL then looks each up in (contact_id, id), where
+    with a join it hash-joined deep pages against every older conversation (40 ms).
+    """
+    conversation_id = (
+        select(_LINKED.c.id)
+        .where(_LINKED.c.contact_id == contact_links.c.contact_id)
+        .scalar_subquery()
+    )
+    linked = (
+        select(conversation_id.label("id"))
+        .where(contact_links.c.user_id == viewer.id)
+        .subquery("linked_ids")
+    )
+    ids = select(linked.c.id).where(
+        linked.c.id.is_not(None) if before_id is None else linked.c.id < before_id
+    )
+    return ids.order_by(linked.c.id.desc()).limit(limit)
 
 
 def _conversation_from_row(row: Row[Any]) -> Conversation:
@@ -112,8 +146,10 @@ class SqlConversationRepository:
         """Conversations ``viewer`` may see, newest first (by id): one query."""
         if not viewer.active:
             return Page(items=(), next_before_id=None)
-        query = _visible_to(viewer)
-        if before_id is not None:
+        query = _with_contact()
+        if not can_see_all(viewer):
+            query = query.where(conversations.c.id.in_(_page_ids(viewer, limit + 1, before_id)))
+        elif before_id is not None:
             query = query.where(conversations.c.id < before_id)
         rows = self._db.execute(query.order_by(conversations.c.id.desc()).limit(limit + 1)).all()
         items = tuple(_conversation_from_row(row) for row in rows[:limit])
@@ -123,7 +159,8 @@ class SqlConversationRepository:
         """One conversation if it exists and ``viewer`` may see it, else None."""
         if not viewer.active:
             return None
-        row = self._db.execute(
-            _visible_to(viewer).where(conversations.c.id == conversation_id)
-        ).first()
+        query = _with_contact().where(conversations.c.id == conversation_id)
+        if not can_see_all(viewer):
+            query = _linked_to(viewer, query)
+        row = self._db.execute(query).first()
         return None if row is None else _conversation_from_row(row)

@@ -117,6 +117,9 @@ conversations = Table(
     Column("assigned_user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("contact_id"),
+    # A user's page: ids by contact from the index alone (SQLite's unique index
+    # on contact_id already holds the rowid, the id; migration 0002).
+    Index(None, "contact_id", "id").ddl_if(dialect="postgresql"),
 )
 
 api_tokens = Table(
