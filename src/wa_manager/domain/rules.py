@@ -145,7 +145,6 @@ def plan_sync(
     fetched = 0
     skipped = 0
     wanted: dict[str, str | None] = {}
-    kinds: dict[str, ChatKind] = {}
     for wa_id, name in chats:
         fetched += 1
         kind = classify_chat_id(wa_id)
@@ -154,14 +153,13 @@ def plan_sync(
             continue
         assert wa_id is not None  # classify_chat_id gives INVALID for None
         wanted[wa_id] = name or None
-        kinds[wa_id] = kind
     new: list[NewContact] = []
     renames: list[tuple[str, str | None]] = []
     returned: list[str] = []
     for wa_id, name in wanted.items():
         state = existing.get(wa_id)
-        if state is None:
-            kind = kinds[wa_id]
+        if state is None:  # the kind again rather than a dict of a million kinds
+            kind = classify_chat_id(wa_id)
             new.append(NewContact(wa_id, name, phone_for_chat(wa_id, kind), kind.contact_kind))
             continue
         if state[0] != name:

@@ -16,8 +16,15 @@ from wa_manager.domain.model import Contact, NewContact, Page, StoredContactStat
 
 # Rows per statement where a statement takes a list of keys (SQLite allows 32766 variables).
 KEY_BATCH = 1000
-# Rows fetched at once when streaming a whole source.
-STREAM_BATCH = 10_000
+
+
+# The snapshot query. On SQLite ``+source`` keeps the (source, wa_id) index out of
+# it: reading the table straight through is ~2x faster than a rowid lookup per
+# index entry, as long as most contacts are of this source (one instance per file).
+_SNAPSHOT_SQL = {
+    "sqlite": "SELECT wa_id, name, vanished_at IS NOT NULL FROM contacts WHERE +source = ?",
+    "postgresql": "SELECT wa_id, name, vanished_at IS NOT NULL FROM contacts WHERE source = %s",
+}
 
 
 def batched(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
@@ -50,13 +57,14 @@ class SqlContactRepository:
         self._db = db
 
     def snapshot(self, source: str) -> dict[str, StoredContactState]:
-        """wa_id -> (name, vanished) of every contact of ``source``: one streamed query."""
-        query = select(contacts.c.wa_id, contacts.c.name, contacts.c.vanished_at.is_not(None))
-        result = self._db.execute(
-            query.where(contacts.c.source == source).execution_options(yield_per=STREAM_BATCH)
-        )
+        """wa_id -> (name, vanished) of every contact of ``source``: one query, read
+        through the driver (the hot read of every re-sync)."""
+        sql = _SNAPSHOT_SQL[self._db.dialect]
         state = StoredContactState
-        return {row[0]: state(row[1], bool(row[2])) for row in result}
+        return {
+            wa_id: state(name, bool(vanished))
+            for wa_id, name, vanished in self._db.driver_rows(sql, (source,))
+        }
 
     def add_many(self, source: str, new: Sequence[NewContact], now: datetime) -> int:
         """Insert in one executemany, skipping existing (source, wa_id); count what went in."""
