@@ -12,7 +12,7 @@ The public, stable surface (everything else is internal)::
 Test helpers (in-memory store, canned chats) live in ``wa_manager.testing``.
 """
 
-from wa_manager.bootstrap import App, bootstrap, build
+from wa_manager.bootstrap import App, bootstrap
 from wa_manager.config import Secret, Settings
 from wa_manager.domain.errors import (
     AlreadyExists,
@@ -27,6 +27,7 @@ from wa_manager.domain.errors import (
     WaManagerError,
 )
 from wa_manager.domain.model import (
+    Actor,
     ChatKind,
     Contact,
     ContactLink,
@@ -35,12 +36,14 @@ from wa_manager.domain.model import (
     RawChat,
     Role,
     SyncReport,
+    SystemActor,
     User,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Actor",
     "AlreadyExists",
     "App",
     "AuthError",
@@ -60,10 +63,10 @@ __all__ = [
     "StorageError",
     "SyncAlreadyRunning",
     "SyncReport",
+    "SystemActor",
     "UpstreamError",
     "User",
     "WaManagerError",
     "__version__",
     "bootstrap",
-    "build",
 ]

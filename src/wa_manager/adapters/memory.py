@@ -36,6 +36,7 @@ from wa_manager.domain.errors import AlreadyExists, NotFound, SyncAlreadyRunning
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
     CONVERSATION_STATUS_ACTIVE,
+    Actor,
     ApiToken,
     Contact,
     ContactLink,
@@ -216,7 +217,7 @@ class _Tables:
         )
 
 
-def _page(items_by_id: Iterable[tuple[int, T]], limit: int, before_id: int | None) -> Page:
+def _page(items_by_id: Iterable[tuple[int, T]], limit: int, before_id: int | None) -> Page[T]:
     """Newest first by id: at most ``limit`` items with ids below ``before_id``."""
     newest_first = sorted(
         (pair for pair in items_by_id if before_id is None or pair[0] < before_id),
@@ -308,7 +309,7 @@ class MemoryContacts(_Repository):
         limit: int,
         before_id: int | None,
         vanished: bool | None = None,
-    ) -> Page:
+    ) -> Page[Contact]:
         needle = search.lower() if search else None
 
         def wanted(c: Contact) -> bool:
@@ -322,7 +323,8 @@ class MemoryContacts(_Repository):
         page = _page(
             ((cid, c) for cid, c in tables.contacts.items() if wanted(c)), limit, before_id
         )
-        return evolve(page, items=tuple(tables.contact(c.id) for c in page.items))
+        linked = (tables.contact(c.id) for c in page.items)
+        return Page(tuple(c for c in linked if c is not None), page.next_before_id)
 
 
 class MemoryConversations(_Repository):
@@ -361,19 +363,19 @@ class MemoryConversations(_Repository):
     def count_missing(self, source: str) -> int:
         return len(self._lacking(source))
 
-    def _visible(self, viewer: User, row: _ConversationRow) -> bool:
+    def _visible(self, viewer: Actor, row: _ConversationRow) -> bool:
         return may_see_contact(viewer, self._tables.linked.get(row.contact_id, ()))
 
-    def page(self, viewer: User, *, limit: int, before_id: int | None) -> Page:
+    def page(self, viewer: Actor, *, limit: int, before_id: int | None) -> Page[Conversation]:
         tables = self._tables
         page = _page(
             ((cid, row) for cid, row in tables.conversations.items() if self._visible(viewer, row)),
             limit,
             before_id,
         )
-        return evolve(page, items=tuple(tables.conversation(row) for row in page.items))
+        return Page(tuple(tables.conversation(row) for row in page.items), page.next_before_id)
 
-    def get(self, viewer: User, conversation_id: int) -> Conversation | None:
+    def get(self, viewer: Actor, conversation_id: int) -> Conversation | None:
         row = self._tables.conversations.get(conversation_id)
         if row is None or not self._visible(viewer, row):
             return None
@@ -472,7 +474,7 @@ class MemorySyncRuns(_Repository):
     ) -> None:
         self._uow.write(_Tables.finish_sync_run, run_id, now, report, error)
 
-    def page(self, *, limit: int, before_id: int | None) -> Page:
+    def page(self, *, limit: int, before_id: int | None) -> Page[SyncRun]:
         return _page(self._tables.sync_runs.items(), limit, before_id)
 
     def latest(self) -> SyncRun | None:

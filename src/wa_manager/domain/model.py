@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from attrs import field, frozen, validators
 
@@ -136,6 +136,42 @@ class User:
 
 
 @frozen
+class SystemActor:
+    """wa-manager acting for whoever runs it with the database in hand: the command
+    line, the scheduler, webhooks, a program importing the library.
+
+    Trusted like an admin, and recorded as nobody (``id`` None) in audit trails;
+    ``name`` says which part of the system acted (``cli``, ``schedule``, ...).
+    """
+
+    name: str = field(validator=_non_empty)
+
+    @property
+    def id(self) -> None:
+        """System actions are recorded without a user."""
+        return None
+
+    @property
+    def is_admin(self) -> bool:
+        """The system may do everything an admin may."""
+        return True
+
+    @property
+    def active(self) -> bool:
+        """The system is never locked out."""
+        return True
+
+
+CLI = SystemActor("cli")
+SCHEDULER = SystemActor("schedule")
+LIBRARY = SystemActor("library")
+WEBHOOK = SystemActor("webhook")
+
+Actor = User | SystemActor
+"""Who a use case acts for: a signed-in user, or the system itself. Always required."""
+
+
+@frozen
 class ContactLink:
     """A grant: ``user_id`` may see the conversations of ``contact_id``."""
 
@@ -209,13 +245,16 @@ class SyncRun:
     error: str | None = None
 
 
+Item = TypeVar("Item")
+
+
 @frozen
-class Page:
-    """One page of a keyset-paginated list, newest first.
+class Page(Generic[Item]):
+    """One page of a keyset-paginated list, newest first: ``Page[Contact]`` and so on.
 
     ``next_before_id`` is the id to pass as ``before_id`` for the next page, or
     None on the last page. Entrypoints wrap it in an opaque cursor.
     """
 
-    items: tuple[Any, ...]
+    items: tuple[Item, ...]
     next_before_id: int | None

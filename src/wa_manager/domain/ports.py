@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from wa_manager.domain.model import (
+    Actor,
     ApiToken,
     Contact,
     ContactLink,
@@ -92,7 +93,7 @@ class ContactRepository(Protocol):
         limit: int,
         before_id: int | None,
         vanished: bool | None = None,
-    ) -> Page:
+    ) -> Page[Contact]:
         """Contacts newest first (by id), filtered by a case-insensitive substring of
         name, phone or wa_id; ``vanished`` True/False filters on ``vanished_at``."""
         ...
@@ -114,11 +115,11 @@ class ConversationRepository(Protocol):
         """How many contacts of ``source`` have no conversation (for dry runs)."""
         ...
 
-    def page(self, viewer: User, *, limit: int, before_id: int | None) -> Page:
+    def page(self, viewer: Actor, *, limit: int, before_id: int | None) -> Page[Conversation]:
         """Conversations ``viewer`` may see, newest first (by id): one query."""
         ...
 
-    def get(self, viewer: User, conversation_id: int) -> Conversation | None:
+    def get(self, viewer: Actor, conversation_id: int) -> Conversation | None:
         """One conversation if it exists and ``viewer`` may see it, else None."""
         ...
 
@@ -192,7 +193,7 @@ class SyncRunRepository(Protocol):
         self, run_id: int, now: datetime, report: SyncReport | None, error: str | None
     ) -> None: ...
 
-    def page(self, *, limit: int, before_id: int | None) -> Page: ...
+    def page(self, *, limit: int, before_id: int | None) -> Page[SyncRun]: ...
 
     def latest(self) -> SyncRun | None: ...
 

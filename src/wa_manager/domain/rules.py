@@ -3,7 +3,8 @@
 - which chat ids are conversations, and of which kind (``classify_chat_id``);
 - how a ``@c.us`` id becomes an E.164 phone (``phone_from_digits``);
 - what a sync must write, given the chats and what is stored (``plan_sync``);
-- who may see and do what (``can_see_all``, ``require_admin``);
+- who may see what (``can_see_all``, ``may_see_contact``); who may *do* what is
+  decided in ``wa_manager.services.permissions``;
 - what a username looks like (``validate_username``).
 
 The sync calls the first three once per chat, so they are written for speed:
@@ -18,8 +19,8 @@ from typing import NamedTuple
 
 import phonenumbers
 
-from wa_manager.domain.errors import InvalidInput, PermissionDenied
-from wa_manager.domain.model import ChatKind, NewContact, RawChat, StoredContactState, User
+from wa_manager.domain.errors import InvalidInput
+from wa_manager.domain.model import Actor, ChatKind, NewContact, RawChat, StoredContactState
 
 MAX_WA_ID_LENGTH = 128
 MAX_USERNAME_LENGTH = 64
@@ -176,22 +177,16 @@ def plan_sync(
     return SyncPlan(fetched, skipped, new, renames, vanished, returned)
 
 
-def can_see_all(viewer: User) -> bool:
+def can_see_all(viewer: Actor) -> bool:
     """Admins see every conversation; users only those of contacts linked to them."""
     return viewer.is_admin and viewer.active
 
 
-def may_see_contact(viewer: User, linked_user_ids: Iterable[int]) -> bool:
+def may_see_contact(viewer: Actor, linked_user_ids: Iterable[int]) -> bool:
     """Whether ``viewer`` may see the conversations of a contact with these links."""
     if not viewer.active:
         return False
     return can_see_all(viewer) or viewer.id in set(linked_user_ids)
-
-
-def require_admin(viewer: User, action: str) -> None:
-    """Raise ``PermissionDenied`` unless ``viewer`` is an active admin."""
-    if not can_see_all(viewer):
-        raise PermissionDenied(f"only admins may {action}; ask an admin to do it for you")
 
 
 def validate_username(username: str) -> str:

@@ -1,17 +1,21 @@
-"""Contacts and their links to users: finding, listing, linking, unlinking.
+"""Contacts and their links to users: finding, listing, linking, unlinking, exporting.
 
-Only admins see contacts and change links (``require_admin``); the CLI acts as
-the system (``actor`` None) and is trusted like an admin.
+``Contacts`` is bound to its store and clock once (by ``bootstrap``); every method
+takes the actor first and asks ``permissions.authorize`` before anything else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+
+from attrs import frozen
 
 from wa_manager.domain.errors import InvalidInput, NotFound
-from wa_manager.domain.model import Contact, ContactLink, LinkEvent, Page, User
+from wa_manager.domain.model import Actor, Contact, ContactLink, LinkEvent, Page, User
 from wa_manager.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from wa_manager.domain.rules import normalize_phone_query, require_admin
+from wa_manager.domain.rules import normalize_phone_query
+from wa_manager.services import export
+from wa_manager.services.permissions import Action, actor_id, authorize
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -24,17 +28,20 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def _require_admin_actor(actor: User | None, action: str) -> None:
-    if actor is not None:
-        require_admin(actor, action)
-
-
 def existing_contact(uow: UnitOfWork, contact_id: int) -> Contact:
     """The contact with this id, or ``NotFound``."""
     contact = uow.contacts.get(contact_id)
     if contact is None:
         raise NotFound(f"no contact with id {contact_id}")
     return contact
+
+
+def existing_user(uow: UnitOfWork, username: str) -> User:
+    """The user with this name, or ``NotFound`` saying where to look."""
+    user = uow.users.by_username(username)
+    if user is None:
+        raise NotFound(f"no user named {username!r}; see `wa-manager users list`")
+    return user
 
 
 def resolve_contact(uow: UnitOfWork, ref: str) -> Contact:
@@ -55,132 +62,120 @@ def resolve_contact(uow: UnitOfWork, ref: str) -> Contact:
     return contact
 
 
-def list_contacts(
-    uow_factory: UnitOfWorkFactory,
-    actor: User | None,
-    *,
-    search: str | None = None,
-    limit: int = DEFAULT_PAGE_SIZE,
-    before_id: int | None = None,
-    vanished: bool | None = None,
-) -> Page:
-    """A page of contacts, newest first, optionally filtered by ``search``."""
-    _require_admin_actor(actor, "list contacts")
-    check_limit(limit)
-    with uow_factory() as uow:
-        return uow.contacts.page(
-            search=search or None, limit=limit, before_id=before_id, vanished=vanished
-        )
+@frozen
+class Contacts:
+    """The contact use cases (admins and the system only)."""
 
+    store: UnitOfWorkFactory
+    clock: Clock
 
-def get_contact(uow_factory: UnitOfWorkFactory, actor: User | None, contact_id: int) -> Contact:
-    """One contact, or ``NotFound``."""
-    _require_admin_actor(actor, "see contacts")
-    with uow_factory() as uow:
-        return existing_contact(uow, contact_id)
+    def page(
+        self,
+        actor: Actor,
+        *,
+        search: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        before_id: int | None = None,
+        vanished: bool | None = None,
+    ) -> Page[Contact]:
+        """A page of contacts, newest first, optionally filtered by ``search``/``vanished``."""
+        authorize(actor, Action.LIST_CONTACTS)
+        check_limit(limit)
+        with self.store() as uow:
+            return uow.contacts.page(
+                search=search or None, limit=limit, before_id=before_id, vanished=vanished
+            )
 
+    def get(self, actor: Actor, contact_id: int) -> Contact:
+        """One contact, or ``NotFound``."""
+        authorize(actor, Action.SEE_CONTACT)
+        with self.store() as uow:
+            return existing_contact(uow, contact_id)
 
-def link(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    actor: User | None,
-    *,
-    contact: str,
-    username: str,
-) -> bool:
-    """Let ``username`` see the conversations of ``contact``; True if it changed anything."""
-    return _change_link(uow_factory, clock, actor, contact, username, add=True)
+    def link(self, actor: Actor, contact: str, username: str) -> bool:
+        """Let ``username`` see ``contact`` (id, wa_id or E.164 phone); True if it changed."""
+        return self._change_link(actor, contact, username, add=True)
 
+    def unlink(self, actor: Actor, contact: str, username: str) -> bool:
+        """Take that right away again; True if it changed anything."""
+        return self._change_link(actor, contact, username, add=False)
 
-def unlink(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    actor: User | None,
-    *,
-    contact: str,
-    username: str,
-) -> bool:
-    """Take that right away again; True if it changed anything."""
-    return _change_link(uow_factory, clock, actor, contact, username, add=False)
+    def _change_link(self, actor: Actor, contact_ref: str, username: str, *, add: bool) -> bool:
+        authorize(actor, Action.CHANGE_LINKS)
+        with self.store() as uow:
+            contact = resolve_contact(uow, contact_ref)
+            user = existing_user(uow, username)
+            change = uow.links.add if add else uow.links.remove
+            changed = change(contact.id, user.id, actor_id(actor), self.clock())
+            uow.commit()
+        return changed
 
+    def set_users(self, actor: Actor, contact_id: int, user_ids: Iterable[int]) -> list[int]:
+        """Make exactly ``user_ids`` linked to the contact; unknown users are ``InvalidInput``."""
+        authorize(actor, Action.CHANGE_LINKS)
+        wanted = set(user_ids)
+        with self.store() as uow:
+            existing_contact(uow, contact_id)
+            unknown = sorted(uid for uid in wanted if uow.users.get(uid) is None)
+            if unknown:
+                raise InvalidInput(f"unknown user ids {unknown}; see GET /api/users")
+            current = set(uow.links.user_ids(contact_id))
+            now = self.clock()
+            for user_id in sorted(wanted - current):
+                uow.links.add(contact_id, user_id, actor_id(actor), now)
+            for user_id in sorted(current - wanted):
+                uow.links.remove(contact_id, user_id, actor_id(actor), now)
+            result = uow.links.user_ids(contact_id)
+            uow.commit()
+        return result
 
-def _change_link(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    actor: User | None,
-    contact_ref: str,
-    username: str,
-    *,
-    add: bool,
-) -> bool:
-    _require_admin_actor(actor, "change links")
-    actor_id = actor.id if actor is not None else None
-    with uow_factory() as uow:
-        contact = resolve_contact(uow, contact_ref)
-        user = uow.users.by_username(username)
-        if user is None:
-            raise NotFound(f"no user named {username!r}; see `wa-manager users list`")
-        change = uow.links.add if add else uow.links.remove
-        changed = change(contact.id, user.id, actor_id, clock())
-        uow.commit()
-    return changed
+    def user_ids(self, actor: Actor, contact_id: int) -> list[int]:
+        """The ids of the users linked to a contact."""
+        authorize(actor, Action.SEE_LINKS)
+        with self.store() as uow:
+            existing_contact(uow, contact_id)
+            return uow.links.user_ids(contact_id)
 
+    def links(self, actor: Actor) -> list[tuple[ContactLink, Contact, User]]:
+        """Every link with its contact and user, for listings."""
+        authorize(actor, Action.SEE_LINKS)
+        with self.store() as uow:
+            rows: list[tuple[ContactLink, Contact, User]] = []
+            for item in uow.links.list():
+                contact = uow.contacts.get(item.contact_id)
+                user = uow.users.get(item.user_id)
+                if contact is not None and user is not None:
+                    rows.append((item, contact, user))
+            return rows
 
-def set_contact_users(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    actor: User | None,
-    *,
-    contact_id: int,
-    user_ids: Iterable[int],
-) -> list[int]:
-    """Make exactly ``user_ids`` linked to the contact; unknown users are ``InvalidInput``."""
-    _require_admin_actor(actor, "change links")
-    wanted = set(user_ids)
-    actor_id = actor.id if actor is not None else None
-    with uow_factory() as uow:
-        existing_contact(uow, contact_id)
-        unknown = sorted(uid for uid in wanted if uow.users.get(uid) is None)
-        if unknown:
-            raise InvalidInput(f"unknown user ids {unknown}; see GET /api/users")
-        current = set(uow.links.user_ids(contact_id))
-        now = clock()
-        for user_id in sorted(wanted - current):
-            uow.links.add(contact_id, user_id, actor_id, now)
-        for user_id in sorted(current - wanted):
-            uow.links.remove(contact_id, user_id, actor_id, now)
-        result = uow.links.user_ids(contact_id)
-        uow.commit()
-    return result
+    def link_history(self, actor: Actor, contact_id: int) -> list[LinkEvent]:
+        """Who linked and unlinked this contact, and when, oldest first."""
+        authorize(actor, Action.SEE_LINK_HISTORY)
+        with self.store() as uow:
+            existing_contact(uow, contact_id)
+            return uow.links.history(contact_id)
 
+    def export_csv(
+        self,
+        actor: Actor,
+        *,
+        search: str | None = None,
+        vanished: bool | None = None,
+        bom: bool = False,
+    ) -> Iterator[str]:
+        """Every contact (optionally filtered) as spreadsheet-safe CSV, streamed in chunks.
 
-def contact_user_ids(
-    uow_factory: UnitOfWorkFactory, actor: User | None, contact_id: int
-) -> list[int]:
-    """The ids of the users linked to a contact."""
-    _require_admin_actor(actor, "see links")
-    with uow_factory() as uow:
-        existing_contact(uow, contact_id)
-        return uow.links.user_ids(contact_id)
+        The permission is checked now, not when the first chunk is read.
+        """
+        authorize(actor, Action.EXPORT_CONTACTS)
 
+        def read_page(before_id: int | None) -> Page[Contact]:
+            return self.page(
+                actor,
+                search=search,
+                vanished=vanished,
+                limit=export.EXPORT_PAGE_SIZE,
+                before_id=before_id,
+            )
 
-def list_links(uow_factory: UnitOfWorkFactory) -> list[tuple[ContactLink, Contact, User]]:
-    """Every link with its contact and user, for listings."""
-    with uow_factory() as uow:
-        rows: list[tuple[ContactLink, Contact, User]] = []
-        for item in uow.links.list():
-            contact = uow.contacts.get(item.contact_id)
-            user = uow.users.get(item.user_id)
-            if contact is not None and user is not None:
-                rows.append((item, contact, user))
-        return rows
-
-
-def link_history(
-    uow_factory: UnitOfWorkFactory, actor: User | None, contact_id: int
-) -> list[LinkEvent]:
-    """Who linked and unlinked this contact, and when, oldest first."""
-    _require_admin_actor(actor, "see the link history")
-    with uow_factory() as uow:
-        existing_contact(uow, contact_id)
-        return uow.links.history(contact_id)
+        return export.contacts_csv(read_page, bom=bom)

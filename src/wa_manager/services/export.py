@@ -18,9 +18,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 from wa_manager.domain.model import Contact, Page
+from wa_manager.domain.times import iso_time
 
 COLUMNS = (
     "id",
@@ -39,7 +39,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ESCAPE_PREFIX = "'"
 EXPORT_PAGE_SIZE = 200
 
-PageReader = Callable[[int | None], Page]
+PageReader = Callable[[int | None], Page[Contact]]
 """Reads one page of contacts, newest first, before the given id (None: the first page)."""
 
 
@@ -57,13 +57,6 @@ def unescape_cell(value: str) -> str:
     return value
 
 
-def _iso(moment: datetime | None) -> str | None:
-    """ISO 8601 with a timezone (a naive time from the database is UTC), or None."""
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).isoformat()
-
-
 def contact_row(contact: Contact) -> list[str]:
     """One contact as escaped cells, in the order of ``COLUMNS``; absent values are empty."""
     cells = (
@@ -74,9 +67,9 @@ def contact_row(contact: Contact) -> list[str]:
         contact.kind,
         contact.source,
         " ".join(str(user_id) for user_id in contact.user_ids),
-        _iso(contact.created_at),
-        _iso(contact.last_seen_at),
-        _iso(contact.vanished_at),
+        iso_time(contact.created_at),
+        iso_time(contact.last_seen_at),
+        iso_time(contact.vanished_at),
     )
     return [escape_cell(cell) if cell is not None else "" for cell in cells]
 

@@ -25,14 +25,11 @@ from attrs import frozen
 from wa_manager.domain.errors import WaManagerError
 from wa_manager.domain.model import SyncReport
 from wa_manager.domain.ports import Clock
+from wa_manager.domain.times import iso_time
 
 logger = logging.getLogger("wa_manager.scheduler")
 
 DEFAULT_INITIAL_BACKOFF = 30.0
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
 
 
 @frozen
@@ -56,9 +53,9 @@ class SchedulerState:
             "interval_seconds": self.interval_seconds,
             "active": self.active,
             "running": self.running,
-            "next_run_at": _iso(self.next_run_at),
-            "last_started_at": _iso(self.last_started_at),
-            "last_finished_at": _iso(self.last_finished_at),
+            "next_run_at": iso_time(self.next_run_at),
+            "last_started_at": iso_time(self.last_started_at),
+            "last_finished_at": iso_time(self.last_finished_at),
             "last_error": self.last_error,
             "consecutive_failures": self.consecutive_failures,
             "last_report": self.last_report.as_dict() if self.last_report is not None else None,

@@ -5,6 +5,8 @@ starts, the plan is computed in memory, and only the differences are written
 in one transaction that commits at the end. The sync lock keeps two syncs of
 the same instance from overlapping; the database's unique constraints keep
 anything else (webhooks, other processes) from creating duplicates.
+
+``Syncs`` binds the use cases to the store, the clock and the upstream once.
 """
 
 from __future__ import annotations
@@ -12,15 +14,20 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import attrs
 
 from wa_manager.domain.errors import StorageError, WaManagerError
-from wa_manager.domain.model import SyncReport
+from wa_manager.domain.model import SCHEDULER, Actor, Page, SyncReport, SyncRun, SystemActor
 from wa_manager.domain.ports import ChatSource, Clock, UnitOfWorkFactory
 from wa_manager.domain.rules import plan_sync
+from wa_manager.services import status
+from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, check_limit
+from wa_manager.services.permissions import Action, authorize
+from wa_manager.services.scheduler import SyncScheduler
+from wa_manager.services.status import InstanceStatus
 
 
 def sync_contacts(
@@ -85,51 +92,88 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def recorded_sync(
-    chats: ChatSource,
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    *,
-    instance_id: str,
-    include_groups: bool = True,
-    dry_run: bool = False,
-    trigger: str = "library",
-    actor_id: int | None = None,
-) -> SyncReport:
-    """``sync_contacts``, with a row in the sync history for its start and its outcome.
+Upstream = Callable[[], tuple[str, ChatSource]]
+"""Gives the instance id and the chat source to sync from (``ConfigError`` when UltraMsg
+is not set up): bound by ``bootstrap``, asked only when a sync runs."""
 
-    A dry run writes nothing, not even history. The history is best effort: when
-    it cannot be written (e.g. SQLite is busy with another sync), the sync still
-    runs and reports, and its row is written at the end if possible.
-    """
-    if dry_run:
-        return sync_contacts(
-            chats,
-            uow_factory,
-            clock,
-            instance_id=instance_id,
-            include_groups=include_groups,
-            dry_run=True,
+
+def trigger_of(actor: Actor, trigger: str | None) -> str:
+    """What started a sync, for its history row: the system part that acted, else ``api``."""
+    if trigger is not None:
+        return trigger
+    return actor.name if isinstance(actor, SystemActor) else "api"
+
+
+@attrs.frozen
+class Syncs:
+    """The sync use cases: run one, read the history, ask whether UltraMsg is connected."""
+
+    store: UnitOfWorkFactory
+    clock: Clock
+    upstream: Upstream
+    include_groups: bool = True
+
+    def run(self, actor: Actor, *, dry_run: bool = False, trigger: str | None = None) -> SyncReport:
+        """One sync, recorded in the history (``trigger``: what started it; by default the
+        system part that acted, or ``api`` for a user); its report, or a ``WaManagerError``.
+
+        A dry run writes nothing, not even history. The history is best effort: when
+        it cannot be written (e.g. SQLite is busy with another sync), the sync still
+        runs and reports, and its row is written at the end if possible.
+        """
+        authorize(actor, Action.RUN_SYNC)
+        instance_id, chats = self.upstream()
+        if dry_run:
+            return sync_contacts(
+                chats,
+                self.store,
+                self.clock,
+                instance_id=instance_id,
+                include_groups=self.include_groups,
+                dry_run=True,
+            )
+        run = _RunRecord(
+            self.store, self.clock, instance_id, trigger_of(actor, trigger), actor.id, self.clock()
         )
-    started_at = clock()
-    run_id: int | None = None
-    with contextlib.suppress(StorageError), uow_factory() as uow:
-        run_id = uow.sync_runs.start(instance_id, trigger, actor_id, started_at)
-        uow.commit()
-    run = _RunRecord(uow_factory, clock, instance_id, trigger, actor_id, started_at, run_id)
-    try:
-        report = sync_contacts(
-            chats,
-            uow_factory,
-            clock,
-            instance_id=instance_id,
-            include_groups=include_groups,
-        )
-    except BaseException as error:
-        run.finish(None, str(error) if isinstance(error, WaManagerError) else "interrupted")
-        raise
-    run.finish(report, None)
-    return report
+        run.start()
+        try:
+            report = sync_contacts(
+                chats,
+                self.store,
+                self.clock,
+                instance_id=instance_id,
+                include_groups=self.include_groups,
+            )
+        except BaseException as error:
+            run.finish(None, str(error) if isinstance(error, WaManagerError) else "interrupted")
+            raise
+        run.finish(report, None)
+        return report
+
+    def history(
+        self, actor: Actor, *, limit: int = DEFAULT_PAGE_SIZE, before_id: int | None = None
+    ) -> Page[SyncRun]:
+        """Recorded syncs, newest first."""
+        authorize(actor, Action.SEE_SYNC_HISTORY)
+        check_limit(limit)
+        with self.store() as uow:
+            return uow.sync_runs.page(limit=limit, before_id=before_id)
+
+    def last(self, actor: Actor) -> SyncRun | None:
+        """The most recent recorded sync, if any."""
+        authorize(actor, Action.SEE_SYNC_HISTORY)
+        with self.store() as uow:
+            return uow.sync_runs.latest()
+
+    def instance_status(self, actor: Actor) -> InstanceStatus:
+        """Whether the UltraMsg instance is connected (``UpstreamError`` when UltraMsg fails)."""
+        authorize(actor, Action.SEE_INSTANCE_STATUS)
+        instance_id, source = self.upstream()
+        return status.instance_status(source, instance_id)
+
+    def scheduler(self, every_seconds: float) -> SyncScheduler:
+        """A scheduler that syncs as ``SCHEDULER`` every ``every_seconds`` (not started)."""
+        return SyncScheduler(lambda: self.run(SCHEDULER), every_seconds, clock=self.clock)
 
 
 @attrs.define
@@ -142,7 +186,15 @@ class _RunRecord:
     trigger: str
     actor_id: int | None
     started_at: datetime
-    run_id: int | None
+    run_id: int | None = None
+
+    def start(self) -> None:
+        """Write the row that says the sync started, when the database lets us now."""
+        with contextlib.suppress(StorageError), self.uow_factory() as uow:
+            self.run_id = uow.sync_runs.start(
+                self.instance_id, self.trigger, self.actor_id, self.started_at
+            )
+            uow.commit()
 
     def finish(self, report: SyncReport | None, error: str | None) -> None:
         """Record the outcome; a failure to record never hides the sync's own outcome."""

@@ -4,7 +4,7 @@ UltraMsg POSTs one event per message (ULTRAMSG.md, "Webhooks"), as JSON or
 form-encoded; in the form its ``data`` arrives either as one field holding a
 JSON object or as bracketed keys (``data[from]=...``). ``payload_from_form``
 turns the form into the JSON shape, ``parse_event`` reads an event out of it and
-``handle_event`` applies it:
+``Webhooks.handle`` applies it:
 
 - ``message_received``: the chat is ``data.from`` (for a group, the group id);
 - ``message_create`` (sent by us): the chat is ``data.to``;
@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from attrs import frozen
 
-from wa_manager.domain.model import ChatKind, NewContact
+from wa_manager.domain.model import Actor, ChatKind, NewContact
 from wa_manager.domain.ports import Clock, UnitOfWorkFactory
 from wa_manager.domain.rules import classify_chat_id, phone_for_chat
+from wa_manager.services.permissions import Action, authorize
 
 MESSAGE_RECEIVED = "message_received"
 MESSAGE_CREATE = "message_create"
@@ -176,27 +177,34 @@ def _first_name(event_type: str, kind: ChatKind, data: Mapping[str, Any]) -> str
     return name
 
 
-def handle_event(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    payload: object,
-    *,
-    instance_id: str,
-    include_groups: bool = True,
-) -> WebhookResult:
-    """Apply one webhook payload (already decoded) and say what it did."""
-    event = parse_event(payload, instance_id=instance_id, include_groups=include_groups)
-    if isinstance(event, IgnoredEvent):
-        return WebhookResult(WebhookOutcome.IGNORED, event.wa_id, event.reason)
-    new_contact = NewContact(
-        event.wa_id, event.name, phone_for_chat(event.wa_id, event.kind), event.kind.contact_kind
-    )
-    with uow_factory() as uow:
-        now = clock()
-        created = uow.contacts.add_many(instance_id, [new_contact], now)
-        if not created:
-            uow.contacts.touch(instance_id, event.wa_id, now)
-        uow.conversations.add_for(instance_id, [event.wa_id], now)
-        uow.commit()
-    outcome = WebhookOutcome.CREATED if created else WebhookOutcome.TOUCHED
-    return WebhookResult(outcome, event.wa_id)
+@frozen
+class Webhooks:
+    """The webhook use case, bound to the store, the clock and the instance once."""
+
+    store: UnitOfWorkFactory
+    clock: Clock
+    instance_id: Callable[[], str]
+    include_groups: bool = True
+
+    def handle(self, actor: Actor, payload: object) -> WebhookResult:
+        """Apply one webhook payload (already decoded) and say what it did."""
+        authorize(actor, Action.HANDLE_WEBHOOK)
+        instance_id = self.instance_id()
+        event = parse_event(payload, instance_id=instance_id, include_groups=self.include_groups)
+        if isinstance(event, IgnoredEvent):
+            return WebhookResult(WebhookOutcome.IGNORED, event.wa_id, event.reason)
+        new_contact = NewContact(
+            event.wa_id,
+            event.name,
+            phone_for_chat(event.wa_id, event.kind),
+            event.kind.contact_kind,
+        )
+        with self.store() as uow:
+            now = self.clock()
+            created = uow.contacts.add_many(instance_id, [new_contact], now)
+            if not created:
+                uow.contacts.touch(instance_id, event.wa_id, now)
+            uow.conversations.add_for(instance_id, [event.wa_id], now)
+            uow.commit()
+        outcome = WebhookOutcome.CREATED if created else WebhookOutcome.TOUCHED
+        return WebhookResult(outcome, event.wa_id)

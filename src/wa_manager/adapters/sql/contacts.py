@@ -147,7 +147,7 @@ class SqlContactRepository:
         limit: int,
         before_id: int | None,
         vanished: bool | None = None,
-    ) -> Page:
+    ) -> Page[Contact]:
         """Contacts newest first (by id), keyset-paginated; ``search`` is a
         case-insensitive substring of name, phone or wa_id (``%`` and ``_`` literal)."""
         query = select(contacts)

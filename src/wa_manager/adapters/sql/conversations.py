@@ -24,10 +24,10 @@ from wa_manager.adapters.sql.tables import contact_links, contacts, conversation
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
     CONVERSATION_STATUS_ACTIVE,
+    Actor,
     ContactSummary,
     Conversation,
     Page,
-    User,
 )
 from wa_manager.domain.rules import can_see_all
 
@@ -53,7 +53,7 @@ def _with_contact() -> Select[Any]:
     ).join_from(conversations, contacts, contacts.c.id == conversations.c.contact_id)
 
 
-def _linked_to(viewer: User, query: Select[Any]) -> Select[Any]:
+def _linked_to(viewer: Actor, query: Select[Any]) -> Select[Any]:
     """``query`` (reading ``conversations``) joined to ``viewer``'s links."""
     return query.join(
         contact_links,
@@ -66,7 +66,7 @@ def _linked_to(viewer: User, query: Select[Any]) -> Select[Any]:
 _LINKED = conversations.alias("linked")
 
 
-def _page_ids(viewer: User, limit: int, before_id: int | None) -> Select[Any]:
+def _page_ids(viewer: Actor, limit: int, before_id: int | None) -> Select[Any]:
     """The ids of ``viewer``'s page of linked conversations, from indexes alone.
 
     Each link's conversation id is a correlated scalar subquery (one contact has at
@@ -142,7 +142,7 @@ class SqlConversationRepository:
         query = select(func.count()).select_from(contacts).where(*_lacks_conversation(source))
         return int(self._db.execute(query).scalar_one())
 
-    def page(self, viewer: User, *, limit: int, before_id: int | None) -> Page:
+    def page(self, viewer: Actor, *, limit: int, before_id: int | None) -> Page[Conversation]:
         """Conversations ``viewer`` may see, newest first (by id): one query."""
         if not viewer.active:
             return Page(items=(), next_before_id=None)
@@ -155,7 +155,7 @@ class SqlConversationRepository:
         items = tuple(_conversation_from_row(row) for row in rows[:limit])
         return Page(items=items, next_before_id=items[-1].id if len(rows) > limit else None)
 
-    def get(self, viewer: User, conversation_id: int) -> Conversation | None:
+    def get(self, viewer: Actor, conversation_id: int) -> Conversation | None:
         """One conversation if it exists and ``viewer`` may see it, else None."""
         if not viewer.active:
             return None

@@ -66,7 +66,7 @@ class SqlSyncRunRepository:
             values["dry_run"] = report.dry_run
         self._db.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**values))
 
-    def page(self, *, limit: int, before_id: int | None) -> Page:
+    def page(self, *, limit: int, before_id: int | None) -> Page[SyncRun]:
         """Runs newest first, keyset-paginated by id."""
         query = select(sync_runs)
         if before_id is not None:

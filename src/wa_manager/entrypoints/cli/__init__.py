@@ -18,9 +18,9 @@ from wa_manager.entrypoints.cli.syncing import COMMANDS as SYNC_COMMANDS
 
 for _command in (*SYNC_COMMANDS, *ACCOUNT_COMMANDS, *CONTACT_COMMANDS, *SERVER_COMMANDS):
     cli.add_command(_command)
-syncing.sync.add_command(extras.HISTORY)
-contacts.contacts.add_command(extras.EXPORT)
-cli.add_command(extras.STATUS)
+syncing.sync.add_command(extras.history)
+contacts.contacts.add_command(extras.export)
+cli.add_command(extras.status)
 
 
 def main() -> None:

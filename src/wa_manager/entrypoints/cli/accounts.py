@@ -7,7 +7,7 @@ import sys
 import click
 
 from wa_manager.domain.errors import InvalidInput
-from wa_manager.domain.model import Role
+from wa_manager.domain.model import CLI, Role
 from wa_manager.entrypoints.cli.output import echo_json, echo_table
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
 from wa_manager.entrypoints.serializers import user_json
@@ -49,7 +49,7 @@ def users() -> None:
 def add_user(runtime: Runtime, username: str, role: str, password_stdin: bool) -> None:
     """Create the user USERNAME."""
     password = read_password_from_stdin() if password_stdin else None
-    user = runtime.app().add_user(username, role, password)
+    user = runtime.app().accounts.add_user(CLI, username, role, password)
     click.echo(f"Created {user.role} {user.username!r} (id {user.id})")
 
 
@@ -58,7 +58,7 @@ def add_user(runtime: Runtime, username: str, role: str, password_stdin: bool) -
 @pass_runtime
 def list_users(runtime: Runtime, as_json: bool) -> None:
     """List every user."""
-    found = runtime.app().users()
+    found = runtime.app().accounts.users(CLI)
     if as_json:
         echo_json([user_json(user) for user in found])
         return
@@ -79,7 +79,7 @@ def tokens() -> None:
 @pass_runtime
 def create_token(runtime: Runtime, username: str) -> None:
     """Print a new API token for USERNAME, alone on stdout; it is shown only once."""
-    click.echo(runtime.app().create_token(username, name="cli"))
+    click.echo(runtime.app().accounts.create_token(CLI, username, name="cli"))
 
 
 COMMANDS = (users, tokens)

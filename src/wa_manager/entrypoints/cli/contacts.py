@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import click
 
 from wa_manager.bootstrap import App
-from wa_manager.domain.model import Contact
+from wa_manager.domain.model import CLI, Contact
 from wa_manager.entrypoints.cli.output import echo_json, echo_table, user_names
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
 from wa_manager.entrypoints.serializers import contact_json, conversation_json, link_json
@@ -24,7 +24,9 @@ def iter_contacts(
     remaining = limit
     while remaining is None or remaining > 0:
         size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
-        page = app.contacts(search=search, limit=size, before_id=before_id, vanished=vanished)
+        page = app.contacts.page(
+            CLI, search=search, limit=size, before_id=before_id, vanished=vanished
+        )
         yield from page.items
         if remaining is not None:
             remaining -= len(page.items)
@@ -56,7 +58,7 @@ def list_contacts(
     if as_json:
         echo_json([contact_json(contact) for contact in found])
         return
-    names = {user.id: user.username for user in runtime.app().users()}
+    names = runtime.app().accounts.usernames(CLI)
     echo_table(
         ("ID", "NAME", "PHONE", "KIND", "WA_ID", "USERS"),
         ((c.id, c.name, c.phone, c.kind, c.wa_id, user_names(c.user_ids, names)) for c in found),
@@ -81,7 +83,7 @@ def links() -> None:
 @pass_runtime
 def add_link(runtime: Runtime, contact: str, username: str) -> None:
     """Let USERNAME see CONTACT's conversation (idempotent)."""
-    changed = runtime.app().link(contact, username)
+    changed = runtime.app().contacts.link(CLI, contact, username)
     click.echo(
         f"Linked {contact} to {username}"
         if changed
@@ -95,7 +97,7 @@ def add_link(runtime: Runtime, contact: str, username: str) -> None:
 @pass_runtime
 def remove_link(runtime: Runtime, contact: str, username: str) -> None:
     """Stop USERNAME seeing CONTACT's conversation (idempotent)."""
-    changed = runtime.app().unlink(contact, username)
+    changed = runtime.app().contacts.unlink(CLI, contact, username)
     click.echo(
         f"Unlinked {contact} from {username}"
         if changed
@@ -108,7 +110,7 @@ def remove_link(runtime: Runtime, contact: str, username: str) -> None:
 @pass_runtime
 def list_links(runtime: Runtime, as_json: bool) -> None:
     """List every link between a contact and a user."""
-    found = runtime.app().links()
+    found = runtime.app().contacts.links(CLI)
     if as_json:
         echo_json([link_json(*row) for row in found])
         return
@@ -133,7 +135,8 @@ def conversations() -> None:
 @pass_runtime
 def list_conversations(runtime: Runtime, username: str, as_json: bool) -> None:
     """List what USERNAME may see: everything for admins, linked contacts for users."""
-    found = runtime.app().conversations_for(username)
+    app = runtime.app()
+    found = app.conversations.all(app.accounts.user(CLI, username))
     if as_json:
         echo_json([conversation_json(conversation) for conversation in found])
         return

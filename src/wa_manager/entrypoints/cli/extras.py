@@ -1,6 +1,6 @@
 """``wa-manager sync history``, ``contacts export`` and ``status``.
 
-``HISTORY``, ``EXPORT`` and ``STATUS`` are attached by the package to the
+``history``, ``export`` and ``status`` are attached by the package to the
 ``sync`` group, the ``contacts`` group and the top level.
 """
 
@@ -10,6 +10,7 @@ from typing import IO
 
 import click
 
+from wa_manager.domain.model import CLI
 from wa_manager.entrypoints.cli.output import echo_json, echo_table
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
 from wa_manager.entrypoints.serializers import iso_time, sync_run_json
@@ -26,8 +27,8 @@ EXIT_NOT_CONNECTED = 1
 def history(runtime: Runtime, limit: int, as_json: bool) -> None:
     """List recorded syncs, newest first: trigger, who, when, counts or error."""
     app = runtime.app()
-    runs = app.sync_history(limit=limit).items
-    names = {user.id: user.username for user in app.users()}
+    runs = app.syncs.history(CLI, limit=limit).items
+    names = app.accounts.usernames(CLI)
     if as_json:
         echo_json([{**sync_run_json(run), "actor": names.get(run.actor_id or 0)} for run in runs])
         return
@@ -77,7 +78,7 @@ def export(
     Cells that a spreadsheet would run as a formula (starting with = + - @, a tab
     or a carriage return) get a leading ' so they stay text.
     """
-    chunks = runtime.app().export_contacts_csv(search=search, vanished=vanished, bom=bom)
+    chunks = runtime.app().contacts.export_csv(CLI, search=search, vanished=vanished, bom=bom)
     for chunk in chunks:
         output.write(chunk)
     output.flush()
@@ -92,8 +93,8 @@ def status(runtime: Runtime, as_json: bool) -> None:
     Exits 0 when connected, 1 when not (or UltraMsg fails), 2 when not configured.
     """
     app = runtime.app()
-    state = app.instance_status()
-    last = app.last_sync()
+    state = app.syncs.instance_status(CLI)
+    last = app.syncs.last(CLI)
     if as_json:
         echo_json(
             {**state.as_dict(), "last_sync": sync_run_json(last) if last is not None else None}
@@ -109,8 +110,3 @@ def status(runtime: Runtime, as_json: bool) -> None:
             click.echo(f"Last sync: {iso_time(last.started_at)} ({last.trigger}), {outcome}")
     if not state.connected:
         raise click.exceptions.Exit(EXIT_NOT_CONNECTED)
-
-
-HISTORY = history
-EXPORT = export
-STATUS = status

@@ -10,7 +10,7 @@ import click
 from wa_manager.bootstrap import App
 from wa_manager.config import DEFAULT_DATABASE_URL, parse_sync_every
 from wa_manager.domain.errors import AlreadyExists, WaManagerError
-from wa_manager.domain.model import Role
+from wa_manager.domain.model import CLI, Role
 from wa_manager.entrypoints.cli.output import echo_table, sync_summary, user_names
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
 from wa_manager.entrypoints.cli.syncing import redact_database_url
@@ -88,7 +88,7 @@ def ensure_demo_user(app: App, username: str, role: Role) -> str | None:
     """Create ``username`` with a fresh password and return it; None if it existed already."""
     password = secrets.token_urlsafe(12)
     try:
-        app.add_user(username, role, password)
+        app.accounts.add_user(CLI, username, role, password)
     except AlreadyExists:
         return None
     return password
@@ -107,9 +107,9 @@ def print_login(username: str, password: str | None) -> None:
 
 def link_demo_contacts(app: App, username: str) -> None:
     """Link the first few person contacts to ``username`` so they see something."""
-    people = [c for c in app.contacts(limit=200).items if c.kind == "person" and c.phone]
+    people = [c for c in app.contacts.page(CLI, limit=200).items if c.kind == "person" and c.phone]
     for contact in sorted(people, key=lambda c: c.id)[:DEMO_LINKS]:
-        app.link(str(contact.id), username)
+        app.contacts.link(CLI, str(contact.id), username)
 
 
 @click.command()
@@ -146,14 +146,14 @@ def demo(runtime: Runtime, port: int, no_serve: bool) -> None:
         click.echo("Logins:")
         print_login(DEMO_ADMIN, ensure_demo_user(app, DEMO_ADMIN, Role.ADMIN))
         print_login(DEMO_USER, ensure_demo_user(app, DEMO_USER, Role.USER))
-        click.echo(sync_summary(app.sync(trigger="cli")))
+        click.echo(sync_summary(app.syncs.run(CLI)))
         link_demo_contacts(app, DEMO_USER)
-        names = {user.id: user.username for user in app.users()}
+        names = app.accounts.usernames(CLI)
         echo_table(
             ("ID", "NAME", "PHONE", "KIND", "USERS"),
             (
                 (c.id, c.name, c.phone, c.kind, user_names(c.user_ids, names))
-                for c in app.contacts(limit=200).items
+                for c in app.contacts.page(CLI, limit=200).items
             ),
             empty="No contacts.",
         )

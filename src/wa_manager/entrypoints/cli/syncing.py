@@ -6,6 +6,7 @@ import re
 
 import click
 
+from wa_manager.domain.model import CLI
 from wa_manager.entrypoints.cli.output import echo_json, sync_summary
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
 from wa_manager.entrypoints.serializers import report_json
@@ -44,7 +45,7 @@ def sync(runtime: Runtime, ctx: click.Context, as_json: bool, dry_run: bool) -> 
     """
     if ctx.invoked_subcommand is not None:
         return
-    report = runtime.app().sync(dry_run=dry_run, trigger="cli")
+    report = runtime.app().syncs.run(CLI, dry_run=dry_run)
     if as_json:
         echo_json(report_json(report))
     else:

@@ -91,7 +91,9 @@ class Operation:
         return self.handler.__name__
 
 
-def _page_json(page: Page, listing: str, item_json: Callable[[Any], dict[str, Any]]) -> Response:
+def _page_json(
+    page: Page[Any], listing: str, item_json: Callable[[Any], dict[str, Any]]
+) -> Response:
     return JSONResponse(
         {
             "items": [item_json(item) for item in page.items],
@@ -108,7 +110,7 @@ async def run_sync(request: Request, user: User) -> Response:
     dry_run = flag_param(request, "dry_run")
     trigger = "ui" if auth_method(request) == AUTH_SESSION else "api"  # the page's button
     report = await run_in_threadpool(
-        partial(wa_app(request).sync, dry_run=dry_run, trigger=trigger, actor=user)
+        partial(wa_app(request).syncs.run, user, dry_run=dry_run, trigger=trigger)
     )
     return JSONResponse(serializers.report_json(report))
 
@@ -117,12 +119,12 @@ async def list_contacts(request: Request, user: User) -> Response:
     """Contacts, newest first, optionally filtered."""
     page = await run_in_threadpool(
         partial(
-            wa_app(request).contacts,
+            wa_app(request).contacts.page,
+            user,
             search=search_param(request),
             limit=limit_param(request),
             before_id=cursor_param(request, "contacts"),
             vanished=extras.vanished_param(request),
-            actor=user,
         )
     )
     return _page_json(page, "contacts", serializers.contact_json)
@@ -131,16 +133,14 @@ async def list_contacts(request: Request, user: User) -> Response:
 async def get_contact(request: Request, user: User) -> Response:
     """One contact."""
     contact_id = path_id(request, "contact")
-    contact = await run_in_threadpool(partial(wa_app(request).contact, contact_id, actor=user))
+    contact = await run_in_threadpool(wa_app(request).contacts.get, user, contact_id)
     return JSONResponse(serializers.contact_json(contact))
 
 
 async def get_contact_users(request: Request, user: User) -> Response:
     """The users linked to a contact."""
     contact_id = path_id(request, "contact")
-    user_ids = await run_in_threadpool(
-        partial(wa_app(request).contact_user_ids, contact_id, actor=user)
-    )
+    user_ids = await run_in_threadpool(wa_app(request).contacts.user_ids, user, contact_id)
     return JSONResponse({"user_ids": user_ids})
 
 
@@ -149,7 +149,7 @@ async def set_contact_users(request: Request, user: User) -> Response:
     contact_id = path_id(request, "contact")
     body = await json_body(request, ContactUsersBody)
     user_ids = await run_in_threadpool(
-        partial(wa_app(request).set_contact_users, contact_id, body.user_ids, actor=user)
+        wa_app(request).contacts.set_users, user, contact_id, body.user_ids
     )
     return JSONResponse({"user_ids": user_ids})
 
@@ -158,7 +158,7 @@ async def list_conversations(request: Request, user: User) -> Response:
     """The conversations the caller may see, newest first."""
     page = await run_in_threadpool(
         partial(
-            wa_app(request).list_conversations,
+            wa_app(request).conversations.page,
             user,
             limit=limit_param(request),
             before_id=cursor_param(request, "conversations"),
@@ -170,13 +170,13 @@ async def list_conversations(request: Request, user: User) -> Response:
 async def get_conversation(request: Request, user: User) -> Response:
     """One conversation, if the caller may see it (404 otherwise, as for an absent one)."""
     conversation_id = path_id(request, "conversation")
-    conversation = await run_in_threadpool(wa_app(request).conversation, user, conversation_id)
+    conversation = await run_in_threadpool(wa_app(request).conversations.get, user, conversation_id)
     return JSONResponse(serializers.conversation_json(conversation))
 
 
 async def list_users(request: Request, user: User) -> Response:
     """Every user."""
-    users = await run_in_threadpool(wa_app(request).users)
+    users = await run_in_threadpool(wa_app(request).accounts.users, user)
     return JSONResponse({"items": [serializers.user_json(item) for item in users]})
 
 
@@ -184,7 +184,7 @@ async def create_user(request: Request, user: User) -> Response:
     """Create a user (409 for a taken username)."""
     body = await json_body(request, NewUserBody)
     created = await run_in_threadpool(
-        wa_app(request).add_user, body.username, body.role, body.password
+        wa_app(request).accounts.add_user, user, body.username, body.role, body.password
     )
     return JSONResponse(serializers.user_json(created), status_code=201)
 

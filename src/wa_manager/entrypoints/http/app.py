@@ -57,18 +57,17 @@ def create_app(
     app: App,
     *,
     secret_key: str | None = None,
-    secure_cookies: bool = False,
     close_on_shutdown: bool = False,
 ) -> Starlette:
     """The Starlette app for ``app``: the JSON API, ``/openapi.json``, ``/healthz``, the UI.
 
     ``secret_key`` signs session cookies (default: the settings', else a random one
-    with a warning); ``secure_cookies`` marks them Secure (behind HTTPS);
+    with a warning; over HTTPS ``SecurityHeaders`` marks them Secure);
     ``close_on_shutdown`` closes ``app`` when the server stops.
     """
 
     every = app.settings.sync_every_seconds
-    scheduler = app.sync_scheduler(every) if every else None
+    scheduler = app.syncs.scheduler(every) if every else None
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -92,7 +91,6 @@ def create_app(
                 session_cookie=SESSION_COOKIE,
                 max_age=SESSION_MAX_AGE,
                 same_site="lax",
-                https_only=secure_cookies,
             ),
         ],
         exception_handlers={WaManagerError: domain_error, HTTPException: http_error},

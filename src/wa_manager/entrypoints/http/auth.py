@@ -2,7 +2,7 @@
 
 Two ways in (CONTRACT.md, "HTTP API"):
 
-- ``Authorization: Bearer TOKEN``: checked with ``App.authenticate_token``; such
+- ``Authorization: Bearer TOKEN``: checked with ``Accounts.user_for_token``; such
   requests need no CSRF token (a browser never adds the header by itself);
 - the session cookie set by ``login``: signed by Starlette's ``SessionMiddleware``
   (HttpOnly, SameSite=Lax, Secure behind HTTPS); it carries the user id and a
@@ -160,13 +160,13 @@ async def current_user(request: Request) -> User | None:
     method: str | None = None
     token = _bearer_token(request)
     if token is not None:
-        user = await run_in_threadpool(wa_app(request).authenticate_token, token)
+        user = await run_in_threadpool(wa_app(request).accounts.user_for_token, token)
         method = AUTH_BEARER
     else:
         user_id = request.session.get(SESSION_USER_KEY)
         if isinstance(user_id, int) and not isinstance(user_id, bool):
             try:
-                user = await run_in_threadpool(wa_app(request).user_by_id, user_id)
+                user = await run_in_threadpool(wa_app(request).accounts.user_for_session, user_id)
                 method = AUTH_SESSION
             except AuthError:
                 logout(request)  # the user is gone or locked out: drop the cookie
@@ -198,6 +198,8 @@ def _guard(
     def decorate(handler: GuardedEndpoint) -> Endpoint:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
+            if login_redirect:
+                request.state.is_page = True  # errors answer with a page (errors.py)
             user = await current_user(request)
             if user is None:
                 if login_redirect:
@@ -213,7 +215,6 @@ def _guard(
             await enforce_csrf(request)
             return await handler(request, user)
 
-        endpoint.guard = {"admin": admin, "bearer_only": bearer_only}  # type: ignore[attr-defined]
         return endpoint
 
     return decorate
@@ -267,12 +268,6 @@ def admin_only(
     """
     decorate = _guard(admin=True, login_redirect=login_redirect, bearer_only=bearer_only)
     return decorate(handler) if handler is not None else decorate
-
-
-def guard_of(endpoint: object) -> dict[str, bool] | None:
-    """The guard an endpoint was wrapped with (None: it is public); used by tests and docs."""
-    guard: dict[str, bool] | None = getattr(endpoint, "guard", None)
-    return guard
 
 
 # -- login with throttling ----------------------------------------------------------
@@ -360,7 +355,9 @@ async def authenticate_login(request: Request, username: str, password: str) -> 
     address = client_address(request)
     throttle.check(username, address)
     try:
-        user = await run_in_threadpool(wa_app(request).authenticate_password, username, password)
+        user = await run_in_threadpool(
+            wa_app(request).accounts.user_for_password, username, password
+        )
     except AuthError:
         throttle.record_failure(username, address)
         raise

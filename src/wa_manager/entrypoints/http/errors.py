@@ -7,14 +7,15 @@ Every error is ``{"error": {"code": "...", "message": "..."}}`` (CONTRACT.md,
     SyncAlreadyRunning 409 · InvalidInput 422 · TooManyAttempts 429 ·
     UpstreamError 502 · ConfigError 503 · StorageError 503 · anything else 500
 
-Web-UI pages (paths outside ``/api``) asked for by a browser get the same message
-as a small HTML page. Unexpected exceptions are logged once, with every secret
-redacted, and answered with a generic 500 (``catch_unexpected``).
+Web-UI pages (and paths outside ``/api`` asked for by a browser) get the same
+message as an error page of the UI (``pages.error_page``): this is the one place
+where errors become answers, for the API and the pages alike. Unexpected
+exceptions are logged once, with every secret redacted, and answered with a
+generic 500 (``CatchUnexpected``).
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 import traceback
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wa_manager.domain.errors import (
@@ -37,7 +38,8 @@ from wa_manager.domain.errors import (
     UpstreamError,
     WaManagerError,
 )
-from wa_manager.entrypoints.http.auth import TooManyAttempts
+from wa_manager.entrypoints.http.auth import CsrfError, TooManyAttempts
+from wa_manager.entrypoints.http.pages import error_page
 
 logger = logging.getLogger("wa_manager.http")
 
@@ -74,10 +76,28 @@ def status_of(error: WaManagerError) -> int:
     return 500
 
 
+PAGE_HEADINGS = {
+    401: "Please sign in",
+    403: "Admins only",
+    404: "Not found",
+    409: "Busy right now",
+    422: "That link did not work",
+    429: "Too many attempts",
+}
+"""The heading of a web-UI error page, by status (else ``Something went wrong``)."""
+
+
 def _wants_html(request: Request) -> bool:
+    if getattr(request.state, "is_page", False):
+        return True
     return not request.url.path.startswith("/api") and "text/html" in request.headers.get(
         "accept", ""
     )
+
+
+def _sentence(message: str) -> str:
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
 
 
 def error_response(
@@ -87,17 +107,23 @@ def error_response(
     message: str,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """The contract's error body (or, for a browser on a page, the same message as HTML)."""
+    """The contract's error body (or, for a browser on a page, the same message as a page)."""
     if _wants_html(request):
-        body = (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>Error {status}</title></head><body><h1>Error {status}</h1>"
-            f"<p>{html.escape(message)}</p></body></html>"
-        )
-        return HTMLResponse(body, status_code=status, headers=headers)
+        heading = PAGE_HEADINGS.get(status, "Something went wrong")
+        if code == CsrfError.code:
+            heading = "Please try again"
+        page = error_page(request, status, heading, _sentence(message))
+        if headers:
+            page.headers.update(headers)
+        return page
     return JSONResponse(
         {"error": {"code": code, "message": message}}, status_code=status, headers=headers
     )
+
+
+def plain_error_response(status: int, code: str, message: str) -> Response:
+    """The error body without templates or session: for failures outside the app's stack."""
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:
@@ -179,5 +205,5 @@ class CatchUnexpected:
             )
             if started:
                 raise
-            response = error_response(Request(scope), 500, "internal_error", GENERIC_500)
+            response = plain_error_response(500, "internal_error", GENERIC_500)
             await response(scope, receive, send)

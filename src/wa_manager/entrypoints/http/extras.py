@@ -19,7 +19,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from wa_manager.bootstrap import App
 from wa_manager.domain.model import User
 from wa_manager.entrypoints import serializers
 from wa_manager.entrypoints.http.auth import wa_app
@@ -35,11 +34,6 @@ from wa_manager.services.scheduler import SyncScheduler
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 CSV_FILENAME = "contacts.csv"
-
-
-def usernames(app: App) -> dict[int, str]:
-    """User id -> username, to show who did something (one query)."""
-    return {user.id: user.username for user in app.users()}
 
 
 def vanished_param(request: Request) -> bool | None:
@@ -69,8 +63,10 @@ async def list_sync_runs(request: Request, user: User) -> Response:
     """Recorded syncs, newest first: trigger, who, start, end, report or error."""
     app = wa_app(request)
     limit, before_id = limit_param(request), cursor_param(request, "sync-runs")
-    page = await run_in_threadpool(partial(app.sync_history, limit=limit, before_id=before_id))
-    names = await run_in_threadpool(usernames, app)
+    page = await run_in_threadpool(
+        partial(app.syncs.history, user, limit=limit, before_id=before_id)
+    )
+    names = await run_in_threadpool(app.accounts.usernames, user)
     items = [
         {**serializers.sync_run_json(run), "actor": names.get(run.actor_id or 0)}
         for run in page.items
@@ -89,8 +85,8 @@ async def get_link_history(request: Request, user: User) -> Response:
     """The link audit trail of one contact, oldest first."""
     app = wa_app(request)
     contact_id = path_id(request, "contact")
-    events = await run_in_threadpool(partial(app.link_history, contact_id, actor=user))
-    names = await run_in_threadpool(usernames, app)
+    events = await run_in_threadpool(app.contacts.link_history, user, contact_id)
+    names = await run_in_threadpool(app.accounts.usernames, user)
     items = [
         {
             **serializers.link_event_json(event),
@@ -106,11 +102,11 @@ async def export_contacts(request: Request, user: User) -> Response:
     """Every contact (optionally filtered) as CSV, streamed; ``bom=true`` for Excel."""
     chunks = await run_in_threadpool(
         partial(
-            wa_app(request).export_contacts_csv,
+            wa_app(request).contacts.export_csv,
+            user,
             search=search_param(request),
             vanished=vanished_param(request),
             bom=flag_param(request, "bom"),
-            actor=user,
         )
     )
     return StreamingResponse(
@@ -122,5 +118,5 @@ async def export_contacts(request: Request, user: User) -> Response:
 
 async def get_instance_status(request: Request, user: User) -> Response:
     """Whether the UltraMsg instance is connected (502 when UltraMsg fails)."""
-    status = await run_in_threadpool(partial(wa_app(request).instance_status, actor=user))
+    status = await run_in_threadpool(wa_app(request).syncs.instance_status, user)
     return JSONResponse(status.as_dict())

@@ -4,14 +4,16 @@ Pages are Jinja2 templates (autoescaped: a contact named ``<script>`` is text)
 rendered from the ``App``; the little JavaScript they need lives in ``static/``
 because the Content-Security-Policy forbids inline scripts. Changes of state go
 through the HTTP API (sync, links) or through forms that carry the session's
-CSRF token (login, logout). Lists are keyset-paginated with the API's cursors
+CSRF token (login, logout). Errors are not handled here: a page's errors (a
+stale cursor, a user on an admin page) reach ``errors``, which answers them with
+``error_page``. Lists are keyset-paginated with the API's cursors
 (``?limit=`` 1–200, default 50), so the 2,000th page costs what the first does.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -24,7 +26,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from wa_manager.domain.errors import AuthError, InvalidInput
+from wa_manager.domain.errors import AuthError
 from wa_manager.domain.model import Contact, ContactSummary, Page, User
 from wa_manager.entrypoints.http.auth import (
     CSRF_FORM_FIELD,
@@ -51,9 +53,6 @@ PACKAGE = "wa_manager.entrypoints.http"
 SYNC_HISTORY_ROWS = 10
 CONTACT_LINKS_PATH = "/settings/contact-links"
 CONVERSATIONS_PATH = "/conversations"
-
-Handler = Callable[[Request, User], Any]
-
 
 # -- rendering ------------------------------------------------------------------------
 
@@ -119,7 +118,7 @@ def render(
 
 
 def error_page(request: Request, status: int, heading: str, message: str) -> HTMLResponse:
-    """A friendly error page with a way back."""
+    """A friendly error page with a way back (``errors.error_response`` uses it for pages)."""
     user = getattr(request.state, "user", None)
     return render(
         request,
@@ -147,7 +146,9 @@ def safe_next(target: str | None, user: User) -> str:
     return home_path(user)
 
 
-def page_links(path: str, page: Page, listing: str, **query: str | None) -> dict[str, str | None]:
+def page_links(
+    path: str, page: Page[Any], listing: str, **query: str | None
+) -> dict[str, str | None]:
     """``first_href`` (when not on the first page) and ``next_href`` (when there is more)."""
     kept = {key: value for key, value in query.items() if value}
     on_first = "cursor" not in kept
@@ -239,37 +240,9 @@ async def logout_submit(request: Request) -> Response:
 # -- the pages ------------------------------------------------------------------------
 
 
-def _listing_page(handler: Handler) -> Handler:
-    """Turn a bad search or a stale cursor into a friendly page instead of an API error."""
-
-    async def page(request: Request, user: User) -> Response:
-        try:
-            response: Response = await handler(request, user)
-        except InvalidInput as error:
-            return error_page(
-                request,
-                422,
-                "That link did not work",
-                f"{error.message[:1].upper()}{error.message[1:]}.",
-            )
-        return response
-
-    page.__name__ = handler.__name__
-    page.__doc__ = handler.__doc__
-    return page
-
-
 @signed_in(login_redirect=True)
-@_listing_page
 async def contact_links(request: Request, user: User) -> Response:
     """``/settings/contact-links`` (admins): contacts, search, Sync WhatsApp, Link Users."""
-    if not user.is_admin:
-        return error_page(
-            request,
-            403,
-            "Admins only",
-            "Only admins manage contact links. Ask an admin for access.",
-        )
     app = wa_app(request)
     search = search_param(request)
     vanished = vanished_param(request)
@@ -277,12 +250,12 @@ async def contact_links(request: Request, user: User) -> Response:
     limit = limit_param(request)
     page, users, last_sync, history = await run_in_threadpool(
         lambda: (
-            app.contacts(
-                search=search, vanished=vanished, limit=limit, before_id=before_id, actor=user
+            app.contacts.page(
+                user, search=search, vanished=vanished, limit=limit, before_id=before_id
             ),
-            app.users(),
-            app.last_sync(),
-            app.sync_history(limit=SYNC_HISTORY_ROWS).items,
+            app.accounts.users(user),
+            app.syncs.last(user),
+            app.syncs.history(user, limit=SYNC_HISTORY_ROWS).items,
         )
     )
     usernames = {known.id: known.username for known in users}
@@ -315,14 +288,13 @@ def _names(user_ids: Iterable[int], usernames: dict[int, str]) -> list[str]:
 
 
 @signed_in(login_redirect=True)
-@_listing_page
 async def conversations(request: Request, user: User) -> Response:
     """``/conversations``: exactly what the signed-in user may see."""
     app = wa_app(request)
     before_id = cursor_param(request, "conversations")
     limit = limit_param(request)
     page = await run_in_threadpool(
-        lambda: app.list_conversations(user, limit=limit, before_id=before_id)
+        lambda: app.conversations.page(user, limit=limit, before_id=before_id)
     )
     return render(
         request,

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from wa_manager.domain.errors import NotFound
+from wa_manager.domain.model import WEBHOOK
 from wa_manager.entrypoints.http.auth import wa_app
 from wa_manager.services.webhooks import WebhookOutcome, payload_from_form
 
@@ -75,7 +76,7 @@ async def ultramsg_webhook(request: Request) -> Response:
         logger.warning("webhook ignored: body of %d bytes is too large", len(body))
     else:
         payload = decode_payload(body, request.headers.get("content-type", ""))
-    result = await run_in_threadpool(wa_app(request).handle_webhook, payload)
+    result = await run_in_threadpool(wa_app(request).webhooks.handle, WEBHOOK, payload)
     if result.outcome is WebhookOutcome.IGNORED:
         logger.info("webhook ignored: %s", result.reason)
     else:

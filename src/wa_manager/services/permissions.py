@@ -1,0 +1,84 @@
+"""Who may do what: every permission of every use case, decided here and nowhere else.
+
+Each use case starts with ``authorize(actor, Action.X)``. The actor is required:
+a ``User`` (checked against ``ADMIN_ACTIONS``) or a ``SystemActor`` (the command
+line, the scheduler, webhooks, the library façade — trusted like an admin).
+Anything else, ``None`` included, is refused: a use case cannot run for nobody,
+so a new entrypoint that forgets to say who is asking fails closed.
+
+Reading conversations is open to every signed-in user because the read queries
+themselves take the viewer and return only what that viewer may see
+(``ConversationRepository.page`` and ``.get``).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from wa_manager.domain.errors import AuthError, PermissionDenied
+from wa_manager.domain.model import Actor, SystemActor, User
+
+
+class Action(enum.StrEnum):
+    """Everything a use case may be asked to do; the value completes "only admins may …"."""
+
+    RUN_SYNC = "run a sync"
+    SEE_SYNC_HISTORY = "see the sync history"
+    SEE_INSTANCE_STATUS = "see the UltraMsg instance status"
+    LIST_CONTACTS = "list contacts"
+    SEE_CONTACT = "see contacts"
+    EXPORT_CONTACTS = "export contacts"
+    SEE_LINKS = "see links"
+    CHANGE_LINKS = "change links"
+    SEE_LINK_HISTORY = "see the link history"
+    LIST_USERS = "list users"
+    ADD_USER = "add users"
+    CREATE_TOKEN = "create API tokens"  # noqa: S105 (an action, not a secret)
+    SEE_CONVERSATIONS = "see conversations"
+    HANDLE_WEBHOOK = "apply UltraMsg webhooks"
+
+
+ADMIN_ACTIONS = frozenset(
+    {
+        Action.RUN_SYNC,
+        Action.SEE_SYNC_HISTORY,
+        Action.SEE_INSTANCE_STATUS,
+        Action.LIST_CONTACTS,
+        Action.SEE_CONTACT,
+        Action.EXPORT_CONTACTS,
+        Action.SEE_LINKS,
+        Action.CHANGE_LINKS,
+        Action.SEE_LINK_HISTORY,
+        Action.LIST_USERS,
+        Action.ADD_USER,
+        Action.CREATE_TOKEN,
+    }
+)
+"""What only admins (and the system) may do."""
+
+SYSTEM_ACTIONS = frozenset({Action.HANDLE_WEBHOOK})
+"""What only the system may do: no signed-in user, not even an admin."""
+
+
+def authorize(actor: Actor, action: Action) -> Actor:
+    """Return ``actor`` if it may do ``action``; raise ``PermissionDenied`` otherwise.
+
+    A locked-out user (``active`` false) is an ``AuthError``: their credentials no
+    longer count.
+    """
+    if isinstance(actor, SystemActor):
+        return actor
+    if not isinstance(actor, User):
+        raise PermissionDenied(f"no actor given: cannot {action} on behalf of nobody")
+    if not actor.active:
+        raise AuthError("your account is locked; ask an admin")
+    if action in SYSTEM_ACTIONS:
+        raise PermissionDenied(f"only wa-manager itself may {action}")
+    if action in ADMIN_ACTIONS and not actor.is_admin:
+        raise PermissionDenied(f"only admins may {action}; ask an admin to do it for you")
+    return actor
+
+
+def actor_id(actor: Actor) -> int | None:
+    """The user id to record in audit trails (None for the system)."""
+    return actor.id
