@@ -18,6 +18,7 @@ from typing import Any
 from benchmarks.databases import dbapi_connect
 from benchmarks.ours import settings
 from wa_manager import App, User, bootstrap
+from wa_manager.domain.model import LIBRARY
 
 ADMIN = "bench-admin"
 LINKED_USER = "bench-user"
@@ -46,8 +47,8 @@ def prepare_listing(url: str, base_url: str, links: int = LINKS) -> dict[str, An
         for contact_id in linked:
             app.link(str(contact_id), LINKED_USER)
         seconds = time.perf_counter() - started
-        token = app.create_token(ADMIN, "bench")
-        user_token = app.create_token(LINKED_USER, "bench")
+        token = app.accounts.create_token(LIBRARY, ADMIN, "bench")
+        user_token = app.accounts.create_token(LIBRARY, LINKED_USER, "bench")
     return {"links": len(linked), "link_seconds": seconds, "token": token, "user_token": user_token}
 
 
@@ -79,7 +80,7 @@ def _summary(samples: list[float]) -> dict[str, float]:
 
 def _page_timer(app: App, viewer: User, before_id: int | None) -> Callable[[], object]:
     def one_page() -> object:
-        return app.list_conversations(viewer, limit=PAGE_SIZE, before_id=before_id)
+        return app.conversations.page(viewer, limit=PAGE_SIZE, before_id=before_id)
 
     return one_page
 
@@ -96,7 +97,7 @@ def listing_latency(
     )
     results: dict[str, Any] = {"conversations": len(every), "linked": len(linked)}
     with bootstrap(settings(url, base_url)) as app:
-        admin, user = app.user(ADMIN), app.user(LINKED_USER)
+        admin, user = app.accounts.user(LIBRARY, ADMIN), app.accounts.user(LIBRARY, LINKED_USER)
         cases = {
             "admin_first": _page_timer(app, admin, None),
             "admin_deep": _page_timer(app, admin, _deep_before_id(every)),

@@ -279,7 +279,7 @@ def test_a_duplicate_username_exits_1_with_a_clear_error(invoke: Invoke) -> None
 def test_password_from_stdin_lets_the_user_sign_in(invoke: Invoke, store: InMemoryStore) -> None:
     ok(invoke("users", "add", "maria", "--role", "user", "--password-stdin", input="s3cret-pw\n"))
     app = memory_app(store=store)
-    assert app.authenticate_password("maria", "s3cret-pw").username == "maria"
+    assert app.accounts.user_for_password("maria", "s3cret-pw").username == "maria"
 
 
 @pytest.mark.parametrize("password", ["", "short"])
@@ -297,7 +297,7 @@ def test_tokens_create_prints_a_working_token_alone(invoke: Invoke, store: InMem
     assert token
     assert "\n" not in token
     assert " " not in token
-    assert memory_app(store=store).authenticate_token(token).username == "alice"
+    assert memory_app(store=store).accounts.user_for_token(token).username == "alice"
 
 
 def test_tokens_for_an_unknown_user_exit_1(invoke: Invoke) -> None:

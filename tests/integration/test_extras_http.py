@@ -64,7 +64,7 @@ def test_every_trigger_is_recorded_with_who_counts_and_outcome(world: World) -> 
     sync(world)  # Bearer: api
     csrf = browser_login(world.client, "admin")
     assert world.client.post("/api/whatsapp-contacts", headers={"X-CSRF-Token": csrf}).is_success
-    world.app.sync_scheduler(900).run_once()  # what `serve --sync-every` runs
+    world.app.syncs.scheduler(900).run_once()  # what `serve --sync-every` runs
     world.app.sync()  # a library user
 
     history = runs(world)

@@ -26,7 +26,7 @@ def world(chats: StaticChats) -> Iterator[World]:
 
 def test_the_page_shows_the_sync_history_with_triggers_and_who(world: World) -> None:
     sync(world)
-    world.app.sync_scheduler(900).run_once()
+    world.app.syncs.scheduler(900).run_once()
 
     page = world.client.get(PAGE).text
 

@@ -140,11 +140,6 @@ def test_over_plain_http_the_cookie_is_not_secure_so_a_local_server_still_works(
     assert "strict-transport-security" not in form.headers
 
 
-def test_secure_cookies_are_marked_secure() -> None:
-    with running(make_app(), secure_cookies=True) as world:
-        assert "secure" in world.client.get("/login").headers["set-cookie"].lower()
-
-
 def test_cookie_state_changes_need_the_csrf_token(world: World) -> None:
     csrf = browser_login(world.client, "admin")
     contact_id = world.client.get("/api/contacts").json()["items"][0]["id"]

@@ -15,8 +15,8 @@ from starlette.testclient import TestClient
 
 from wa_manager import Settings
 from wa_manager.bootstrap import App, bootstrap
-from wa_manager.domain.model import RawChat, User
-from wa_manager.domain.ports import ChatSource, Store
+from wa_manager.domain.model import LIBRARY, RawChat, User
+from wa_manager.domain.ports import ChatSource, PasswordHasher, Store
 from wa_manager.entrypoints.http.app import create_app
 from wa_manager.testing import FastHasher, InMemoryStore, StaticChats
 
@@ -39,16 +39,18 @@ def make_app(
     *,
     store: Store | None = None,
     configured: bool = True,
+    hasher: PasswordHasher | None = None,
 ) -> App:
     """An ``App`` on memory adapters (or ``store``) with these chats to sync."""
+    hasher = hasher or FastHasher()
     if not configured:
-        return bootstrap(Settings(), store=store or InMemoryStore(), hasher=FastHasher())
+        return bootstrap(Settings(), store=store or InMemoryStore(), hasher=hasher)
     source = chats if not isinstance(chats, Sequence) else StaticChats(list(chats))
     return bootstrap(
         Settings(instance_id=INSTANCE, token=ULTRAMSG_TOKEN, secret_key=SECRET_KEY),
         chats=source,
         store=store or InMemoryStore(),
-        hasher=FastHasher(),
+        hasher=hasher,
     )
 
 
@@ -83,7 +85,7 @@ class World:
 def add_member(app: App, username: str, role: str = "user") -> Member:
     """Create a user with ``PASSWORD`` and an API token."""
     user = app.add_user(username, role, PASSWORD)
-    return Member(user, app.create_token(username))
+    return Member(user, app.accounts.create_token(LIBRARY, username))
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from test_http_support import (
     sync,
 )
 
-from wa_manager.domain.model import RawChat
+from wa_manager.domain.model import LIBRARY, RawChat
 
 HOSTILE = "<script>alert(1)</script>"
 CONTACT_LINKS = "/settings/contact-links"
@@ -207,8 +207,8 @@ def test_a_script_name_is_escaped_text_everywhere(world: World) -> None:
 
 
 def test_contact_links_show_linked_usernames(world: World) -> None:
-    contact = world.app.contacts().items[0]
-    world.app.set_contact_users(contact.id, [world.user.user.id])
+    contact = world.app.contacts.page(LIBRARY).items[0]
+    world.app.contacts.set_users(LIBRARY, contact.id, [world.user.user.id])
     signed_in_as(world, "admin")
     html = world.client.get(CONTACT_LINKS).text
     row = html.split(f'data-contact-id="{contact.id}"', 1)[1].split("</tr>", 1)[0]
@@ -216,7 +216,7 @@ def test_contact_links_show_linked_usernames(world: World) -> None:
 
 
 def test_a_user_sees_exactly_the_conversations_linked_to_them(world: World) -> None:
-    linked = world.app.contacts(search="Person 2").items[0]
+    linked = world.app.contacts.page(LIBRARY, search="Person 2").items[0]
     world.app.link(str(linked.id), "maria")
     signed_in_as(world, "maria")
     html = world.client.get("/conversations").text

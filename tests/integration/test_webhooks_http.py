@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from wa_manager import Settings
 from wa_manager.adapters.sql import SqlStore
 from wa_manager.bootstrap import App, bootstrap
-from wa_manager.domain.model import RawChat
+from wa_manager.domain.model import LIBRARY, WEBHOOK, RawChat
 from wa_manager.entrypoints.http.app import create_app
 from wa_manager.entrypoints.http.webhooks import redact_webhook_path
 from wa_manager.services.webhooks import WebhookOutcome
@@ -58,7 +58,7 @@ def client(app: App) -> Iterator[TestClient]:
 
 
 def wa_ids(app: App) -> list[str]:
-    return sorted(contact.wa_id for contact in app.contacts(limit=200).items)
+    return sorted(contact.wa_id for contact in app.contacts.page(LIBRARY, limit=200).items)
 
 
 def test_json_message_creates_the_contact(client: TestClient, app: App) -> None:
@@ -68,7 +68,7 @@ def test_json_message_creates_the_contact(client: TestClient, app: App) -> None:
     assert response.json() == {"status": "created", "wa_id": ANNA, "reason": None}
     assert wa_ids(app) == [ANNA]
     admin = app.add_user("boss", "admin")
-    assert [c.contact.wa_id for c in app.list_conversations(admin).items] == [ANNA]
+    assert [c.contact.wa_id for c in app.conversations.page(admin).items] == [ANNA]
 
 
 def test_form_with_bracketed_keys(client: TestClient, app: App) -> None:
@@ -81,7 +81,7 @@ def test_form_with_bracketed_keys(client: TestClient, app: App) -> None:
     )
 
     assert response.json()["status"] == "created"
-    assert [c.name for c in app.contacts().items] == ["Anna ✨"]
+    assert [c.name for c in app.contacts.page(LIBRARY).items] == ["Anna ✨"]
 
 
 def test_form_with_data_as_json_string(client: TestClient, app: App) -> None:
@@ -206,7 +206,7 @@ def test_webhooks_racing_a_sync_never_duplicate(sql_store: SqlStore) -> None:
         start.wait()
         for wa_id in ids:
             try:
-                outcomes.append(app.handle_webhook(event(sender=wa_id)).outcome)
+                outcomes.append(app.webhooks.handle(WEBHOOK, event(sender=wa_id)).outcome)
             except BaseException as error:
                 failures.append(error)
 
@@ -224,11 +224,11 @@ def test_webhooks_racing_a_sync_never_duplicate(sql_store: SqlStore) -> None:
     assert failures == []
     assert sorted(wa_ids_all(app)) == sorted(shared + webhook_only)
     admin = app.add_user("racer", "admin")
-    conversations = app.list_conversations(admin, limit=200).items
+    conversations = app.conversations.page(admin, limit=200).items
     assert sorted(c.contact.wa_id for c in conversations) == sorted(shared + webhook_only)
     assert outcomes.count(WebhookOutcome.CREATED) <= len(shared + webhook_only)
     assert app.sync().created_contacts == 0  # a second sync finds everything in place
 
 
 def wa_ids_all(app: App) -> list[str]:
-    return [contact.wa_id for contact in app.contacts(limit=200).items]
+    return [contact.wa_id for contact in app.contacts.page(LIBRARY, limit=200).items]

@@ -24,6 +24,7 @@ from wa_manager.adapters.sql import SqlStore, upgrade
 from wa_manager.adapters.ultramsg import UltraMsgClient
 from wa_manager.bootstrap import App, bootstrap
 from wa_manager.config import Secret
+from wa_manager.domain.model import LIBRARY
 from wa_manager.domain.ports import ChatSource
 from wa_manager.testing import FastHasher
 
@@ -118,7 +119,7 @@ def count_rows(app: App, table: str) -> int:
 
 def last_sync_error(app: App) -> str | None:
     """The error of the most recent recorded sync (None when it succeeded)."""
-    run = app.last_sync()
+    run = app.syncs.last(LIBRARY)
     assert run is not None
     return run.error
 

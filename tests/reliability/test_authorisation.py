@@ -34,6 +34,7 @@ from test_http_support import (
 from tests.reliability.figures import AUTH, Recorder
 from tests.reliability.support import fresh_sqlite_url
 from wa_manager.adapters.sql import SqlStore
+from wa_manager.domain.model import LIBRARY
 from wa_manager.entrypoints.http.headers import SECURITY_HEADERS
 from wa_manager.testing import StaticChats
 
@@ -142,8 +143,8 @@ def test_head_on_the_sync_endpoint_runs_no_sync(figures: Recorder) -> None:
         answer = world.client.head("/api/whatsapp-contacts", headers=world.admin.headers)
         assert answer.status_code == 405
         assert chats.calls == 0
-        assert app.last_sync() is None
-        assert not app.contacts().items
+        assert app.syncs.last(LIBRARY) is None
+        assert not app.contacts.page(LIBRARY).items
     figures.add(AUTH, cases=1, requests=1)
     figures.fixed(AUTH, "a Bearer HEAD /api/whatsapp-contacts ran a whole sync; HEAD is now 405")
 
@@ -268,8 +269,7 @@ class CountingHasher:
 def test_unknown_user_and_wrong_password_look_the_same(figures: Recorder) -> None:
     """Same status, same page (but for the echoed username), same amount of hashing."""
     hasher = CountingHasher()
-    app = make_app(person_chats(1))
-    app._hasher = hasher
+    app = make_app(person_chats(1), hasher=hasher)
     with running(app) as world:
         pages = {}
         work = {}

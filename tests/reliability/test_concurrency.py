@@ -36,6 +36,7 @@ from tests.reliability.support import (
 )
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg
 from wa_manager.bootstrap import App
+from wa_manager.domain.model import LIBRARY
 from wa_manager.entrypoints.http.app import create_app
 
 SYNCS = 8
@@ -129,11 +130,11 @@ def run_storm(database: str, figures: Recorder, chats: int, rounds: int) -> None
         app = sql_app(database, ultramsg_client(fake.base_url, FakeTime(), timeout=60))
         try:
             admin = app.add_user("admin", "admin", "a long password")
-            admin_token = app.create_token("admin")
+            admin_token = app.accounts.create_token(LIBRARY, "admin")
             users = [app.add_user(f"member{i}", "user", "a long password") for i in range(LINKERS)]
-            tokens = [app.create_token(user.username) for user in users]
+            tokens = [app.accounts.create_token(LIBRARY, user.username) for user in users]
             app.sync()
-            contacts = sorted(contact.id for contact in app.contacts(limit=200).items)
+            contacts = sorted(contact.id for contact in app.contacts.page(LIBRARY, limit=200).items)
             with serving(app) as root:
                 for round_number in range(rounds):
                     fake.chats = [
@@ -223,7 +224,7 @@ def check_round(
     assert doubled == []
     assert orphans == 0
     for contact, user_ids in expected_links.items():
-        assert app.contact_user_ids(contact) == user_ids
+        assert app.contacts.user_ids(LIBRARY, contact) == user_ids
     for user, token in zip(users, tokens, strict=True):
         with httpx.Client(base_url=root, timeout=60) as client:
             seen = client.get(

@@ -29,6 +29,7 @@ from tests.reliability.support import (
     sql_app,
 )
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg
+from wa_manager.domain.model import LIBRARY
 from wa_manager.testing import StaticChats
 
 CHATS = 100_000
@@ -45,7 +46,7 @@ def test_listing_under_load_while_100k_chats_sync(
     chats = [{"id": f"49153{n:08d}@c.us", "name": f"Person {n}"} for n in range(CHATS)]
     setup = sql_app(url, StaticChats())
     setup.add_user("admin", "admin", "a long password")
-    token = setup.create_token("admin")
+    token = setup.accounts.create_token(LIBRARY, "admin")
     setup.close()
 
     with FakeUltraMsg(instance_id=INSTANCE, token=TOKEN, chats=chats) as fake:

@@ -43,6 +43,7 @@ from wa_manager.domain.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from wa_manager.domain.model import LIBRARY
 from wa_manager.testing import memory_app
 
 BASE = "https://ultramsg.test"
@@ -290,7 +291,7 @@ def test_items_of_every_wrong_type_are_skipped_and_the_rest_synced(
     assert report.fetched == len(items)
     assert report.skipped == len(WRONG_ITEMS)
     assert report.created_contacts == 5 + len(WRONG_NAMES)
-    nameless = list(app.contacts(search="4915199", limit=200).items)
+    nameless = list(app.contacts.page(LIBRARY, search="4915199", limit=200).items)
     assert len(nameless) == len(WRONG_NAMES)
     assert all(contact.name is None for contact in nameless)
     figures.add(UPSTREAM, cases=1, faults=len(WRONG_ITEMS) + len(WRONG_NAMES))
@@ -477,7 +478,7 @@ def check_sequences(figures: Recorder, examples: int) -> None:
         else:
             assert outcome is FINAL[final]
             assert route.call_count == len(faults) + 1
-        contacts = app.contacts().items
+        contacts = app.contacts.page(LIBRARY).items
         assert len(contacts) == (3 if outcome is None else 0)
         assert fake_time.elapsed <= BUDGET_SECONDS
         figures.add(UPSTREAM, cases=1, faults=min(len(faults), MAX_ATTEMPTS))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from wa_manager.bootstrap import App
-from wa_manager.domain.model import Contact, ContactLink, Conversation, Role, User
+from wa_manager.domain.model import LIBRARY, Contact, ContactLink, Conversation, Role, User
 
 ANNA = "4915112345678@c.us"
 BEN = "4915198765432@c.us"
@@ -31,7 +31,7 @@ def all_contacts(app: App) -> list[Contact]:
     items: list[Contact] = []
     before_id: int | None = None
     while True:
-        page = app.contacts(limit=200, before_id=before_id)
+        page = app.contacts.page(LIBRARY, limit=200, before_id=before_id)
         items.extend(page.items)
         if page.next_before_id is None:
             return items
@@ -43,7 +43,7 @@ def all_conversations(app: App, viewer: User = ROOT) -> list[Conversation]:
     items: list[Conversation] = []
     before_id: int | None = None
     while True:
-        page = app.list_conversations(viewer, limit=200, before_id=before_id)
+        page = app.conversations.page(viewer, limit=200, before_id=before_id)
         items.extend(page.items)
         if page.next_before_id is None:
             return items
@@ -52,5 +52,5 @@ def all_conversations(app: App, viewer: User = ROOT) -> list[Conversation]:
 
 def everything(app: App) -> tuple[list[Contact], list[Conversation], list[ContactLink]]:
     """All contacts, conversations and links: to compare an App's data before and after."""
-    links = [link for link, _, _ in app.links()]
+    links = [link for link, _, _ in app.contacts.links(LIBRARY)]
     return all_contacts(app), all_conversations(app), links

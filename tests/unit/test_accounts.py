@@ -8,7 +8,7 @@ import pytest
 
 from wa_manager.bootstrap import App
 from wa_manager.domain.errors import AlreadyExists, AuthError, InvalidInput, NotFound
-from wa_manager.domain.model import Role
+from wa_manager.domain.model import LIBRARY, Role
 from wa_manager.services.accounts import hash_api_token
 from wa_manager.testing import DEFAULT_NOW, FixedClock, InMemoryStore, memory_app
 
@@ -31,19 +31,19 @@ def app(store: InMemoryStore, clock: FixedClock) -> App:
 def test_a_new_user_is_listed_with_its_role(app: App) -> None:
     boss = app.add_user("boss", "admin", password="correct horse")
     maria = app.add_user("maria", Role.USER)
-    assert [(u.id, u.username, u.role, u.active) for u in app.users()] == [
+    assert [(u.id, u.username, u.role, u.active) for u in app.accounts.users(LIBRARY)] == [
         (boss.id, "boss", Role.ADMIN, True),
         (maria.id, "maria", Role.USER, True),
     ]
     assert boss.created_at == DEFAULT_NOW
-    assert app.user("maria") == maria
+    assert app.accounts.user(LIBRARY, "maria") == maria
 
 
 def test_a_taken_username_is_refused_and_nothing_changes(app: App) -> None:
     app.add_user("maria", "user")
     with pytest.raises(AlreadyExists, match="maria"):
         app.add_user("maria", "admin")
-    assert [(u.username, u.role) for u in app.users()] == [("maria", Role.USER)]
+    assert [(u.username, u.role) for u in app.accounts.users(LIBRARY)] == [("maria", Role.USER)]
 
 
 @pytest.mark.parametrize(
@@ -60,17 +60,17 @@ def test_bad_input_is_refused_with_a_clear_message(
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
         app.add_user(username, role, password=password)
-    assert app.users() == []
+    assert app.accounts.users(LIBRARY) == []
 
 
 def test_an_unknown_username_is_not_found(app: App) -> None:
     with pytest.raises(NotFound, match="no user named 'ghost'"):
-        app.user("ghost")
+        app.accounts.user(LIBRARY, "ghost")
 
 
 def test_the_right_password_signs_in(app: App) -> None:
     maria = app.add_user("maria", "user", password="correct horse")
-    assert app.authenticate_password("maria", "correct horse") == maria
+    assert app.accounts.user_for_password("maria", "correct horse") == maria
 
 
 def test_wrong_password_unknown_user_and_no_password_all_get_the_same_answer(app: App) -> None:
@@ -85,29 +85,29 @@ def test_wrong_password_unknown_user_and_no_password_all_get_the_same_answer(app
         ("MARIA", "correct horse"),
     ]:
         with pytest.raises(AuthError) as caught:
-            app.authenticate_password(username, password)
+            app.accounts.user_for_password(username, password)
         messages.add(str(caught.value))
     assert messages == {"wrong username or password"}
 
 
 def test_a_token_is_shown_once_and_stored_only_as_its_hash(app: App, store: InMemoryStore) -> None:
     maria = app.add_user("maria", "user")
-    token = app.create_token("maria")
+    token = app.accounts.create_token(LIBRARY, "maria")
     assert token.startswith("wam_")
     assert len(token) >= 40
     assert token not in repr(store.published)
     assert hash_api_token(token) in repr(store.published)
-    assert app.authenticate_token(token) == maria
-    assert app.create_token("maria") != token
+    assert app.accounts.user_for_token(token) == maria
+    assert app.accounts.create_token(LIBRARY, "maria") != token
 
 
 def test_using_a_token_notes_when_it_was_last_used(
     app: App, store: InMemoryStore, clock: FixedClock
 ) -> None:
     maria = app.add_user("maria", "user")
-    token = app.create_token("maria", name="laptop")
+    token = app.accounts.create_token(LIBRARY, "maria", name="laptop")
     clock.advance(timedelta(hours=2))
-    app.authenticate_token(token)
+    app.accounts.user_for_token(token)
     with store() as uow:
         (stored,) = uow.tokens.list_for(maria.id)
     assert (stored.name, stored.created_at) == ("laptop", DEFAULT_NOW)
@@ -116,34 +116,34 @@ def test_using_a_token_notes_when_it_was_last_used(
 
 def test_a_revoked_token_is_refused(app: App, store: InMemoryStore) -> None:
     maria = app.add_user("maria", "user")
-    token = app.create_token("maria")
-    other = app.create_token("maria")
+    token = app.accounts.create_token(LIBRARY, "maria")
+    other = app.accounts.create_token(LIBRARY, "maria")
     with store() as uow:
         first = uow.tokens.list_for(maria.id)[0]
         assert uow.tokens.revoke(first.id, DEFAULT_NOW) is True
         assert uow.tokens.revoke(first.id, DEFAULT_NOW) is False
         uow.commit()
     with pytest.raises(AuthError, match="unknown or revoked"):
-        app.authenticate_token(token)
-    assert app.authenticate_token(other) == maria
+        app.accounts.user_for_token(token)
+    assert app.accounts.user_for_token(other) == maria
 
 
 @pytest.mark.parametrize("token", ["", "wam_made-up", "Bearer wam_x"])
 def test_an_unknown_token_is_refused(app: App, token: str) -> None:
     app.add_user("maria", "user")
-    app.create_token("maria")
+    app.accounts.create_token(LIBRARY, "maria")
     with pytest.raises(AuthError):
-        app.authenticate_token(token)
+        app.accounts.user_for_token(token)
 
 
 def test_a_token_for_an_unknown_user_is_not_made(app: App, store: InMemoryStore) -> None:
     with pytest.raises(NotFound, match="ghost"):
-        app.create_token("ghost")
+        app.accounts.create_token(LIBRARY, "ghost")
     assert store.published.tokens == {}
 
 
 def test_a_session_of_a_user_that_does_not_exist_has_ended(app: App) -> None:
     maria = app.add_user("maria", "user")
-    assert app.user_by_id(maria.id) == maria
+    assert app.accounts.user_for_session(maria.id) == maria
     with pytest.raises(AuthError, match="sign in again"):
-        app.user_by_id(maria.id + 1)
+        app.accounts.user_for_session(maria.id + 1)

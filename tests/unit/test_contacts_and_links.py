@@ -10,7 +10,7 @@ import pytest
 from tests.unit.support import ANNA, BEN, FAMILY, HIDDEN, ULTRAMSG_SAMPLE, all_contacts, everything
 from wa_manager.bootstrap import App
 from wa_manager.domain.errors import InvalidInput, NotFound, PermissionDenied
-from wa_manager.domain.model import Contact, User
+from wa_manager.domain.model import LIBRARY, Contact, User
 from wa_manager.testing import DEFAULT_NOW, FixedClock, memory_app
 
 
@@ -45,7 +45,7 @@ def test_contacts_come_newest_first_page_by_page(app: App) -> None:
     seen: list[int] = []
     before_id = None
     while True:
-        page = app.contacts(limit=2, before_id=before_id)
+        page = app.contacts.page(LIBRARY, limit=2, before_id=before_id)
         assert len(page.items) <= 2
         seen.extend(c.id for c in page.items)
         if page.next_before_id is None:
@@ -69,18 +69,18 @@ def test_contacts_come_newest_first_page_by_page(app: App) -> None:
 def test_search_matches_name_phone_and_wa_id_ignoring_case(
     app: App, search: str, found: set[str]
 ) -> None:
-    assert {c.wa_id for c in app.contacts(search=search).items} == found
+    assert {c.wa_id for c in app.contacts.page(LIBRARY, search=search).items} == found
 
 
 @pytest.mark.parametrize("limit", [0, -1, 201])
 def test_a_page_size_outside_1_to_200_is_refused(app: App, limit: int) -> None:
     with pytest.raises(InvalidInput, match="between 1 and 200"):
-        app.contacts(limit=limit)
+        app.contacts.page(LIBRARY, limit=limit)
 
 
 def test_an_unknown_contact_is_not_found(app: App) -> None:
     with pytest.raises(NotFound):
-        app.contact(999)
+        app.contacts.get(LIBRARY, 999)
 
 
 # -- links --------------------------------------------------------------------------
@@ -93,7 +93,7 @@ def test_an_unknown_contact_is_not_found(app: App) -> None:
 def test_link_finds_the_contact_by_id_wa_id_or_phone(app: App, maria: User, reference: str) -> None:
     anna = _contact(app, ANNA)
     assert app.link(str(anna.id) if reference == "by id" else reference, "maria") is True
-    assert app.contact_user_ids(anna.id) == [maria.id]
+    assert app.contacts.user_ids(LIBRARY, anna.id) == [maria.id]
     assert _contact(app, ANNA).user_ids == (maria.id,)
 
 
@@ -103,7 +103,7 @@ def test_linking_an_unknown_contact_says_how_to_name_one(
 ) -> None:
     with pytest.raises(NotFound, match="give its id, its wa_id"):
         app.link(reference, "maria")
-    assert app.links() == []
+    assert app.contacts.links(LIBRARY) == []
 
 
 def test_linking_to_an_unknown_user_is_not_found(app: App) -> None:
@@ -115,13 +115,13 @@ def test_links_are_idempotent_and_audited_once_per_change(
     app: App, boss: User, maria: User
 ) -> None:
     anna = _contact(app, ANNA)
-    assert app.link(ANNA, "maria", actor=boss) is True
-    assert app.link(ANNA, "maria", actor=boss) is False
-    assert [(c.wa_id, u.username) for _, c, u in app.links()] == [(ANNA, "maria")]
+    assert app.contacts.link(boss, ANNA, "maria") is True
+    assert app.contacts.link(boss, ANNA, "maria") is False
+    assert [(c.wa_id, u.username) for _, c, u in app.contacts.links(LIBRARY)] == [(ANNA, "maria")]
     assert app.unlink(ANNA, "maria") is True
     assert app.unlink(ANNA, "maria") is False
-    assert app.links() == []
-    history = app.link_history(anna.id)
+    assert app.contacts.links(LIBRARY) == []
+    history = app.contacts.link_history(LIBRARY, anna.id)
     assert [(e.user_id, e.action, e.actor_id, e.at) for e in history] == [
         (maria.id, "link", boss.id, DEFAULT_NOW),
         (maria.id, "unlink", None, DEFAULT_NOW),
@@ -131,34 +131,38 @@ def test_links_are_idempotent_and_audited_once_per_change(
 def test_set_contact_users_links_exactly_the_given_users(app: App, boss: User, maria: User) -> None:
     ben = app.add_user("ben", "user")
     anna = _contact(app, ANNA)
-    assert app.set_contact_users(anna.id, [maria.id, boss.id]) == sorted([maria.id, boss.id])
-    assert app.set_contact_users(anna.id, [ben.id, boss.id, ben.id]) == sorted([ben.id, boss.id])
-    assert app.contact_user_ids(anna.id) == sorted([ben.id, boss.id])
-    changes = [(e.action, e.user_id) for e in app.link_history(anna.id)][2:]
+    assert app.contacts.set_users(LIBRARY, anna.id, [maria.id, boss.id]) == sorted(
+        [maria.id, boss.id]
+    )
+    assert app.contacts.set_users(LIBRARY, anna.id, [ben.id, boss.id, ben.id]) == sorted(
+        [ben.id, boss.id]
+    )
+    assert app.contacts.user_ids(LIBRARY, anna.id) == sorted([ben.id, boss.id])
+    changes = [(e.action, e.user_id) for e in app.contacts.link_history(LIBRARY, anna.id)][2:]
     assert sorted(changes) == [("link", ben.id), ("unlink", maria.id)]
-    assert app.set_contact_users(anna.id, []) == []
+    assert app.contacts.set_users(LIBRARY, anna.id, []) == []
 
 
 def test_set_contact_users_with_an_unknown_user_changes_nothing(app: App, maria: User) -> None:
     anna = _contact(app, ANNA)
-    app.set_contact_users(anna.id, [maria.id])
+    app.contacts.set_users(LIBRARY, anna.id, [maria.id])
     with pytest.raises(InvalidInput, match="unknown user ids"):
-        app.set_contact_users(anna.id, [maria.id + 100])
-    assert app.contact_user_ids(anna.id) == [maria.id]
+        app.contacts.set_users(LIBRARY, anna.id, [maria.id + 100])
+    assert app.contacts.user_ids(LIBRARY, anna.id) == [maria.id]
     with pytest.raises(NotFound):
-        app.set_contact_users(999, [maria.id])
+        app.contacts.set_users(LIBRARY, 999, [maria.id])
 
 
 AdminCase = Callable[[App, User, int], Any]
 ADMIN_CASES: dict[str, AdminCase] = {
-    "sync": lambda app, actor, cid: app.sync(actor=actor),
-    "list contacts": lambda app, actor, cid: app.contacts(actor=actor),
-    "see a contact": lambda app, actor, cid: app.contact(cid, actor=actor),
-    "link": lambda app, actor, cid: app.link(str(cid), "maria", actor=actor),
-    "unlink": lambda app, actor, cid: app.unlink(str(cid), "boss", actor=actor),
-    "see links": lambda app, actor, cid: app.contact_user_ids(cid, actor=actor),
-    "set links": lambda app, actor, cid: app.set_contact_users(cid, [], actor=actor),
-    "see link history": lambda app, actor, cid: app.link_history(cid, actor=actor),
+    "sync": lambda app, actor, cid: app.syncs.run(actor),
+    "list contacts": lambda app, actor, cid: app.contacts.page(actor),
+    "see a contact": lambda app, actor, cid: app.contacts.get(actor, cid),
+    "link": lambda app, actor, cid: app.contacts.link(actor, str(cid), "maria"),
+    "unlink": lambda app, actor, cid: app.contacts.unlink(actor, str(cid), "boss"),
+    "see links": lambda app, actor, cid: app.contacts.user_ids(actor, cid),
+    "set links": lambda app, actor, cid: app.contacts.set_users(actor, cid, []),
+    "see link history": lambda app, actor, cid: app.contacts.link_history(actor, cid),
 }
 
 

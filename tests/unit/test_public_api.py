@@ -25,6 +25,7 @@ from wa_manager.testing import (
 )
 
 DOCUMENTED_SURFACE = {
+    "Actor",
     "AlreadyExists",
     "App",
     "AuthError",
@@ -44,12 +45,12 @@ DOCUMENTED_SURFACE = {
     "StorageError",
     "SyncAlreadyRunning",
     "SyncReport",
+    "SystemActor",
     "UpstreamError",
     "User",
     "WaManagerError",
     "__version__",
     "bootstrap",
-    "build",
 }
 
 

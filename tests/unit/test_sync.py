@@ -19,7 +19,7 @@ from wa_manager.domain.errors import (
     UpstreamError,
     UpstreamRejected,
 )
-from wa_manager.domain.model import ChatKind, NewContact, RawChat
+from wa_manager.domain.model import CLI, LIBRARY, ChatKind, NewContact, RawChat
 from wa_manager.domain.rules import classify_chat_id
 from wa_manager.testing import (
     DEFAULT_INSTANCE_ID,
@@ -182,7 +182,7 @@ def test_when_ultramsg_fails_nothing_is_written(error: UpstreamError) -> None:
         failing.sync()
     assert caught.value is error
     assert everything(failing) == before
-    run = failing.last_sync()
+    run = failing.syncs.last(LIBRARY)
     assert run is not None
     assert (run.report, run.error) == (None, str(error))
 
@@ -247,11 +247,11 @@ def test_sync_history_records_successes_and_failures() -> None:
     clock = FixedClock()
     app = memory_app(ULTRAMSG_SAMPLE, store=store, clock=clock)
     admin = app.add_user("boss", "admin")
-    report = app.sync(trigger="api", actor=admin)
+    report = app.syncs.run(admin, trigger="api")
     clock.advance(timedelta(minutes=5))
     with pytest.raises(UpstreamError):
-        memory_app(FailingChats(), store=store, clock=clock).sync(trigger="cli")
-    failed, succeeded = app.sync_history().items
+        memory_app(FailingChats(), store=store, clock=clock).syncs.run(CLI)
+    failed, succeeded = app.syncs.history(LIBRARY).items
     assert (succeeded.trigger, succeeded.actor_id, succeeded.report, succeeded.error) == (
         "api",
         admin.id,
@@ -262,14 +262,14 @@ def test_sync_history_records_successes_and_failures() -> None:
     assert (failed.trigger, failed.actor_id, failed.report) == ("cli", None, None)
     assert failed.error is not None
     assert "did not answer" in failed.error
-    assert app.last_sync() == failed
+    assert app.syncs.last(LIBRARY) == failed
 
 
 def test_a_dry_run_leaves_no_trace_not_even_in_the_history() -> None:
     store = InMemoryStore()
     app = memory_app(ULTRAMSG_SAMPLE, store=store)
     app.sync(dry_run=True)
-    assert app.sync_history().items == ()
+    assert app.syncs.history(LIBRARY).items == ()
     assert not any(unit.committed for unit in store.recent_units)
 
 
@@ -297,7 +297,7 @@ class _HistoryUnavailableStore(InMemoryStore):
 def test_a_sync_runs_and_is_recorded_at_the_end_when_the_history_is_busy_at_first() -> None:
     store = _HistoryUnavailableStore()
     app = memory_app(ULTRAMSG_SAMPLE, store=store)
-    report = app.sync(trigger="cli")
+    report = app.syncs.run(CLI)
     assert report.created_contacts > 0
-    (run,) = app.sync_history().items
+    (run,) = app.syncs.history(LIBRARY).items
     assert (run.trigger, run.report, run.error) == ("cli", report, None)

@@ -32,7 +32,7 @@ def test_a_small_team_by_hand() -> None:
     app, (boss, maria, gone, ex_boss) = populate(InMemoryStore(), world)
 
     def sees(viewer: User) -> list[str]:
-        return [c.contact.wa_id for c in app.list_conversations(viewer).items]
+        return [c.contact.wa_id for c in app.conversations.page(viewer).items]
 
     assert sees(boss) == ["140000000000001@lid", "120363041234567890@g.us", "4915112345678@c.us"]
     assert sees(maria) == ["4915112345678@c.us"]

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wa_manager.bootstrap import App
-from wa_manager.domain.model import ChatKind, Contact
+from wa_manager.domain.model import LIBRARY, WEBHOOK, ChatKind, Contact
 from wa_manager.services.webhooks import (
     IgnoredEvent,
     MessageEvent,
@@ -20,7 +20,7 @@ from wa_manager.services.webhooks import (
     parse_event,
     payload_from_form,
 )
-from wa_manager.testing import DEFAULT_INSTANCE_ID, DEFAULT_NOW, FixedClock, memory_app
+from wa_manager.testing import DEFAULT_INSTANCE_ID, DEFAULT_NOW, FixedClock, StaticChats, memory_app
 
 ANNA = "4915112345678@c.us"
 GROUP = "120363041234567890@g.us"
@@ -57,12 +57,16 @@ def message(
 
 
 def contacts_of(app: App) -> list[Contact]:
-    return sorted(app.contacts(limit=200).items, key=lambda c: c.id)
+    return sorted(app.contacts.page(LIBRARY, limit=200).items, key=lambda c: c.id)
 
 
 def conversation_wa_ids(app: App) -> list[str]:
-    admin = app.add_user("boss", "admin") if not app.users() else app.users()[0]
-    return sorted(c.contact.wa_id for c in app.list_conversations(admin, limit=200).items)
+    admin = (
+        app.add_user("boss", "admin")
+        if not app.accounts.users(LIBRARY)
+        else app.accounts.users(LIBRARY)[0]
+    )
+    return sorted(c.contact.wa_id for c in app.conversations.page(admin, limit=200).items)
 
 
 # -- what a message does -----------------------------------------------------------------
@@ -71,7 +75,7 @@ def conversation_wa_ids(app: App) -> list[str]:
 def test_a_message_from_an_unknown_person_creates_contact_and_conversation() -> None:
     app = memory_app(clock=FixedClock())
 
-    result = app.handle_webhook(message())
+    result = app.webhooks.handle(WEBHOOK, message())
 
     assert result.outcome is WebhookOutcome.CREATED
     [anna] = contacts_of(app)
@@ -89,7 +93,7 @@ def test_a_message_from_an_unknown_person_creates_contact_and_conversation() -> 
 def test_the_chat_of_a_message_we_sent_is_its_recipient_and_our_name_is_not_used() -> None:
     app = memory_app()
 
-    app.handle_webhook(message("message_create", sender="4915000000000@c.us", to=ANNA))
+    app.webhooks.handle(WEBHOOK, message("message_create", sender="4915000000000@c.us", to=ANNA))
 
     [anna] = contacts_of(app)
     assert anna.wa_id == ANNA
@@ -99,7 +103,7 @@ def test_the_chat_of_a_message_we_sent_is_its_recipient_and_our_name_is_not_used
 def test_a_group_message_creates_the_group_without_the_authors_name() -> None:
     app = memory_app()
 
-    app.handle_webhook(message(sender=GROUP, pushname="Some member"))
+    app.webhooks.handle(WEBHOOK, message(sender=GROUP, pushname="Some member"))
 
     [group] = contacts_of(app)
     assert (group.wa_id, group.kind, group.phone, group.name) == (GROUP, "group", None, None)
@@ -108,10 +112,10 @@ def test_a_group_message_creates_the_group_without_the_authors_name() -> None:
 def test_repeats_create_nothing_more_and_touch_last_seen() -> None:
     clock = FixedClock()
     app = memory_app(clock=clock)
-    app.handle_webhook(message())
+    app.webhooks.handle(WEBHOOK, message())
     clock.advance(timedelta(hours=2))
 
-    again = app.handle_webhook(message(pushname="Someone else"))
+    again = app.webhooks.handle(WEBHOOK, message(pushname="Someone else"))
 
     assert again.outcome is WebhookOutcome.TOUCHED
     [anna] = contacts_of(app)
@@ -123,14 +127,15 @@ def test_repeats_create_nothing_more_and_touch_last_seen() -> None:
 
 def test_a_known_contact_from_a_sync_is_touched_and_no_longer_vanished() -> None:
     clock = FixedClock()
-    app = memory_app([{"id": ANNA, "name": "Anna Schmidt"}], clock=clock)
+    chats = StaticChats([{"id": ANNA, "name": "Anna Schmidt"}])
+    app = memory_app(chats, clock=clock)
     app.sync()
-    app._chats.replace([])  # type: ignore[union-attr]
+    chats.replace([])
     app.sync()  # Anna is gone from the chat list
     assert contacts_of(app)[0].vanished_at is not None
     clock.advance(timedelta(minutes=5))
 
-    result = app.handle_webhook(message())
+    result = app.webhooks.handle(WEBHOOK, message())
 
     assert result.outcome is WebhookOutcome.TOUCHED
     [anna] = contacts_of(app)
@@ -141,7 +146,7 @@ def test_a_known_contact_from_a_sync_is_touched_and_no_longer_vanished() -> None
 
 def test_a_contact_created_by_a_webhook_is_not_recreated_by_the_sync() -> None:
     app = memory_app([{"id": ANNA, "name": "Anna Schmidt"}])
-    app.handle_webhook(message())
+    app.webhooks.handle(WEBHOOK, message())
 
     report = app.sync()
 
@@ -176,7 +181,7 @@ def test_a_contact_created_by_a_webhook_is_not_recreated_by_the_sync() -> None:
 def test_malformed_and_unknown_events_write_nothing(payload: object, reason: str) -> None:
     app = memory_app()
 
-    result = app.handle_webhook(payload)
+    result = app.webhooks.handle(WEBHOOK, payload)
 
     assert result.outcome is WebhookOutcome.IGNORED
     assert result.reason is not None
@@ -187,7 +192,7 @@ def test_malformed_and_unknown_events_write_nothing(payload: object, reason: str
 def test_groups_are_ignored_when_groups_are_not_synced() -> None:
     app = memory_app(sync_groups=False)
 
-    result = app.handle_webhook(message(sender=GROUP))
+    result = app.webhooks.handle(WEBHOOK, message(sender=GROUP))
 
     assert result.outcome is WebhookOutcome.IGNORED
     assert result.reason is not None
@@ -197,14 +202,14 @@ def test_groups_are_ignored_when_groups_are_not_synced() -> None:
 
 def test_the_full_instance_id_is_accepted_too() -> None:
     app = memory_app()
-    assert app.handle_webhook(message(instance=DEFAULT_INSTANCE_ID)).outcome is (
+    assert app.webhooks.handle(WEBHOOK, message(instance=DEFAULT_INSTANCE_ID)).outcome is (
         WebhookOutcome.CREATED
     )
 
 
 def test_without_an_instance_id_the_event_is_taken_as_ours() -> None:
     app = memory_app()
-    assert app.handle_webhook(message(instance=None)).outcome is WebhookOutcome.CREATED
+    assert app.webhooks.handle(WEBHOOK, message(instance=None)).outcome is WebhookOutcome.CREATED
 
 
 # -- form-encoded payloads -----------------------------------------------------------------

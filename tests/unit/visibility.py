@@ -51,7 +51,7 @@ def _read_all_pages(app: App, viewer: User, page_size: int) -> list[Conversation
     items: list[Conversation] = []
     before_id: int | None = None
     while True:
-        page = app.list_conversations(viewer, limit=page_size, before_id=before_id)
+        page = app.conversations.page(viewer, limit=page_size, before_id=before_id)
         assert len(page.items) <= page_size
         if page.next_before_id is not None:
             assert len(page.items) == page_size
@@ -86,8 +86,8 @@ def check_visibility(store: Store, world: World, page_size: int = 3) -> None:
 
         for conversation_id in [*everything, *absent]:
             if conversation_id in expected:
-                assert app.conversation(viewer, conversation_id) == everything[conversation_id]
+                assert app.conversations.get(viewer, conversation_id) == everything[conversation_id]
             else:
                 with pytest.raises(NotFound) as caught:
-                    app.conversation(viewer, conversation_id)
+                    app.conversations.get(viewer, conversation_id)
                 assert str(caught.value) == f"no conversation with id {conversation_id}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 
-from wa_manager.domain.errors import AuthError, PermissionDenied
+from wa_manager.domain.errors import PermissionDenied
 from wa_manager.domain.model import Actor, SystemActor, User
 
 
@@ -63,18 +63,16 @@ SYSTEM_ACTIONS = frozenset({Action.HANDLE_WEBHOOK})
 def authorize(actor: Actor, action: Action) -> Actor:
     """Return ``actor`` if it may do ``action``; raise ``PermissionDenied`` otherwise.
 
-    A locked-out user (``active`` false) is an ``AuthError``: their credentials no
-    longer count.
+    A locked-out admin (``active`` false) counts as no admin; what a locked-out
+    user reads is decided by the queries (they see nothing).
     """
     if isinstance(actor, SystemActor):
         return actor
     if not isinstance(actor, User):
         raise PermissionDenied(f"no actor given: cannot {action} on behalf of nobody")
-    if not actor.active:
-        raise AuthError("your account is locked; ask an admin")
     if action in SYSTEM_ACTIONS:
         raise PermissionDenied(f"only wa-manager itself may {action}")
-    if action in ADMIN_ACTIONS and not actor.is_admin:
+    if action in ADMIN_ACTIONS and not (actor.is_admin and actor.active):
         raise PermissionDenied(f"only admins may {action}; ask an admin to do it for you")
     return actor
 

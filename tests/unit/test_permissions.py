@@ -1,0 +1,155 @@
+"""Authorisation fails closed: every use case needs an actor, and asks ``authorize`` first.
+
+The table below names every use-case method that takes an actor; a test checks
+by introspection that none is missing, so a new use case cannot skip these tests.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.unit.support import ANNA, ULTRAMSG_SAMPLE, everything
+from wa_manager import App
+from wa_manager.domain.errors import PermissionDenied
+from wa_manager.domain.model import CLI, LIBRARY, WEBHOOK, Role, SystemActor, User
+from wa_manager.services.permissions import ADMIN_ACTIONS, SYSTEM_ACTIONS, Action, authorize
+from wa_manager.testing import memory_app
+
+Call = Callable[[App, Any, int], object]
+
+USE_CASES: dict[str, Call] = {
+    "syncs.run": lambda app, actor, cid: app.syncs.run(actor),
+    "syncs.history": lambda app, actor, cid: app.syncs.history(actor),
+    "syncs.last": lambda app, actor, cid: app.syncs.last(actor),
+    "syncs.instance_status": lambda app, actor, cid: app.syncs.instance_status(actor),
+    "accounts.add_user": lambda app, actor, cid: app.accounts.add_user(actor, "newbie", "user"),
+    "accounts.user": lambda app, actor, cid: app.accounts.user(actor, "maria"),
+    "accounts.users": lambda app, actor, cid: app.accounts.users(actor),
+    "accounts.usernames": lambda app, actor, cid: app.accounts.usernames(actor),
+    "accounts.create_token": lambda app, actor, cid: app.accounts.create_token(actor, "maria"),
+    "contacts.page": lambda app, actor, cid: app.contacts.page(actor),
+    "contacts.get": lambda app, actor, cid: app.contacts.get(actor, cid),
+    "contacts.link": lambda app, actor, cid: app.contacts.link(actor, str(cid), "maria"),
+    "contacts.unlink": lambda app, actor, cid: app.contacts.unlink(actor, str(cid), "boss"),
+    "contacts.set_users": lambda app, actor, cid: app.contacts.set_users(actor, cid, []),
+    "contacts.user_ids": lambda app, actor, cid: app.contacts.user_ids(actor, cid),
+    "contacts.links": lambda app, actor, cid: app.contacts.links(actor),
+    "contacts.link_history": lambda app, actor, cid: app.contacts.link_history(actor, cid),
+    "contacts.export_csv": lambda app, actor, cid: app.contacts.export_csv(actor),
+    "conversations.page": lambda app, actor, cid: app.conversations.page(actor),
+    "conversations.all": lambda app, actor, cid: app.conversations.all(actor),
+    "conversations.get": lambda app, actor, cid: app.conversations.get(actor, cid),
+    "webhooks.handle": lambda app, actor, cid: app.webhooks.handle(actor, {"event_type": "x"}),
+}
+USER_CASES = {"conversations.page", "conversations.all", "conversations.get"}
+SYSTEM_CASES = {"webhooks.handle"}
+USE_CASE_OBJECTS = ("syncs", "accounts", "contacts", "conversations", "webhooks")
+
+
+class StatusChats:
+    """Canned chats that can also say whether the instance is connected."""
+
+    def fetch_chats(self) -> list[Any]:
+        return []
+
+    def instance_status(self) -> str:
+        return "authenticated"
+
+
+@pytest.fixture
+def app() -> App:
+    built = memory_app(ULTRAMSG_SAMPLE)
+    built.sync()
+    built.add_user("boss", "admin")
+    built.add_user("maria", "user")
+    built.link(ANNA, "boss")
+    return built
+
+
+def _contact_id(app: App) -> int:
+    return next(c.id for c in app.contacts.page(LIBRARY).items if c.wa_id == ANNA)
+
+
+def _conversation_id(app: App, cid: int) -> int:
+    return next(c.id for c in app.conversations.all(LIBRARY) if c.contact.id == cid)
+
+
+def _target(app: App, name: str) -> int:
+    cid = _contact_id(app)
+    return _conversation_id(app, cid) if name.startswith("conversations.") else cid
+
+
+def test_the_table_names_every_use_case_that_takes_an_actor(app: App) -> None:
+    found = set()
+    for holder in USE_CASE_OBJECTS:
+        obj = getattr(app, holder)
+        for name, method in inspect.getmembers(obj, inspect.ismethod):
+            if name.startswith("_"):
+                continue
+            parameters = list(inspect.signature(method).parameters)
+            if parameters[:1] == ["actor"]:
+                found.add(f"{holder}.{name}")
+    assert found == set(USE_CASES)
+
+
+@pytest.mark.parametrize("name", USE_CASES)
+def test_a_use_case_called_without_an_actor_cannot_run(app: App, name: str) -> None:
+    target = _target(app, name)
+    before = everything(app)
+    with pytest.raises(PermissionDenied, match="no actor given"):
+        USE_CASES[name](app, None, target)
+    assert everything(app) == before
+
+
+@pytest.mark.parametrize("name", sorted(set(USE_CASES) - USER_CASES - SYSTEM_CASES))
+def test_a_plain_user_may_not_use_an_admin_case_and_an_admin_may(app: App, name: str) -> None:
+    maria = app.accounts.user(LIBRARY, "maria")
+    boss = app.accounts.user(LIBRARY, "boss")
+    target = _target(app, name)
+    before = everything(app)
+    with pytest.raises(PermissionDenied, match="only admins may"):
+        USE_CASES[name](app, maria, target)
+    assert everything(app) == before
+    if name != "syncs.instance_status":  # canned chats report no status; see below
+        USE_CASES[name](app, boss, target)
+
+
+def test_the_instance_status_is_for_admins_and_the_system() -> None:
+    app = memory_app(StatusChats())
+    boss = app.add_user("boss", "admin")
+    maria = app.add_user("maria", "user")
+    assert app.syncs.instance_status(boss).connected
+    assert app.syncs.instance_status(CLI).connected
+    with pytest.raises(PermissionDenied):
+        app.syncs.instance_status(maria)
+
+
+def test_webhooks_are_applied_by_the_system_only(app: App) -> None:
+    boss = app.accounts.user(LIBRARY, "boss")
+    with pytest.raises(PermissionDenied, match="only wa-manager itself"):
+        app.webhooks.handle(boss, {"event_type": "message_received"})
+    assert app.webhooks.handle(WEBHOOK, {"event_type": "x"}).reason is not None
+
+
+def test_a_locked_out_admin_counts_as_no_admin() -> None:
+    locked = User(id=1, username="gone", role=Role.ADMIN, active=False)
+    for action in ADMIN_ACTIONS:
+        with pytest.raises(PermissionDenied):
+            authorize(locked, action)
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_the_system_may_do_everything(action: Action) -> None:
+    actor = SystemActor("job")
+    assert authorize(actor, action) is actor
+    assert actor.id is None
+
+
+def test_every_action_is_admin_system_or_for_everyone() -> None:
+    everyone = set(Action) - ADMIN_ACTIONS - SYSTEM_ACTIONS
+    assert everyone == {Action.SEE_CONVERSATIONS}
+    assert not ADMIN_ACTIONS & SYSTEM_ACTIONS
