@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from wa_manager.config import Settings, parse_duration
 from wa_manager.domain.errors import ConfigError, SyncAlreadyRunning, UpstreamUnavailable
 from wa_manager.domain.model import SyncReport
+from wa_manager.entrypoints.shapes import SyncSchedule
 from wa_manager.services.scheduler import SyncScheduler, backoff_delay
 
 START = datetime(2024, 11, 24, 12, 0, tzinfo=UTC)
@@ -114,7 +115,7 @@ def test_state_shows_the_last_error_and_when_it_tries_again() -> None:
     assert state.consecutive_failures == 1
     assert state.last_started_at == START
     assert state.next_run_at == START + timedelta(seconds=60)
-    assert state.as_dict()["next_run_at"] == "2024-11-24T12:01:00+00:00"
+    assert SyncSchedule.of(state).as_json()["next_run_at"] == "2024-11-24T12:01:00+00:00"
 
 
 def test_an_unexpected_exception_does_not_kill_the_scheduler() -> None:

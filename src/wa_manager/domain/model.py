@@ -12,6 +12,7 @@ import enum
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
+import attrs
 from attrs import field, frozen, validators
 
 
@@ -218,17 +219,8 @@ class SyncReport:
     dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        """The report as the contract's JSON object."""
-        return {
-            "instance_id": self.instance_id,
-            "fetched": self.fetched,
-            "created_contacts": self.created_contacts,
-            "created_conversations": self.created_conversations,
-            "updated_contacts": self.updated_contacts,
-            "skipped": self.skipped,
-            "duration_ms": self.duration_ms,
-            "dry_run": self.dry_run,
-        }
+        """The report as the contract's JSON object: its fields, in order."""
+        return attrs.asdict(self)
 
 
 @frozen

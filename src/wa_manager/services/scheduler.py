@@ -18,14 +18,12 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from attrs import frozen
 
 from wa_manager.domain.errors import WaManagerError
 from wa_manager.domain.model import SyncReport
 from wa_manager.domain.ports import Clock
-from wa_manager.domain.times import iso_time
 
 logger = logging.getLogger("wa_manager.scheduler")
 
@@ -45,21 +43,6 @@ class SchedulerState:
     last_error: str | None
     consecutive_failures: int
     last_report: SyncReport | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The state as JSON (times ISO 8601)."""
-        return {
-            "enabled": True,
-            "interval_seconds": self.interval_seconds,
-            "active": self.active,
-            "running": self.running,
-            "next_run_at": iso_time(self.next_run_at),
-            "last_started_at": iso_time(self.last_started_at),
-            "last_finished_at": iso_time(self.last_finished_at),
-            "last_error": self.last_error,
-            "consecutive_failures": self.consecutive_failures,
-            "last_report": self.last_report.as_dict() if self.last_report is not None else None,
-        }
 
 
 def backoff_delay(failures: int, *, initial: float, cap: float) -> float:

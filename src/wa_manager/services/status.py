@@ -8,8 +8,6 @@ turns that into a small, explained answer.
 
 from __future__ import annotations
 
-from typing import Any
-
 from attrs import frozen
 
 from wa_manager.domain.errors import ConfigError
@@ -43,15 +41,6 @@ class InstanceStatus:
         if self.status is None:
             return UNKNOWN
         return EXPLANATIONS.get(self.status, f"state {self.status!r}: {UNKNOWN}")
-
-    def as_dict(self) -> dict[str, Any]:
-        """``{"instance_id", "status", "connected", "explanation"}``."""
-        return {
-            "instance_id": self.instance_id,
-            "status": self.status,
-            "connected": self.connected,
-            "explanation": self.explanation,
-        }
 
 
 def instance_status(source: ChatSource, instance_id: str) -> InstanceStatus:

@@ -58,10 +58,6 @@ class WebhookResult:
     wa_id: str | None = None
     reason: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        """``{"status", "wa_id", "reason"}``: the HTTP answer's body."""
-        return {"status": str(self.outcome), "wa_id": self.wa_id, "reason": self.reason}
-
 
 class MessageEvent(NamedTuple):
     """A message event reduced to what matters: which chat, and a name to start with."""

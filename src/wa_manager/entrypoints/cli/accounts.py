@@ -8,9 +8,9 @@ import click
 
 from wa_manager.domain.errors import InvalidInput
 from wa_manager.domain.model import CLI, Role
+from wa_manager.entrypoints import shapes
 from wa_manager.entrypoints.cli.output import echo_json, echo_table
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
-from wa_manager.entrypoints.serializers import user_json
 
 
 def read_password_from_stdin() -> str:
@@ -60,7 +60,7 @@ def list_users(runtime: Runtime, as_json: bool) -> None:
     """List every user."""
     found = runtime.app().accounts.users(CLI)
     if as_json:
-        echo_json([user_json(user) for user in found])
+        echo_json([shapes.User.of(user) for user in found])
         return
     echo_table(
         ("ID", "USERNAME", "ROLE"),

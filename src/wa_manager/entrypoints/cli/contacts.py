@@ -8,9 +8,9 @@ import click
 
 from wa_manager.bootstrap import App
 from wa_manager.domain.model import CLI, Contact
+from wa_manager.entrypoints import shapes
 from wa_manager.entrypoints.cli.output import echo_json, echo_table, user_names
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
-from wa_manager.entrypoints.serializers import contact_json, conversation_json, link_json
 
 PAGE_SIZE = 200
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
@@ -56,7 +56,7 @@ def list_contacts(
     """List contacts, newest first."""
     found = list(iter_contacts(runtime.app(), search=search, limit=limit, vanished=vanished))
     if as_json:
-        echo_json([contact_json(contact) for contact in found])
+        echo_json([shapes.Contact.of(contact) for contact in found])
         return
     names = runtime.app().accounts.usernames(CLI)
     echo_table(
@@ -112,7 +112,7 @@ def list_links(runtime: Runtime, as_json: bool) -> None:
     """List every link between a contact and a user."""
     found = runtime.app().contacts.links(CLI)
     if as_json:
-        echo_json([link_json(*row) for row in found])
+        echo_json([shapes.Link.of(*row) for row in found])
         return
     echo_table(
         ("CONTACT_ID", "WA_ID", "NAME", "USERNAME"),
@@ -138,7 +138,7 @@ def list_conversations(runtime: Runtime, username: str, as_json: bool) -> None:
     app = runtime.app()
     found = app.conversations.all(app.accounts.user(CLI, username))
     if as_json:
-        echo_json([conversation_json(conversation) for conversation in found])
+        echo_json([shapes.Conversation.of(conversation) for conversation in found])
         return
     echo_table(
         ("ID", "CONTACT", "PHONE", "WA_ID", "STATUS", "ASSIGNED"),

@@ -11,9 +11,10 @@ from typing import IO
 import click
 
 from wa_manager.domain.model import CLI
+from wa_manager.domain.times import iso_time
+from wa_manager.entrypoints import shapes
 from wa_manager.entrypoints.cli.output import echo_json, echo_table
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
-from wa_manager.entrypoints.serializers import iso_time, sync_run_json
 
 EXIT_NOT_CONNECTED = 1
 
@@ -30,7 +31,7 @@ def history(runtime: Runtime, limit: int, as_json: bool) -> None:
     runs = app.syncs.history(CLI, limit=limit).items
     names = app.accounts.usernames(CLI)
     if as_json:
-        echo_json([{**sync_run_json(run), "actor": names.get(run.actor_id or 0)} for run in runs])
+        echo_json([shapes.SyncRun.of(run, names) for run in runs])
         return
     echo_table(
         ("ID", "STARTED", "TRIGGER", "WHO", "FETCHED", "NEW", "RENAMED", "SKIPPED", "ERROR"),
@@ -96,9 +97,8 @@ def status(runtime: Runtime, as_json: bool) -> None:
     state = app.syncs.instance_status(CLI)
     last = app.syncs.last(CLI)
     if as_json:
-        echo_json(
-            {**state.as_dict(), "last_sync": sync_run_json(last) if last is not None else None}
-        )
+        names = app.accounts.usernames(CLI)
+        echo_json(shapes.StatusReport.with_last_sync(state, last, names))
     else:
         mark = "connected" if state.connected else "NOT connected"
         click.echo(f"UltraMsg {state.instance_id}: {mark} ({state.status or 'unknown'})")

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import click
+import msgspec
 
 from wa_manager.domain.model import SyncReport
 
@@ -17,8 +18,9 @@ _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufe0e\ufe0f")
 
 
 def echo_json(data: Any) -> None:
-    """``data`` as JSON on stdout; names are written as they are (no \\u escapes)."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    """``data`` (``shapes`` Structs, lists of them, plain values) as JSON on stdout, indented;
+    names are written as they are (no \\u escapes)."""
+    click.echo(json.dumps(msgspec.to_builtins(data), ensure_ascii=False, indent=2))
 
 
 def _cell(value: object) -> str:

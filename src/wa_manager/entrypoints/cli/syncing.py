@@ -9,7 +9,6 @@ import click
 from wa_manager.domain.model import CLI
 from wa_manager.entrypoints.cli.output import echo_json, sync_summary
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
-from wa_manager.entrypoints.serializers import report_json
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]*@")
 
@@ -47,7 +46,7 @@ def sync(runtime: Runtime, ctx: click.Context, as_json: bool, dry_run: bool) -> 
         return
     report = runtime.app().syncs.run(CLI, dry_run=dry_run)
     if as_json:
-        echo_json(report_json(report))
+        echo_json(report)
     else:
         click.echo(sync_summary(report))
 

@@ -23,9 +23,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from wa_manager.domain.model import Page, User
-from wa_manager.entrypoints import serializers
+from wa_manager.domain.model import SyncReport, User
+from wa_manager.entrypoints import shapes
 from wa_manager.entrypoints.http import extras, webhooks
+from wa_manager.entrypoints.http.answers import answer, paged
 from wa_manager.entrypoints.http.auth import (
     AUTH_SESSION,
     admin_only,
@@ -34,22 +35,23 @@ from wa_manager.entrypoints.http.auth import (
     wa_app,
 )
 from wa_manager.entrypoints.http.inputs import (
+    ContactQuery,
     ContactUsersBody,
+    ExportQuery,
     NewUserBody,
-    cursor_param,
-    encode_cursor,
-    flag_param,
+    PageQuery,
+    Query,
+    SyncQuery,
     json_body,
-    limit_param,
     path_id,
-    search_param,
+    query_of,
 )
 
 Handler = Callable[..., Awaitable[Response]]
 
 
 class Access(enum.Enum):
-    """Who may call an operation."""
+    """Who may call an operation (the use case decides again: this is what the docs say)."""
 
     PUBLIC = "anyone"
     USER = "any signed-in user"
@@ -59,13 +61,11 @@ class Access(enum.Enum):
 
 @frozen
 class Param:
-    """A path or query parameter, as OpenAPI describes it."""
+    """A path parameter, as OpenAPI describes it (query strings are ``Query`` Structs)."""
 
     name: str
-    location: str  # "path" | "query"
     schema: dict[str, Any]
     description: str
-    required: bool = False
 
 
 @frozen
@@ -77,9 +77,10 @@ class Operation:
     handler: Handler
     access: Access
     summary: str
-    response: str  # a schema name in openapi.COMPONENT_SCHEMAS
+    response: Any  # a Struct of ``shapes`` (or another type msgspec describes)
     status: int = 200
-    params: tuple[Param, ...] = ()
+    path_params: tuple[Param, ...] = ()
+    query: type[Query] | None = None
     body: type[msgspec.Struct] | None = None
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"  # of the answer
@@ -91,57 +92,47 @@ class Operation:
         return self.handler.__name__
 
 
-def _page_json(
-    page: Page[Any], listing: str, item_json: Callable[[Any], dict[str, Any]]
-) -> Response:
-    return JSONResponse(
-        {
-            "items": [item_json(item) for item in page.items],
-            "next_cursor": encode_cursor(listing, page.next_before_id),
-        }
-    )
-
-
 # -- handlers -------------------------------------------------------------------------
 
 
 async def run_sync(request: Request, user: User) -> Response:
     """Run one sync (``dry_run=true``: count only) and answer its report."""
-    dry_run = flag_param(request, "dry_run")
+    query = query_of(request, SyncQuery)
     trigger = "ui" if auth_method(request) == AUTH_SESSION else "api"  # the page's button
     report = await run_in_threadpool(
-        partial(wa_app(request).syncs.run, user, dry_run=dry_run, trigger=trigger)
+        partial(wa_app(request).syncs.run, user, dry_run=query.dry_run, trigger=trigger)
     )
-    return JSONResponse(serializers.report_json(report))
+    return answer(report)
 
 
 async def list_contacts(request: Request, user: User) -> Response:
     """Contacts, newest first, optionally filtered."""
+    query = query_of(request, ContactQuery)
     page = await run_in_threadpool(
         partial(
             wa_app(request).contacts.page,
             user,
-            search=search_param(request),
-            limit=limit_param(request),
-            before_id=cursor_param(request, "contacts"),
-            vanished=extras.vanished_param(request),
+            search=query.search,
+            limit=query.limit,
+            before_id=query.before_id("contacts"),
+            vanished=query.vanished,
         )
     )
-    return _page_json(page, "contacts", serializers.contact_json)
+    return paged(page, "contacts", shapes.Contact.of)
 
 
 async def get_contact(request: Request, user: User) -> Response:
     """One contact."""
     contact_id = path_id(request, "contact")
     contact = await run_in_threadpool(wa_app(request).contacts.get, user, contact_id)
-    return JSONResponse(serializers.contact_json(contact))
+    return answer(shapes.Contact.of(contact))
 
 
 async def get_contact_users(request: Request, user: User) -> Response:
     """The users linked to a contact."""
     contact_id = path_id(request, "contact")
     user_ids = await run_in_threadpool(wa_app(request).contacts.user_ids, user, contact_id)
-    return JSONResponse({"user_ids": user_ids})
+    return answer(shapes.UserIds(user_ids))
 
 
 async def set_contact_users(request: Request, user: User) -> Response:
@@ -151,33 +142,34 @@ async def set_contact_users(request: Request, user: User) -> Response:
     user_ids = await run_in_threadpool(
         wa_app(request).contacts.set_users, user, contact_id, body.user_ids
     )
-    return JSONResponse({"user_ids": user_ids})
+    return answer(shapes.UserIds(user_ids))
 
 
 async def list_conversations(request: Request, user: User) -> Response:
     """The conversations the caller may see, newest first."""
+    query = query_of(request, PageQuery)
     page = await run_in_threadpool(
         partial(
             wa_app(request).conversations.page,
             user,
-            limit=limit_param(request),
-            before_id=cursor_param(request, "conversations"),
+            limit=query.limit,
+            before_id=query.before_id("conversations"),
         )
     )
-    return _page_json(page, "conversations", serializers.conversation_json)
+    return paged(page, "conversations", shapes.Conversation.of)
 
 
 async def get_conversation(request: Request, user: User) -> Response:
     """One conversation, if the caller may see it (404 otherwise, as for an absent one)."""
     conversation_id = path_id(request, "conversation")
     conversation = await run_in_threadpool(wa_app(request).conversations.get, user, conversation_id)
-    return JSONResponse(serializers.conversation_json(conversation))
+    return answer(shapes.Conversation.of(conversation))
 
 
 async def list_users(request: Request, user: User) -> Response:
     """Every user."""
     users = await run_in_threadpool(wa_app(request).accounts.users, user)
-    return JSONResponse({"items": [serializers.user_json(item) for item in users]})
+    return answer(shapes.Items([shapes.User.of(item) for item in users]))
 
 
 async def create_user(request: Request, user: User) -> Response:
@@ -186,18 +178,18 @@ async def create_user(request: Request, user: User) -> Response:
     created = await run_in_threadpool(
         wa_app(request).accounts.add_user, user, body.username, body.role, body.password
     )
-    return JSONResponse(serializers.user_json(created), status_code=201)
+    return answer(shapes.User.of(created), status=201)
 
 
 async def get_me(request: Request, user: User) -> Response:
     """The caller."""
-    return JSONResponse(serializers.user_json(user))
+    return answer(shapes.User.of(user))
 
 
 async def health(request: Request) -> Response:
     """200 when the database answers (503 otherwise)."""
     await run_in_threadpool(wa_app(request).store.ping)
-    return JSONResponse({"status": "ok"})
+    return answer(shapes.Health("ok"))
 
 
 async def openapi_document(request: Request) -> Response:
@@ -208,114 +200,92 @@ async def openapi_document(request: Request) -> Response:
 
 # -- the table ------------------------------------------------------------------------
 
-_ID = Param("id", "path", {"type": "integer", "minimum": 1}, "the id", required=True)
-_LIMIT = Param(
-    "limit",
-    "query",
-    {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-    "page size",
-)
-_CURSOR = Param("cursor", "query", {"type": "string"}, "next_cursor of the previous page")
-_SEARCH = Param(
-    "search", "query", {"type": "string", "maxLength": 200}, "substring of name, phone or wa_id"
-)
-_DRY_RUN = Param(
-    "dry_run", "query", {"type": "boolean", "default": False}, "fetch and count, write nothing"
-)
+_ID = Param("id", {"type": "integer", "minimum": 1}, "the id")
+_SECRET = Param("secret", {"type": "string"}, "WA_MANAGER_WEBHOOK_SECRET (else 404)")
 _SYNC_ERRORS = (409, 502, 503)
-_VANISHED = Param(
-    "vanished",
-    "query",
-    {"type": "boolean"},
-    "true: only contacts gone from the chat list; false: only present ones; absent: all",
-)
-_BOM = Param(
-    "bom", "query", {"type": "boolean", "default": False}, "start with a UTF-8 byte order mark"
-)
-_SECRET = Param(
-    "secret", "path", {"type": "string"}, "WA_MANAGER_WEBHOOK_SECRET (else 404)", required=True
-)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", "/api/whatsapp-contacts", run_sync, Access.ADMIN_BEARER,
-        "Run a sync (kept for compatibility; Bearer auth only)", "SyncReport",
-        params=(_DRY_RUN,), errors=_SYNC_ERRORS,
+        "Run a sync (kept for compatibility; Bearer auth only)", SyncReport,
+        query=SyncQuery, errors=_SYNC_ERRORS,
     ),
     Operation(
         "POST", "/api/whatsapp-contacts", run_sync, Access.ADMIN,
-        "Run a sync (browser sessions send the CSRF token)", "SyncReport",
-        params=(_DRY_RUN,), errors=_SYNC_ERRORS,
+        "Run a sync (browser sessions send the CSRF token)", SyncReport,
+        query=SyncQuery, errors=_SYNC_ERRORS,
     ),
     Operation(
         "GET", "/api/contacts", list_contacts, Access.ADMIN,
-        "List contacts, newest first", "ContactPage",
-        params=(_SEARCH, _VANISHED, _LIMIT, _CURSOR),
+        "List contacts, newest first", shapes.Page[shapes.Contact], query=ContactQuery,
     ),
     Operation(
         "GET", "/api/contacts.csv", extras.export_contacts, Access.ADMIN,
-        "Every contact as CSV (UTF-8, formula-safe cells), streamed", "ContactsCsv",
-        params=(_SEARCH, _VANISHED, _BOM), media_type="text/csv",
+        "Every contact as CSV (UTF-8, formula-safe cells), streamed", extras.ContactsCsv,
+        query=ExportQuery, media_type="text/csv",
     ),
     Operation(
-        "GET", "/api/contacts/{id}", get_contact, Access.ADMIN, "One contact", "Contact",
-        params=(_ID,), errors=(404,),
+        "GET", "/api/contacts/{id}", get_contact, Access.ADMIN, "One contact", shapes.Contact,
+        path_params=(_ID,), errors=(404,),
     ),
     Operation(
         "GET", "/api/contacts/{id}/users", get_contact_users, Access.ADMIN,
-        "The users linked to a contact", "UserIds", params=(_ID,), errors=(404,),
+        "The users linked to a contact", shapes.UserIds, path_params=(_ID,), errors=(404,),
     ),
     Operation(
         "PUT", "/api/contacts/{id}/users", set_contact_users, Access.ADMIN,
-        "Link exactly these users to a contact", "UserIds", params=(_ID,),
+        "Link exactly these users to a contact", shapes.UserIds, path_params=(_ID,),
         body=ContactUsersBody, errors=(404,),
     ),
     Operation(
         "GET", "/api/contacts/{id}/links/history", extras.get_link_history, Access.ADMIN,
-        "Who linked or unlinked users to a contact, and when (oldest first)", "LinkHistory",
-        params=(_ID,), errors=(404,),
+        "Who linked or unlinked users to a contact, and when (oldest first)",
+        shapes.Items[shapes.LinkEvent], path_params=(_ID,), errors=(404,),
     ),
     Operation(
         "GET", "/api/sync-runs", extras.list_sync_runs, Access.ADMIN,
-        "Sync history, newest first (CLI, API, button and scheduled syncs)", "SyncRunPage",
-        params=(_LIMIT, _CURSOR),
+        "Sync history, newest first (CLI, API, button and scheduled syncs)",
+        shapes.Page[shapes.SyncRun], query=PageQuery,
     ),
     Operation(
         "GET", "/api/sync-schedule", extras.get_sync_schedule, Access.ADMIN,
-        "The scheduled sync's state (serve --sync-every)", "SyncSchedule",
+        "The scheduled sync's state (serve --sync-every)", shapes.SyncSchedule,
     ),
     Operation(
         "GET", "/api/instance/status", extras.get_instance_status, Access.ADMIN,
-        "Whether the UltraMsg instance is connected", "InstanceStatus", errors=(502, 503),
+        "Whether the UltraMsg instance is connected", shapes.InstanceStatus, errors=(502, 503),
     ),
     Operation(
         "POST", webhooks.WEBHOOK_PATH, webhooks.ultramsg_webhook, Access.PUBLIC,
         "UltraMsg webhook: a message from an unknown chat creates its contact at once; "
-        "any body gets a 200 (UltraMsg retries otherwise)", "WebhookResult",
-        params=(_SECRET,), body=webhooks.UltraMsgEvent, errors=(404, 503),
+        "any body gets a 200 (UltraMsg retries otherwise)", shapes.WebhookAnswer,
+        path_params=(_SECRET,), body=webhooks.UltraMsgEvent, errors=(404, 503),
         body_media_types=("application/json", "application/x-www-form-urlencoded"),
     ),
     Operation(
         "GET", "/api/conversations", list_conversations, Access.USER,
-        "The conversations the caller may see, newest first", "ConversationPage",
-        params=(_LIMIT, _CURSOR),
+        "The conversations the caller may see, newest first", shapes.Page[shapes.Conversation],
+        query=PageQuery,
     ),
     Operation(
         "GET", "/api/conversations/{id}", get_conversation, Access.USER,
-        "One conversation the caller may see", "Conversation", params=(_ID,), errors=(404,),
+        "One conversation the caller may see", shapes.Conversation, path_params=(_ID,),
+        errors=(404,),
     ),
-    Operation("GET", "/api/users", list_users, Access.ADMIN, "Every user", "UserList"),
     Operation(
-        "POST", "/api/users", create_user, Access.ADMIN, "Create a user", "User",
+        "GET", "/api/users", list_users, Access.ADMIN, "Every user", shapes.Items[shapes.User]
+    ),
+    Operation(
+        "POST", "/api/users", create_user, Access.ADMIN, "Create a user", shapes.User,
         status=201, body=NewUserBody, errors=(409,),
     ),
-    Operation("GET", "/api/me", get_me, Access.USER, "The caller", "User"),
+    Operation("GET", "/api/me", get_me, Access.USER, "The caller", shapes.User),
     Operation(
         "GET", "/openapi.json", openapi_document, Access.PUBLIC,
-        "This OpenAPI document", "OpenApiDocument",
+        "This OpenAPI document", dict[str, Any],
     ),
     Operation(
-        "GET", "/healthz", health, Access.PUBLIC, "Whether the database answers", "Health",
+        "GET", "/healthz", health, Access.PUBLIC, "Whether the database answers", shapes.Health,
         errors=(503,),
     ),
 )  # fmt: skip

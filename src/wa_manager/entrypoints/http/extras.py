@@ -13,34 +13,38 @@ documented in ``/openapi.json`` like the rest):
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Annotated
 
+import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from wa_manager.domain.model import User
-from wa_manager.entrypoints import serializers
+from wa_manager.entrypoints import shapes
+from wa_manager.entrypoints.http.answers import answer, paged
 from wa_manager.entrypoints.http.auth import wa_app
 from wa_manager.entrypoints.http.inputs import (
-    cursor_param,
-    encode_cursor,
-    flag_param,
-    limit_param,
+    ExportQuery,
+    PageQuery,
     path_id,
-    search_param,
+    query_of,
 )
+from wa_manager.services.export import COLUMNS
 from wa_manager.services.scheduler import SyncScheduler
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 CSV_FILENAME = "contacts.csv"
 
-
-def vanished_param(request: Request) -> bool | None:
-    """``vanished``: true (only vanished), false (only present), absent (all)."""
-    if not request.query_params.get("vanished", "").strip():
-        return None
-    return flag_param(request, "vanished")
+ContactsCsv = Annotated[
+    str,
+    msgspec.Meta(
+        title="ContactsCsv",
+        description=f"CSV, UTF-8, CRLF; header {','.join(COLUMNS)}; a cell a spreadsheet "
+        "would run as a formula is prefixed with ' (formula-injection safe)",
+    ),
+]
+"""The CSV export, for ``/openapi.json``."""
 
 
 def scheduler_of(request: Request) -> SyncScheduler | None:
@@ -49,11 +53,10 @@ def scheduler_of(request: Request) -> SyncScheduler | None:
     return scheduler
 
 
-def schedule_json(scheduler: SyncScheduler | None) -> dict[str, Any]:
+def schedule_of(request: Request) -> shapes.SyncSchedule:
     """The scheduler's state, or ``{"enabled": false}`` without one."""
-    if scheduler is None:
-        return {"enabled": False}
-    return scheduler.state().as_dict()
+    scheduler = scheduler_of(request)
+    return shapes.SyncSchedule.of(scheduler.state() if scheduler is not None else None)
 
 
 # -- handlers -------------------------------------------------------------------------
@@ -62,23 +65,17 @@ def schedule_json(scheduler: SyncScheduler | None) -> dict[str, Any]:
 async def list_sync_runs(request: Request, user: User) -> Response:
     """Recorded syncs, newest first: trigger, who, start, end, report or error."""
     app = wa_app(request)
-    limit, before_id = limit_param(request), cursor_param(request, "sync-runs")
+    query = query_of(request, PageQuery)
     page = await run_in_threadpool(
-        partial(app.syncs.history, user, limit=limit, before_id=before_id)
+        partial(app.syncs.history, user, limit=query.limit, before_id=query.before_id("sync-runs"))
     )
     names = await run_in_threadpool(app.accounts.usernames, user)
-    items = [
-        {**serializers.sync_run_json(run), "actor": names.get(run.actor_id or 0)}
-        for run in page.items
-    ]
-    return JSONResponse(
-        {"items": items, "next_cursor": encode_cursor("sync-runs", page.next_before_id)}
-    )
+    return paged(page, "sync-runs", lambda run: shapes.SyncRun.of(run, names))
 
 
 async def get_sync_schedule(request: Request, user: User) -> Response:
     """Whether syncs run on a schedule, and its state."""
-    return JSONResponse(schedule_json(scheduler_of(request)))
+    return answer(schedule_of(request))
 
 
 async def get_link_history(request: Request, user: User) -> Response:
@@ -87,26 +84,19 @@ async def get_link_history(request: Request, user: User) -> Response:
     contact_id = path_id(request, "contact")
     events = await run_in_threadpool(app.contacts.link_history, user, contact_id)
     names = await run_in_threadpool(app.accounts.usernames, user)
-    items = [
-        {
-            **serializers.link_event_json(event),
-            "username": names.get(event.user_id),
-            "actor": names.get(event.actor_id or 0),
-        }
-        for event in events
-    ]
-    return JSONResponse({"items": items})
+    return answer(shapes.Items([shapes.LinkEvent.of(event, names) for event in events]))
 
 
 async def export_contacts(request: Request, user: User) -> Response:
     """Every contact (optionally filtered) as CSV, streamed; ``bom=true`` for Excel."""
+    query = query_of(request, ExportQuery)
     chunks = await run_in_threadpool(
         partial(
             wa_app(request).contacts.export_csv,
             user,
-            search=search_param(request),
-            vanished=vanished_param(request),
-            bom=flag_param(request, "bom"),
+            search=query.search,
+            vanished=query.vanished,
+            bom=query.bom,
         )
     )
     return StreamingResponse(
@@ -119,4 +109,4 @@ async def export_contacts(request: Request, user: User) -> Response:
 async def get_instance_status(request: Request, user: User) -> Response:
     """Whether the UltraMsg instance is connected (502 when UltraMsg fails)."""
     status = await run_in_threadpool(wa_app(request).syncs.instance_status, user)
-    return JSONResponse(status.as_dict())
+    return answer(shapes.InstanceStatus.of(status))

@@ -1,4 +1,7 @@
-"""Reading what a request says, strictly: ids, limits, cursors, flags and JSON bodies.
+"""Reading what a request says, strictly: path ids, query strings, cursors and JSON bodies.
+
+Each request body and each query string is one msgspec Struct: ``json_body`` and
+``query_of`` parse them, and ``/openapi.json`` describes them from the same types.
 
 Anything malformed is an ``InvalidInput`` (HTTP 422) with a one-line message,
 never a 500. Cursors are opaque to clients: urlsafe base64 of
@@ -21,6 +24,7 @@ from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 MAX_ID = 2**63 - 1
 MAX_SEARCH_LENGTH = 200
 MAX_BODY_BYTES = 1024 * 1024
+MAX_CURSOR_LENGTH = 64
 CURSOR_VERSION = "v1"
 
 Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
@@ -81,37 +85,90 @@ def path_id(request: Request, what: str) -> int:
     return number
 
 
-def limit_param(request: Request) -> int:
-    """``limit``: 1 to 200, default 50."""
-    raw = request.query_params.get("limit")
-    if raw is None or raw == "":
-        return DEFAULT_PAGE_SIZE
-    number = _decimal(raw.strip())
-    if number is None or not 1 <= number <= MAX_PAGE_SIZE:
-        raise InvalidInput(
-            f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}, got {raw[:40]!r}"
-        )
-    return number
+Limit = Annotated[
+    int, msgspec.Meta(ge=1, le=MAX_PAGE_SIZE, description=f"page size, 1 to {MAX_PAGE_SIZE}")
+]
+Cursor = Annotated[str, msgspec.Meta(description="next_cursor of the previous page")]
+Search = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_SEARCH_LENGTH,
+        pattern="^[^\\x00]*$",
+        description="a substring of name, phone or wa_id (case-insensitive)",
+    ),
+]
+Vanished = Annotated[
+    bool,
+    msgspec.Meta(
+        description="true: only contacts gone from the chat list; false: only present ones; "
+        "absent: all"
+    ),
+]
 
 
-def search_param(request: Request) -> str | None:
-    """``search``: a substring of name, phone or wa_id; empty means none."""
-    raw = request.query_params.get("search", "").strip()
-    if len(raw) > MAX_SEARCH_LENGTH:
-        raise InvalidInput(f"search is at most {MAX_SEARCH_LENGTH} characters")
-    if "\x00" in raw:
-        raise InvalidInput("search must not contain NUL characters")
-    return raw or None
+class Query(msgspec.Struct, kw_only=True):
+    """Base of the query strings: each route's query is one Struct, parsed by ``query_of``
+    and described in ``/openapi.json`` from the same type."""
 
 
-def flag_param(request: Request, name: str) -> bool:
-    """A boolean query parameter: true/false/1/0, absent is false."""
-    raw = request.query_params.get(name, "").strip().lower()
-    if raw in ("", "false", "0", "no"):
-        return False
-    if raw in ("true", "1", "yes"):
-        return True
-    raise InvalidInput(f"{name} must be true or false, got {raw[:40]!r}")
+class PageQuery(Query, kw_only=True):
+    """``?limit=&cursor=`` of a keyset-paginated list."""
+
+    limit: Limit = DEFAULT_PAGE_SIZE
+    cursor: Cursor | None = None
+
+    def before_id(self, listing: str) -> int | None:
+        """The cursor as the ``before_id`` of ``listing`` (None: the first page)."""
+        return decode_cursor(listing, self.cursor) if self.cursor is not None else None
+
+
+class ContactQuery(PageQuery, kw_only=True):
+    """``GET /api/contacts``: a page of contacts, optionally filtered."""
+
+    search: Search | None = None
+    vanished: Vanished | None = None
+
+
+class ExportQuery(Query, kw_only=True):
+    """``GET /api/contacts.csv``: which contacts, and whether to start with a BOM."""
+
+    search: Search | None = None
+    vanished: Vanished | None = None
+    bom: Annotated[bool, msgspec.Meta(description="start with a UTF-8 byte order mark")] = False
+
+
+class SyncQuery(Query, kw_only=True):
+    """``/api/whatsapp-contacts``: a real sync or a dry run."""
+
+    dry_run: Annotated[bool, msgspec.Meta(description="fetch and count, write nothing")] = False
+
+
+QueryType = TypeVar("QueryType", bound=Query)
+_TRUE_WORDS = {"true": "true", "1": "true", "yes": "true"}
+_FALSE_WORDS = {"false": "false", "0": "false", "no": "false"}
+
+
+def _flag_word(value: str) -> str:
+    lowered = value.lower()
+    return _TRUE_WORDS.get(lowered) or _FALSE_WORDS.get(lowered) or value
+
+
+def query_of(request: Request, query_type: type[QueryType]) -> QueryType:
+    """The request's query string as ``query_type``; ``InvalidInput`` saying which parameter
+    is wrong. Blank values count as absent; unknown parameters are ignored."""
+    flags = {
+        field.name for field in msgspec.structs.fields(query_type) if "bool" in str(field.type)
+    }
+    raw = {}
+    for name, value in request.query_params.items():
+        value = value.strip()
+        if value:
+            raw[name] = _flag_word(value) if name in flags else value
+    try:
+        return msgspec.convert(raw, query_type, strict=False)
+    except msgspec.ValidationError as error:
+        detail = str(error).replace("`$.", "`")
+        raise InvalidInput(f"bad query parameter: {detail}; see /openapi.json") from None
 
 
 # -- cursors --------------------------------------------------------------------------
@@ -130,7 +187,7 @@ def decode_cursor(listing: str, cursor: str) -> int:
     invalid = InvalidCursor(
         "the cursor is not one this server handed out; start again without a cursor"
     )
-    if not cursor or len(cursor) > 64 or not cursor.isascii():
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
         raise invalid
     try:
         payload = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
@@ -144,11 +201,3 @@ def decode_cursor(listing: str, cursor: str) -> int:
     if encode_cursor(listing, number) != cursor:  # only the canonical spelling is ours
         raise invalid
     return number
-
-
-def cursor_param(request: Request, listing: str) -> int | None:
-    """``cursor`` of the query as a ``before_id`` (None: the first page)."""
-    raw = request.query_params.get("cursor")
-    if raw is None or raw == "":
-        return None
-    return decode_cursor(listing, raw)

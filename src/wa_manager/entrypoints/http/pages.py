@@ -41,13 +41,8 @@ from wa_manager.entrypoints.http.auth import (
     signed_in,
     wa_app,
 )
-from wa_manager.entrypoints.http.extras import schedule_json, scheduler_of, vanished_param
-from wa_manager.entrypoints.http.inputs import (
-    cursor_param,
-    encode_cursor,
-    limit_param,
-    search_param,
-)
+from wa_manager.entrypoints.http.extras import schedule_of
+from wa_manager.entrypoints.http.inputs import ContactQuery, PageQuery, encode_cursor, query_of
 
 PACKAGE = "wa_manager.entrypoints.http"
 SYNC_HISTORY_ROWS = 10
@@ -244,14 +239,16 @@ async def logout_submit(request: Request) -> Response:
 async def contact_links(request: Request, user: User) -> Response:
     """``/settings/contact-links`` (admins): contacts, search, Sync WhatsApp, Link Users."""
     app = wa_app(request)
-    search = search_param(request)
-    vanished = vanished_param(request)
-    before_id = cursor_param(request, "contacts")
-    limit = limit_param(request)
+    query = query_of(request, ContactQuery)
+    before_id = query.before_id("contacts")
     page, users, last_sync, history = await run_in_threadpool(
         lambda: (
             app.contacts.page(
-                user, search=search, vanished=vanished, limit=limit, before_id=before_id
+                user,
+                search=query.search,
+                vanished=query.vanished,
+                limit=query.limit,
+                before_id=before_id,
             ),
             app.accounts.users(user),
             app.syncs.last(user),
@@ -264,18 +261,18 @@ async def contact_links(request: Request, user: User) -> Response:
         "contact_links.html",
         active="contact-links",
         contacts=list(page.items),
-        search=search or "",
+        search=query.search or "",
         vanished=request.query_params.get("vanished", ""),
         last_sync=last_sync,
         sync_runs=history,
-        schedule=schedule_json(scheduler_of(request)),
+        schedule=schedule_of(request),
         usernames=usernames,
         linked_names=lambda contact: _names(contact.user_ids, usernames),
         pager=page_links(
             CONTACT_LINKS_PATH,
             page,
             "contacts",
-            search=search,
+            search=query.search,
             vanished=request.query_params.get("vanished"),
             limit=request.query_params.get("limit"),
             cursor=request.query_params.get("cursor"),
@@ -291,10 +288,10 @@ def _names(user_ids: Iterable[int], usernames: dict[int, str]) -> list[str]:
 async def conversations(request: Request, user: User) -> Response:
     """``/conversations``: exactly what the signed-in user may see."""
     app = wa_app(request)
-    before_id = cursor_param(request, "conversations")
-    limit = limit_param(request)
+    query = query_of(request, PageQuery)
+    before_id = query.before_id("conversations")
     page = await run_in_threadpool(
-        lambda: app.conversations.page(user, limit=limit, before_id=before_id)
+        lambda: app.conversations.page(user, limit=query.limit, before_id=before_id)
     )
     return render(
         request,

@@ -21,11 +21,13 @@ from urllib.parse import parse_qsl
 import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from wa_manager.domain.errors import NotFound
 from wa_manager.domain.model import WEBHOOK
+from wa_manager.entrypoints.http.answers import answer
 from wa_manager.entrypoints.http.auth import wa_app
+from wa_manager.entrypoints.shapes import WebhookAnswer
 from wa_manager.services.webhooks import WebhookOutcome, payload_from_form
 
 logger = logging.getLogger("wa_manager.webhooks")
@@ -81,7 +83,7 @@ async def ultramsg_webhook(request: Request) -> Response:
         logger.info("webhook ignored: %s", result.reason)
     else:
         logger.info("webhook %s contact %s", result.outcome, result.wa_id)
-    return JSONResponse(result.as_dict())
+    return answer(WebhookAnswer.of(result))
 
 
 class _WebhookPathFilter(logging.Filter):

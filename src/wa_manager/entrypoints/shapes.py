@@ -1,0 +1,335 @@
+"""Every answer's wire shape, described once: msgspec Structs shared by the CLI and HTTP.
+
+Each Struct is the JSON a client sees (``docs/interface.md``, "Shapes"); its
+``of(...)`` builds it from domain objects. The same Structs give
+``/openapi.json`` its component schemas (``msgspec.json.schema_components``) and
+the CLI its ``--json`` output (``as_json``), so the document, the API and the
+CLI cannot drift apart. Times are strings in ISO 8601 with a timezone
+(``iso_time``: a naive time from SQLite is UTC), described as ``date-time``.
+The sync report is the domain's own ``SyncReport`` (msgspec encodes attrs
+classes), so its keys are written down in one place too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from wa_manager.domain import model
+from wa_manager.domain.model import SyncReport
+from wa_manager.domain.times import iso_time
+from wa_manager.services.scheduler import SchedulerState
+from wa_manager.services.status import InstanceStatus as InstanceStatus_
+from wa_manager.services.webhooks import WebhookResult
+
+Item = TypeVar("Item")
+Id = Annotated[int, msgspec.Meta(ge=1)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
+Time = Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]
+
+
+def one_of(*values: str) -> msgspec.Meta:
+    """Says in the schema that a string is one of ``values`` (an ``enum``)."""
+    return msgspec.Meta(extra_json_schema={"enum": list(values)})
+
+
+ContactKind = Annotated[str, one_of("person", "group")]
+RoleName = Annotated[str, one_of("admin", "user")]
+Trigger = Annotated[str, one_of("cli", "api", "ui", "schedule", "library")]
+LinkAction = Annotated[str, one_of("link", "unlink")]
+WebhookStatus = Annotated[str, one_of("created", "touched", "ignored")]
+
+
+def _time(value: Any) -> str:
+    text = iso_time(value)
+    assert text is not None, "a required time is missing"
+    return text
+
+
+def _name_of(user_id: int | None, usernames: Mapping[int, str]) -> str | None:
+    return usernames.get(user_id) if user_id is not None else None
+
+
+class Shape(msgspec.Struct):
+    """Base of the answers: ``as_json()`` gives the plain JSON value (for the CLI)."""
+
+    def as_json(self) -> Any:
+        """This answer as dicts, lists and scalars."""
+        return msgspec.to_builtins(self)
+
+
+class ErrorDetail(Shape):
+    """What went wrong: a stable ``code`` and a one-line ``message`` that says what to do."""
+
+    code: str
+    message: str
+
+
+class Error(Shape):
+    """Every error answer: ``{"error": {"code", "message"}}``."""
+
+    error: ErrorDetail
+
+
+class Contact(Shape):
+    """A synced WhatsApp chat partner (person or group)."""
+
+    id: Id
+    wa_id: str
+    name: str | None
+    phone: str | None
+    kind: ContactKind
+    source: str
+    user_ids: list[Id]
+    created_at: Time
+    last_seen_at: Time | None
+    vanished_at: Time | None
+
+    @classmethod
+    def of(cls, contact: model.Contact) -> Contact:
+        """The shape of a stored contact."""
+        return cls(
+            id=contact.id,
+            wa_id=contact.wa_id,
+            name=contact.name,
+            phone=contact.phone,
+            kind=contact.kind,
+            source=contact.source,
+            user_ids=list(contact.user_ids),
+            created_at=_time(contact.created_at),
+            last_seen_at=iso_time(contact.last_seen_at),
+            vanished_at=iso_time(contact.vanished_at),
+        )
+
+
+class ContactSummary(Shape):
+    """The part of a contact a conversation shows."""
+
+    id: Id
+    wa_id: str
+    name: str | None
+    phone: str | None
+
+    @classmethod
+    def of(cls, contact: model.ContactSummary) -> ContactSummary:
+        """The shape of a conversation's contact."""
+        return cls(id=contact.id, wa_id=contact.wa_id, name=contact.name, phone=contact.phone)
+
+
+class Conversation(Shape):
+    """The one WhatsApp conversation of a contact."""
+
+    id: Id
+    contact: ContactSummary
+    status: str
+    source: str
+    assigned_user_id: int | None
+    created_at: Time | None
+
+    @classmethod
+    def of(cls, conversation: model.Conversation) -> Conversation:
+        """The shape of a conversation."""
+        return cls(
+            id=conversation.id,
+            contact=ContactSummary.of(conversation.contact),
+            status=conversation.status,
+            source=conversation.source,
+            assigned_user_id=conversation.assigned_user_id,
+            created_at=iso_time(conversation.created_at),
+        )
+
+
+class User(Shape):
+    """A member of the team (never a password hash)."""
+
+    id: Id
+    username: str
+    role: RoleName
+
+    @classmethod
+    def of(cls, user: model.User) -> User:
+        """The shape of a user."""
+        return cls(id=user.id, username=user.username, role=str(user.role))
+
+
+class Link(Shape):
+    """One link of ``wa-manager links list``: who may see which contact."""
+
+    contact_id: Id
+    wa_id: str
+    username: str
+    user_id: Id
+
+    @classmethod
+    def of(cls, link: model.ContactLink, contact: model.Contact, user: model.User) -> Link:
+        """The shape of a link with its contact and user."""
+        return cls(
+            contact_id=link.contact_id, wa_id=contact.wa_id, username=user.username, user_id=user.id
+        )
+
+
+class SyncRun(Shape):
+    """A recorded sync: when, why, by whom, and its report or error."""
+
+    id: Id
+    instance_id: str
+    trigger: Trigger
+    actor_id: int | None
+    actor: str | None
+    started_at: Time
+    finished_at: Time | None
+    report: SyncReport | None
+    error: str | None
+
+    @classmethod
+    def of(cls, run: model.SyncRun, usernames: Mapping[int, str]) -> SyncRun:
+        """The shape of a recorded sync, with the name of who started it."""
+        return cls(
+            id=run.id,
+            instance_id=run.instance_id,
+            trigger=run.trigger,
+            actor_id=run.actor_id,
+            actor=_name_of(run.actor_id, usernames),
+            started_at=_time(run.started_at),
+            finished_at=iso_time(run.finished_at),
+            report=run.report,
+            error=run.error,
+        )
+
+
+class LinkEvent(Shape):
+    """One line of a contact's link audit trail."""
+
+    contact_id: Id
+    user_id: Id
+    username: str | None
+    action: LinkAction
+    actor_id: int | None
+    actor: str | None
+    at: Time
+
+    @classmethod
+    def of(cls, event: model.LinkEvent, usernames: Mapping[int, str]) -> LinkEvent:
+        """The shape of an audit event, with the names of the user and the actor."""
+        return cls(
+            contact_id=event.contact_id,
+            user_id=event.user_id,
+            username=usernames.get(event.user_id),
+            action=event.action,
+            actor_id=event.actor_id,
+            actor=_name_of(event.actor_id, usernames),
+            at=_time(event.at),
+        )
+
+
+class SyncSchedule(Shape):
+    """The scheduled sync's state (``serve --sync-every``); only ``enabled`` without one."""
+
+    enabled: bool
+    interval_seconds: float | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    running: bool | UnsetType = UNSET
+    next_run_at: Time | UnsetType | None = UNSET
+    last_started_at: Time | UnsetType | None = UNSET
+    last_finished_at: Time | UnsetType | None = UNSET
+    last_error: str | UnsetType | None = UNSET
+    consecutive_failures: Count | UnsetType = UNSET
+    last_report: SyncReport | UnsetType | None = UNSET
+
+    @classmethod
+    def of(cls, state: SchedulerState | None) -> SyncSchedule:
+        """The shape of the scheduler's state, or of no scheduler."""
+        if state is None:
+            return cls(enabled=False)
+        return cls(
+            enabled=True,
+            interval_seconds=state.interval_seconds,
+            active=state.active,
+            running=state.running,
+            next_run_at=iso_time(state.next_run_at),
+            last_started_at=iso_time(state.last_started_at),
+            last_finished_at=iso_time(state.last_finished_at),
+            last_error=state.last_error,
+            consecutive_failures=state.consecutive_failures,
+            last_report=state.last_report,
+        )
+
+
+class InstanceStatus(Shape):
+    """Whether the UltraMsg instance is connected, and what its state means."""
+
+    instance_id: str
+    status: str | None
+    connected: bool
+    explanation: str
+
+    @classmethod
+    def of(cls, state: InstanceStatus_) -> InstanceStatus:
+        """The shape of an instance's status."""
+        return cls(
+            instance_id=state.instance_id,
+            status=state.status,
+            connected=state.connected,
+            explanation=state.explanation,
+        )
+
+
+class StatusReport(InstanceStatus):
+    """``wa-manager status --json``: the instance's status and the last sync."""
+
+    last_sync: SyncRun | None = None
+
+    @classmethod
+    def with_last_sync(
+        cls, state: InstanceStatus_, last: model.SyncRun | None, usernames: Mapping[int, str]
+    ) -> StatusReport:
+        """The instance's status and the last recorded sync."""
+        status = InstanceStatus.of(state)
+        return cls(
+            instance_id=status.instance_id,
+            status=status.status,
+            connected=status.connected,
+            explanation=status.explanation,
+            last_sync=SyncRun.of(last, usernames) if last is not None else None,
+        )
+
+
+class WebhookAnswer(Shape):
+    """What a webhook did: ``created``, ``touched`` or ``ignored`` (with the reason)."""
+
+    status: WebhookStatus
+    wa_id: str | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, result: WebhookResult) -> WebhookAnswer:
+        """The shape of a webhook's outcome."""
+        return cls(status=str(result.outcome), wa_id=result.wa_id, reason=result.reason)
+
+
+class Page(Shape, Generic[Item]):
+    """One page of a list, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    items: list[Item]
+    next_cursor: str | None
+
+
+class Items(Shape, Generic[Item]):
+    """A whole list."""
+
+    items: list[Item]
+
+
+class UserIds(Shape):
+    """The users linked to a contact."""
+
+    user_ids: list[Id]
+
+
+class Health(Shape):
+    """The database answers."""
+
+    status: Annotated[str, one_of("ok")]
