@@ -127,7 +127,8 @@ def invalid_ids() -> st.SearchStrategy[str | None]:
 
 
 def labelled_chat_ids() -> st.SearchStrategy[tuple[str | None, ChatKind]]:
-    """(chat id, the kind it is) for every kind ULTRAMSG.md names, hostile ones included."""
+    """(chat id, the kind it is) for every kind ``docs/ultramsg.md#chat-ids`` names,
+    hostile ones included."""
     return st.one_of(
         person_ids().map(lambda i: (i, ChatKind.PERSON)),
         lid_ids().map(lambda i: (i, ChatKind.LID)),

@@ -1,6 +1,6 @@
 """Settings: read from the environment once, validated, the token redacted in repr.
 
-``Settings.from_env()`` reads the contract's variables (CONTRACT.md, "Environment").
+``Settings.from_env()`` reads the contract's variables (``docs/interface.md#environment``).
 Missing UltraMsg credentials are not an error here: only a sync needs them, and it
 raises ``ConfigError`` through ``Settings.require_ultramsg()``.
 """

@@ -1,4 +1,4 @@
-"""The public Python API (CONTRACT.md, "Python API") and the ``wa_manager.testing`` helpers."""
+"""The public Python API (``docs/interface.md#python-api``) and ``wa_manager.testing``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sync use case against the in-memory store (CONTRACT.md, "What a sync does")."""
+"""The sync use case against the in-memory store (``docs/interface.md#what-a-sync-does``)."""
 
 from __future__ import annotations
 

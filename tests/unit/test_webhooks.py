@@ -34,7 +34,7 @@ def message(
     pushname: str = "Anna",
     instance: str | None = "12345",
 ) -> dict[str, Any]:
-    """An UltraMsg webhook body as documented in ULTRAMSG.md."""
+    """An UltraMsg webhook body as ``docs/ultramsg.md#webhooks`` describes it."""
     payload: dict[str, Any] = {
         "event_type": event_type,
         "id": "",

@@ -24,7 +24,7 @@ class Role(enum.StrEnum):
 
 
 class ChatKind(enum.StrEnum):
-    """What a WhatsApp chat id stands for (see ULTRAMSG.md, "Chat ids")."""
+    """What a WhatsApp chat id stands for (``docs/ultramsg.md#chat-ids``)."""
 
     PERSON = "person"  # <digits>@c.us
     LID = "lid"  # <digits>@lid: a person whose number is hidden

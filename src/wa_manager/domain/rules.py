@@ -136,7 +136,7 @@ def plan_sync(
     *,
     include_groups: bool = True,
 ) -> SyncPlan:
-    """Decide what a sync must write (CONTRACT.md, "What a sync does").
+    """Decide what a sync must write (``docs/interface.md#what-a-sync-does``).
 
     Non-conversations and unusable ids are skipped and counted; groups are skipped
     when ``include_groups`` is false; a repeated id is one contact (its last name

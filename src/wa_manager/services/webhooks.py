@@ -1,6 +1,6 @@
 """UltraMsg webhooks: a message from an unknown chat creates its contact at once.
 
-UltraMsg POSTs one event per message (ULTRAMSG.md, "Webhooks"), as JSON or
+UltraMsg POSTs one event per message (``docs/ultramsg.md#webhooks``), as JSON or
 form-encoded; in the form its ``data`` arrives either as one field holding a
 JSON object or as bracketed keys (``data[from]=...``). ``payload_from_form``
 turns the form into the JSON shape, ``parse_event`` reads an event out of it and

@@ -1,6 +1,6 @@
 """The CLI's one place for errors: exit codes, the ``error: …`` line, secret scrubbing.
 
-Exit codes (CONTRACT.md, "Command line"): 0 success; 1 failure at run time
+Exit codes (``docs/interface.md#exit-codes-and-error-lines``): 0 success; 1 failure at run time
 (UltraMsg, database, a duplicate or unknown name, anything unexpected); 2 usage
 or configuration (``ConfigError``, ``InvalidInput``, Click's usage errors).
 A message is one line on stderr; a traceback only with ``--debug``; secrets are

@@ -1,6 +1,6 @@
 """Who is asking: Bearer tokens, login sessions, CSRF tokens and login throttling.
 
-Two ways in (CONTRACT.md, "HTTP API"):
+Two ways in (``docs/interface.md#authentication``):
 
 - ``Authorization: Bearer TOKEN``: checked with ``Accounts.user_for_token``; such
   requests need no CSRF token (a browser never adds the header by itself);

@@ -1,7 +1,8 @@
 """Errors as HTTP answers, in one place: the domain error tree to status codes.
 
-Every error is ``{"error": {"code": "...", "message": "..."}}`` (CONTRACT.md,
-"HTTP API"). The codes follow ``wa_manager.domain.errors``; the statuses are:
+Every error is ``{"error": {"code": "...", "message": "..."}}``
+(``docs/interface.md#errors``). The codes follow ``wa_manager.domain.errors``;
+the statuses are:
 
     AuthError 401 · PermissionDenied 403 · NotFound 404 · AlreadyExists 409 ·
     SyncAlreadyRunning 409 · InvalidInput 422 · TooManyAttempts 429 ·
