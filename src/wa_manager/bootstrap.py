@@ -3,7 +3,8 @@
 Nothing is built at import time, and this is the one module that decides which
 adapter serves which port: the SQL store unless another ``Store`` is given, the
 UltraMsg client (made on first use, so that commands which never talk to
-UltraMsg need no token), argon2 for passwords, the system clock.
+UltraMsg need no token), argon2 for passwords, the system clock, and for ``wa-manager demo``
+the built-in fake UltraMsg (``start_demo_upstream``).
 
 The ``App`` holds the use-case objects (``app.syncs``, ``app.accounts``,
 ``app.contacts``, ``app.conversations``, ``app.webhooks``), each bound to its
@@ -15,6 +16,8 @@ small library façade of the public interface (``sync``, ``add_user``, ``link``,
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import TracebackType
+from typing import Protocol, Self
 
 from wa_manager.config import Settings
 from wa_manager.domain.errors import ConfigError
@@ -132,6 +135,34 @@ def upgrade_database(settings: Settings) -> None:
     from wa_manager.adapters.sql import upgrade
 
     upgrade(settings.database_url)
+
+
+class DemoUpstream(Protocol):
+    """A local stand-in for UltraMsg, running while the context is open."""
+
+    @property
+    def base_url(self) -> str:
+        """Where to point ``ULTRAMSG_BASE_URL``."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
+
+
+def start_demo_upstream(instance_id: str, token: str) -> DemoUpstream:
+    """The built-in fake UltraMsg with the sample chats, on a free loopback port (the demo)."""
+    from wa_manager.adapters.fake_ultramsg import FakeUltraMsg, sample_chats
+
+    return FakeUltraMsg(
+        instance_id=instance_id, token=token, chats=sample_chats(), host="127.0.0.1", port=0
+    )
 
 
 def default_hasher() -> PasswordHasher:

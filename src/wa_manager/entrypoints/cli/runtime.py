@@ -17,7 +17,13 @@ from typing import Any, Protocol
 import click
 from attrs import define, field
 
-from wa_manager.bootstrap import App, bootstrap, upgrade_database
+from wa_manager.bootstrap import (
+    App,
+    DemoUpstream,
+    bootstrap,
+    start_demo_upstream,
+    upgrade_database,
+)
 from wa_manager.config import Settings
 from wa_manager.domain.errors import ConfigError
 from wa_manager.entrypoints.cli.errors import scrub
@@ -41,11 +47,13 @@ def run_with_uvicorn(asgi_app: Any, *, host: str, port: int) -> None:
 
 @define
 class Wiring:
-    """How the CLI builds its App, migrates the database and runs a server."""
+    """How the CLI builds its App, migrates the database, runs a server and, for the demo,
+    a local UltraMsg."""
 
     app_factory: AppFactory = bootstrap
     upgrade: Callable[[Settings], None] = upgrade_database
     run_server: ServerRunner = run_with_uvicorn
+    demo_upstream: Callable[[str, str], DemoUpstream] = start_demo_upstream
 
 
 def read_env_file(path: Path) -> dict[str, str]:

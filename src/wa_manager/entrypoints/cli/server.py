@@ -122,17 +122,9 @@ def demo(runtime: Runtime, port: int, no_serve: bool) -> None:
     Everything runs on 127.0.0.1; no UltraMsg account is needed. The data goes to
     WA_MANAGER_DATABASE_URL, or wa_manager.db in the current directory.
     """
-    from wa_manager.adapters.fake_ultramsg import FakeUltraMsg, sample_chats
-
     fake_token = secrets.token_urlsafe(24)
     database_url = runtime.environ().get("WA_MANAGER_DATABASE_URL") or DEFAULT_DATABASE_URL
-    with FakeUltraMsg(
-        instance_id=DEMO_INSTANCE_ID,
-        token=fake_token,
-        chats=sample_chats(),
-        host=LOOPBACK,
-        port=0,
-    ) as fake:
+    with runtime.wiring.demo_upstream(DEMO_INSTANCE_ID, fake_token) as fake:
         settings = runtime.settings(
             instance_id=DEMO_INSTANCE_ID,
             token=fake_token,
