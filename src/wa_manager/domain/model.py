@@ -250,3 +250,36 @@ class Page(Generic[Item]):
 
     items: tuple[Item, ...]
     next_before_id: int | None
+
+
+class RawMessage(NamedTuple):
+    """One message of a chat as the UltraMsg adapter read it (history or webhook).
+
+    Every field UltraMsg left out, or sent with an unusable type, is None (``type``:
+    ``"unknown"``; ``from_me``: guessed from the id's ``true_``/``false_`` prefix,
+    else False). Empty ``id``, ``media``, ``author`` and ``pushname`` are None too;
+    ``body`` is kept as sent, an empty string included. ``sent_at`` is the message's
+    own time in UTC (UltraMsg's ``timestamp`` or ``time``, unix seconds). Text never
+    holds a lone UTF-16 surrogate: the adapter replaces one with U+FFFD.
+    """
+
+    wa_message_id: str | None
+    chat_id: str
+    from_me: bool
+    type: str
+    body: str | None
+    media_url: str | None
+    author: str | None
+    sender_name: str | None
+    sent_at: datetime | None
+
+
+@frozen
+class SendReceipt:
+    """UltraMsg accepted a message for sending: ``upstream_id`` is its queue id.
+
+    It is not the WhatsApp message id, which arrives later in the
+    ``message_create`` webhook with the ``referenceId`` we sent (docs/ultramsg.md).
+    """
+
+    upstream_id: str | None

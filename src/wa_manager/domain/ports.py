@@ -26,6 +26,8 @@ from wa_manager.domain.model import (
     NewContact,
     Page,
     RawChat,
+    RawMessage,
+    SendReceipt,
     StoredContactState,
     SyncReport,
     SyncRun,
@@ -261,3 +263,23 @@ class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
 
     def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+class MessageSource(Protocol):
+    """Where a chat's message history comes from (UltraMsg's ``chats/messages``)."""
+
+    def fetch_messages(self, chat_id: str, limit: int) -> Sequence[RawMessage]:
+        """The chat's latest ``limit`` (1-1000) messages; raises ``UpstreamError``."""
+        ...
+
+
+class MessageSender(Protocol):
+    """Sends a text message to a chat (UltraMsg's ``messages/chat``)."""
+
+    def send_text(self, chat_id: str, body: str, reference_id: str) -> SendReceipt:
+        """Hand ``body`` to UltraMsg for ``chat_id``, tagged with our ``reference_id``.
+
+        Never repeated once UltraMsg may have received it: ``UpstreamRejected`` means
+        it was not sent, ``UpstreamUnavailable`` may mean either (the message says).
+        """
+        ...
