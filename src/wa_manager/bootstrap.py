@@ -7,25 +7,27 @@ UltraMsg need no token), argon2 for passwords, the system clock, and for ``wa-ma
 the built-in fake UltraMsg (``start_demo_upstream``).
 
 The ``App`` holds the use-case objects (``app.syncs``, ``app.accounts``,
-``app.contacts``, ``app.conversations``, ``app.webhooks``), each bound to its
-ports once; every one of their methods takes the actor first. On top sits the
-small library façade of the public interface (``sync``, ``add_user``, ``link``,
-``unlink``, ``conversations_for``), which acts as the system (``LIBRARY``).
+``app.contacts``, ``app.conversations``, ``app.messaging``, ``app.webhooks``),
+each bound to its ports once; every one of their methods takes the actor first.
+On top sits the small library façade of the public interface (``sync``,
+``add_user``, ``link``, ``unlink``, ``conversations_for`` act as the system,
+``LIBRARY``; ``messages`` and ``send_message`` take the viewer).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from wa_manager.config import Settings
 from wa_manager.domain.errors import ConfigError
-from wa_manager.domain.model import LIBRARY, Conversation, SyncReport, User
-from wa_manager.domain.ports import ChatSource, Clock, PasswordHasher, Store
+from wa_manager.domain.model import LIBRARY, Actor, Conversation, Message, Page, SyncReport, User
+from wa_manager.domain.ports import ChatSource, Clock, MessageChannel, PasswordHasher, Store
 from wa_manager.services.accounts import Accounts
-from wa_manager.services.contacts import Contacts
+from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, Contacts
 from wa_manager.services.conversations import Conversations
+from wa_manager.services.messages import Messages
 from wa_manager.services.sync import Syncs
 from wa_manager.services.webhooks import Webhooks
 
@@ -36,13 +38,21 @@ def utc_now() -> datetime:
 
 
 class Upstream:
-    """The UltraMsg side: the instance id and the chat source, made on first use."""
+    """The UltraMsg side: the instance id, the chat source and the message channel, made
+    on first use (one UltraMsg client serves all three unless others were given)."""
 
-    def __init__(self, settings: Settings, chats: ChatSource | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        chats: ChatSource | None = None,
+        messenger: MessageChannel | None = None,
+    ) -> None:
         if chats is not None and not settings.instance_id:
             raise ConfigError("give Settings(instance_id=...) so synced contacts have a source")
         self._settings = settings
         self._chats = chats
+        self._messenger = messenger
+        self._client: Any = None
 
     def instance_id(self) -> str:
         """The UltraMsg instance id, the ``source`` of synced contacts."""
@@ -53,16 +63,33 @@ class Upstream:
     def __call__(self) -> tuple[str, ChatSource]:
         """The instance id and its chat source; ``ConfigError`` when UltraMsg is not set up."""
         if self._chats is None:
+            self._chats = self._ultramsg()
+        return self.instance_id(), self._chats
+
+    def channel(self) -> MessageChannel:
+        """Where replies go and history comes from; ``ConfigError`` when not set up."""
+        if self._messenger is None:
+            if self._chats is not None and not isinstance(self._chats, MessageChannel):
+                raise ConfigError(
+                    "no UltraMsg channel for messages: pass bootstrap(messenger=...) with canned "
+                    "chats (wa_manager.testing.FakeMessenger)"
+                )
+            chats = self._chats
+            self._messenger = chats if isinstance(chats, MessageChannel) else self._ultramsg()
+        return self._messenger
+
+    def _ultramsg(self) -> Any:
+        if self._client is None:
             instance_id, token = self._settings.require_ultramsg()
             from wa_manager.adapters.ultramsg import UltraMsgClient
 
-            self._chats = UltraMsgClient(
+            self._client = UltraMsgClient(
                 base_url=self._settings.base_url,
                 instance_id=instance_id,
                 token=token,
                 timeout=self._settings.timeout,
             )
-        return self.instance_id(), self._chats
+        return self._client
 
 
 class App:
@@ -84,6 +111,7 @@ class App:
         self.accounts = Accounts(store, hasher, clock)
         self.contacts = Contacts(store, clock)
         self.conversations = Conversations(store)
+        self.messaging = Messages(store, clock, upstream.channel)
         self.webhooks = Webhooks(
             store, clock, upstream.instance_id, include_groups=settings.sync_groups
         )
@@ -119,6 +147,29 @@ class App:
     def conversations_for(self, username: str) -> list[Conversation]:
         """Every conversation ``username`` may see."""
         return self.conversations.all(self.accounts.user(LIBRARY, username))
+
+    def messages(
+        self,
+        viewer: Actor,
+        conversation_id: int,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        before_id: int | None = None,
+    ) -> Page[Message]:
+        """A page of a conversation's messages, newest first, as ``viewer`` may see them."""
+        return self.messaging.page(viewer, conversation_id, limit=limit, before_id=before_id)
+
+    def send_message(
+        self,
+        viewer: Actor,
+        conversation_id: int,
+        body: str,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Reply in a conversation ``viewer`` may see; the stored message (``UpstreamError``
+        when UltraMsg failed: the message is kept as failed)."""
+        sent = self.messaging.send(viewer, conversation_id, body, idempotency_key=idempotency_key)
+        return sent.message
 
 
 def open_store(settings: Settings) -> Store:
@@ -179,10 +230,11 @@ def bootstrap(
     store: Store | None = None,
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
+    messenger: MessageChannel | None = None,
 ) -> App:
     """Build the ``App``: SQL store, UltraMsg client and argon2 unless others are given."""
     settings = settings if settings is not None else Settings.from_env()
-    upstream = Upstream(settings, chats)
+    upstream = Upstream(settings, chats, messenger)
     return App(
         settings,
         store if store is not None else open_store(settings),

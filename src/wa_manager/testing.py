@@ -24,6 +24,8 @@ What it offers:
   or ``RawChat`` pairs); ``calls`` counts fetches, ``chats`` can be replaced.
 - ``raw_chat(item)``: what ``StaticChats`` makes of one dict or pair.
 - ``FailingChats(error)``: a chat source that always raises ``error``.
+- ``FakeMessenger(history)``: UltraMsg's messages in memory: canned history per
+  chat, every send recorded in ``sent``, ``fail_with`` to make calls fail.
 - ``FixedClock`` and ``TickingClock``: clocks that tests control.
 - ``FastHasher``: a cheap, deterministic password hasher. For tests only: it
   is not safe for real passwords, and nothing in wa-manager uses it by itself.
@@ -42,13 +44,14 @@ from wa_manager.adapters.memory import FakeUnitOfWork, InMemoryStore
 from wa_manager.bootstrap import App, bootstrap
 from wa_manager.config import Settings
 from wa_manager.domain.errors import UpstreamError, UpstreamUnavailable
-from wa_manager.domain.model import RawChat
-from wa_manager.domain.ports import ChatSource, Clock, Store
+from wa_manager.domain.model import RawChat, RawMessage, SendReceipt
+from wa_manager.domain.ports import ChatSource, Clock, MessageChannel, Store
 
 __all__ = [
     "DEFAULT_INSTANCE_ID",
     "DEFAULT_NOW",
     "FailingChats",
+    "FakeMessenger",
     "FakeUnitOfWork",
     "FastHasher",
     "FixedClock",
@@ -108,6 +111,33 @@ class FailingChats:
         raise self.error
 
 
+class FakeMessenger:
+    """A ``MessageChannel`` in memory: canned history per chat, and every send recorded.
+
+    ``history[chat_id]`` is what ``fetch_messages`` returns (newest first, cut to
+    ``limit``); ``sent`` lists ``(chat_id, body, reference_id)`` of every send;
+    ``fail_with`` (an ``UpstreamError``) makes every call raise it instead.
+    """
+
+    def __init__(self, history: Mapping[str, Sequence[RawMessage]] | None = None) -> None:
+        self.history: dict[str, list[RawMessage]] = {
+            chat: list(items) for chat, items in (history or {}).items()
+        }
+        self.sent: list[tuple[str, str, str]] = []
+        self.fail_with: UpstreamError | None = None
+
+    def fetch_messages(self, chat_id: str, limit: int) -> Sequence[RawMessage]:
+        if self.fail_with is not None:
+            raise self.fail_with
+        return self.history.get(chat_id, [])[:limit]
+
+    def send_text(self, chat_id: str, body: str, reference_id: str) -> SendReceipt:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append((chat_id, body, reference_id))
+        return SendReceipt(upstream_id=str(len(self.sent)))
+
+
 class FixedClock:
     """A ``Clock`` that says ``now`` until told otherwise (``set``, ``advance``)."""
 
@@ -156,9 +186,11 @@ def memory_app(
     instance_id: str = DEFAULT_INSTANCE_ID,
     store: Store | None = None,
     clock: Clock | None = None,
+    messenger: MessageChannel | None = None,
     **settings: Any,
 ) -> App:
-    """An ``App`` on canned chats, an ``InMemoryStore`` and a ``FastHasher``.
+    """An ``App`` on canned chats, an ``InMemoryStore``, a ``FastHasher`` and a
+    ``FakeMessenger`` (or ``messenger``).
 
     ``chats`` is a chat source or what ``StaticChats`` takes; ``settings`` are
     further ``Settings`` fields (e.g. ``sync_groups=False``).
@@ -170,4 +202,5 @@ def memory_app(
         store=store if store is not None else InMemoryStore(),
         clock=clock,
         hasher=FastHasher(),
+        messenger=messenger if messenger is not None else FakeMessenger(),
     )

@@ -57,6 +57,7 @@ def test_every_api_route_requires_credentials(world: World) -> None:
 
 
 ADMIN_PATHS = {(op.method, op.path) for op in OPERATIONS if op.access.name.startswith("ADMIN")}
+BODY_PATHS = {(op.method, op.path) for op in OPERATIONS if op.body is not None}
 
 
 def test_every_admin_route_refuses_a_plain_user(world: World) -> None:
@@ -72,6 +73,8 @@ def test_every_admin_route_refuses_a_plain_user(world: World) -> None:
                 assert as_user.status_code == 403, (method, path)
                 assert as_user.json()["error"]["code"] == "forbidden"
                 checked += 1
+            elif (method, route.path) in BODY_PATHS:  # {} is no valid body: 422 before all
+                assert as_user.status_code in (200, 404, 422), (method, path)
             else:
                 assert as_user.status_code in (200, 404), (method, path)
     assert checked == len(ADMIN_PATHS) >= 8

@@ -19,6 +19,7 @@ TABLES = {
     "contact_links",
     "contacts",
     "conversations",
+    "messages",
     "link_events",
     "sync_runs",
     "users",

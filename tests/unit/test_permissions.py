@@ -151,5 +151,5 @@ def test_the_system_may_do_everything(action: Action) -> None:
 
 def test_every_action_is_admin_system_or_for_everyone() -> None:
     everyone = set(Action) - ADMIN_ACTIONS - SYSTEM_ACTIONS
-    assert everyone == {Action.SEE_CONVERSATIONS}
+    assert everyone == {Action.SEE_CONVERSATIONS, Action.READ_MESSAGES, Action.SEND_MESSAGES}
     assert not ADMIN_ACTIONS & SYSTEM_ACTIONS

@@ -164,7 +164,7 @@ def test_a_contact_created_by_a_webhook_is_not_recreated_by_the_sync() -> None:
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
-        (message("message_ack"), "does not concern contacts"),
+        (message("group_participants_changed"), "does not concern contacts"),
         (message(sender="status@broadcast"), "broadcast chats are not conversations"),
         (message(sender="120363000000000000@newsletter"), "newsletter"),
         (message(sender="0@c.us"), "system"),

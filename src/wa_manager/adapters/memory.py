@@ -33,6 +33,7 @@ from typing import Any, Concatenate, NamedTuple, ParamSpec, Self, TypeVar
 from attrs import define, evolve, field, fields
 
 from wa_manager.domain.errors import AlreadyExists, NotFound, SyncAlreadyRunning
+from wa_manager.domain.messages import may_become
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
     CONVERSATION_STATUS_ACTIVE,
@@ -42,8 +43,12 @@ from wa_manager.domain.model import (
     ContactLink,
     ContactSummary,
     Conversation,
+    Direction,
     LinkEvent,
+    Message,
+    MessageStatus,
     NewContact,
+    NewMessage,
     Page,
     StoredContactState,
     SyncReport,
@@ -54,6 +59,7 @@ from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
     LinkRepository,
+    MessageRepository,
     SyncRunRepository,
     TokenRepository,
     UserRepository,
@@ -92,6 +98,10 @@ class _Tables:
     linked: dict[int, frozenset[int]] = field(factory=dict)  # contact id -> user ids
     link_events: list[LinkEvent] = field(factory=list)
     sync_runs: dict[int, SyncRun] = field(factory=dict)
+    messages: dict[int, Message] = field(factory=dict)
+    message_ids: dict[tuple[str, str], int] = field(factory=dict)  # (source, wa id) -> id
+    message_refs: dict[str, int] = field(factory=dict)  # reference id -> id
+    message_keys: dict[tuple[int | None, str], int] = field(factory=dict)  # idempotency
 
     def copy(self) -> _Tables:
         return _Tables(**{f.name: getattr(self, f.name).copy() for f in fields(_Tables)})
@@ -196,6 +206,45 @@ class _Tables:
         if run_id in self.sync_runs:
             run = self.sync_runs[run_id]
             self.sync_runs[run_id] = evolve(run, finished_at=now, report=report, error=error)
+
+    def insert_messages(self, rows: Sequence[Message]) -> int:
+        inserted = 0
+        for row in rows:
+            assert row.wa_message_id is not None
+            key = (row.source, row.wa_message_id)
+            if key not in self.message_ids and row.conversation_id in self.conversations:
+                self.messages[row.id] = row
+                self.message_ids[key] = row.id
+                inserted += 1
+        return inserted
+
+    def insert_outbound(self, row: Message, idempotency_key: str | None) -> tuple[Message, bool]:
+        key = (row.sent_by_user_id, idempotency_key) if idempotency_key is not None else None
+        if key is not None and key in self.message_keys:
+            return self.messages[self.message_keys[key]], False
+        self.messages[row.id] = row
+        assert row.reference_id is not None
+        self.message_refs[row.reference_id] = row.id
+        if key is not None:
+            self.message_keys[key] = row.id
+        return row, True
+
+    def advance_message(self, message_id: int, status: MessageStatus, error: str | None) -> bool:
+        row = self.messages.get(message_id)
+        if row is None or not may_become(row.status, status):
+            return False
+        self.messages[message_id] = evolve(row, status=status, error=error)
+        return True
+
+    def tie_message(self, message_id: int, wa_message_id: str) -> bool:
+        row = self.messages.get(message_id)
+        key = (row.source, wa_message_id) if row is not None else None
+        if row is None or row.wa_message_id is not None or key in self.message_ids:
+            return False
+        assert key is not None
+        self.message_ids[key] = message_id
+        self.messages[message_id] = evolve(row, wa_message_id=wa_message_id)
+        return True
 
     # -- reads ------------------------------------------------------------------
 
@@ -375,11 +424,115 @@ class MemoryConversations(_Repository):
         )
         return Page(tuple(tables.conversation(row) for row in page.items), page.next_before_id)
 
+    def id_for(self, source: str, wa_id: str) -> int | None:
+        contact_id = self._tables.contact_ids.get((source, wa_id))
+        return None if contact_id is None else self._tables.conversation_of.get(contact_id)
+
     def get(self, viewer: Actor, conversation_id: int) -> Conversation | None:
         row = self._tables.conversations.get(conversation_id)
         if row is None or not self._visible(viewer, row):
             return None
         return self._tables.conversation(row)
+
+
+class MemoryMessages(_Repository):
+    """``MessageRepository`` in memory."""
+
+    def add_many(self, source: str, new_messages: Sequence[NewMessage]) -> int:
+        tables = self._tables
+        fresh = list(
+            {
+                m.wa_message_id: m
+                for m in new_messages
+                if (source, m.wa_message_id) not in tables.message_ids
+                and m.conversation_id in tables.conversations
+            }.values()
+        )
+        ids = self._uow.store.new_ids("messages", len(fresh))
+        rows = [
+            Message(
+                id=message_id,
+                conversation_id=new.conversation_id,
+                source=source,
+                wa_message_id=new.wa_message_id,
+                direction=new.direction,
+                type=new.type,
+                body=new.body,
+                media_url=new.media_url,
+                author=new.author,
+                sender_name=new.sender_name,
+                status=new.status,
+                error=None,
+                sent_by_user_id=None,
+                created_at=new.created_at,
+            )
+            for message_id, new in zip(ids, fresh, strict=True)
+        ]
+        return self._uow.write(_Tables.insert_messages, rows)
+
+    def add_outbound(
+        self,
+        source: str,
+        conversation_id: int,
+        body: str,
+        *,
+        sent_by_user_id: int | None,
+        reference_id: str,
+        idempotency_key: str | None,
+        now: datetime,
+    ) -> tuple[Message, bool]:
+        if conversation_id not in self._tables.conversations:
+            raise NotFound(f"no conversation with id {conversation_id}")
+        (message_id,) = self._uow.store.new_ids("messages", 1)
+        row = Message(
+            id=message_id,
+            conversation_id=conversation_id,
+            source=source,
+            wa_message_id=None,
+            direction=Direction.OUT,
+            type="chat",
+            body=body,
+            media_url=None,
+            author=None,
+            sender_name=None,
+            status=MessageStatus.QUEUED,
+            error=None,
+            sent_by_user_id=sent_by_user_id,
+            created_at=now,
+            reference_id=reference_id,
+        )
+        return self._uow.write(_Tables.insert_outbound, row, idempotency_key)
+
+    def get(self, message_id: int) -> Message | None:
+        return self._tables.messages.get(message_id)
+
+    def by_reference(self, reference_id: str) -> Message | None:
+        message_id = self._tables.message_refs.get(reference_id)
+        return None if message_id is None else self._tables.messages[message_id]
+
+    def advance(self, message_id: int, status: MessageStatus, *, error: str | None = None) -> bool:
+        return self._uow.write(_Tables.advance_message, message_id, status, error)
+
+    def tie(self, message_id: int, wa_message_id: str) -> bool:
+        return self._uow.write(_Tables.tie_message, message_id, wa_message_id)
+
+    def advance_by_wa_id(self, source: str, wa_message_id: str, status: MessageStatus) -> bool:
+        message_id = self._tables.message_ids.get((source, wa_message_id))
+        if message_id is None or self._tables.messages[message_id].direction is not Direction.OUT:
+            return False
+        return self.advance(message_id, status)
+
+    def page(self, conversation_id: int, *, limit: int, before_id: int | None) -> Page[Message]:
+        rows = [m for m in self._tables.messages.values() if m.conversation_id == conversation_id]
+        rows.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        if before_id is not None:
+            start = self._tables.messages.get(before_id)
+            if start is None or start.conversation_id != conversation_id:
+                return Page((), None)
+            rows = [m for m in rows if (m.created_at, m.id) < (start.created_at, start.id)]
+        chosen = rows[:limit]
+        more = len(rows) > limit
+        return Page(tuple(chosen), chosen[-1].id if more and chosen else None)
 
 
 class MemoryUsers(_Repository):
@@ -497,6 +650,7 @@ class FakeUnitOfWork:
         self.tokens: TokenRepository = MemoryTokens(self)
         self.links: LinkRepository = MemoryLinks(self)
         self.sync_runs: SyncRunRepository = MemorySyncRuns(self)
+        self.messages: MessageRepository = MemoryMessages(self)
         self._base: _Tables | None = None  # the published tables this unit of work reads
         self._work: _Tables | None = None  # its private copy, from the first write on
         self._log: list[_Write] = []

@@ -9,6 +9,7 @@ these into exit codes (CLI) and status codes (HTTP), each in one place.
     │   └── InvalidCursor           a pagination cursor that is not ours   (HTTP 422)
     ├── NotFound                    absent, or not visible to the viewer   (exit 1, HTTP 404)
     ├── AlreadyExists               e.g. a duplicate username              (exit 1, HTTP 409)
+    ├── Conflict                    not in a state that allows it          (exit 1, HTTP 409)
     ├── AuthError                   no or bad credentials                  (HTTP 401)
     ├── PermissionDenied            the viewer lacks the role              (HTTP 403)
     ├── SyncAlreadyRunning          another sync holds the lock            (exit 1, HTTP 409)
@@ -121,3 +122,10 @@ class SchemaNotReady(StorageError):
     """The database has no (or an old) schema: run `wa-manager db upgrade`."""
 
     code = "schema_not_ready"
+
+
+class Conflict(WaManagerError):
+    """The thing is not in a state that allows this (e.g. retrying a message that did
+    not fail)."""
+
+    code = "conflict"

@@ -283,3 +283,65 @@ class SendReceipt:
     """
 
     upstream_id: str | None
+
+
+class MessageStatus(enum.StrEnum):
+    """Where a message stands: inbound ones are ``received``; ours go
+    ``queued`` → ``sent`` → ``delivered`` → ``read``, or ``failed``."""
+
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class Direction(enum.StrEnum):
+    """Whether a message came to us or went out from us."""
+
+    IN = "in"
+    OUT = "out"
+
+
+@frozen
+class Message:
+    """One WhatsApp message of a conversation, inbound or outbound.
+
+    Unique by (``source``, ``wa_message_id``) once WhatsApp has named it;
+    ``created_at`` is the message's own time (UltraMsg's), not when we stored it.
+    ``reference_id`` ties an outbound message we sent to UltraMsg's ``message_create``
+    webhook for it; ``sent_by_user_id`` is who sent it from wa-manager (None: typed
+    on the phone, or inbound).
+    """
+
+    id: int
+    conversation_id: int
+    source: str
+    wa_message_id: str | None
+    direction: Direction = field(converter=Direction)
+    type: str
+    body: str | None
+    media_url: str | None
+    author: str | None
+    sender_name: str | None
+    status: MessageStatus = field(converter=MessageStatus)
+    error: str | None
+    sent_by_user_id: int | None
+    created_at: datetime
+    reference_id: str | None = None
+
+
+class NewMessage(NamedTuple):
+    """A message about to be stored (from a webhook or a history fetch)."""
+
+    conversation_id: int
+    wa_message_id: str
+    direction: Direction
+    type: str
+    body: str | None
+    media_url: str | None
+    author: str | None
+    sender_name: str | None
+    status: MessageStatus
+    created_at: datetime

@@ -23,7 +23,10 @@ from wa_manager.domain.model import (
     ContactLink,
     Conversation,
     LinkEvent,
+    Message,
+    MessageStatus,
     NewContact,
+    NewMessage,
     Page,
     RawChat,
     RawMessage,
@@ -125,6 +128,11 @@ class ConversationRepository(Protocol):
         """One conversation if it exists and ``viewer`` may see it, else None."""
         ...
 
+    def id_for(self, source: str, wa_id: str) -> int | None:
+        """The id of the conversation of the contact (source, wa_id), if it has one
+        (for webhooks: no viewer, the system files the message)."""
+        ...
+
 
 class UserRepository(Protocol):
     """Team members and their password hashes."""
@@ -200,10 +208,60 @@ class SyncRunRepository(Protocol):
     def latest(self) -> SyncRun | None: ...
 
 
+class MessageRepository(Protocol):
+    """Messages, unique by (source, wa_message_id) once WhatsApp has named them."""
+
+    def add_many(self, source: str, new_messages: Sequence[NewMessage]) -> int:
+        """Insert messages of ``source``, skipping any whose WhatsApp id is stored;
+        return how many were inserted. Safe against a concurrent insert of the same."""
+        ...
+
+    def add_outbound(
+        self,
+        source: str,
+        conversation_id: int,
+        body: str,
+        *,
+        sent_by_user_id: int | None,
+        reference_id: str,
+        idempotency_key: str | None,
+        now: datetime,
+    ) -> tuple[Message, bool]:
+        """Store a reply as ``queued``; with an ``idempotency_key`` already used by that
+        user, return their first message instead. True when it was stored now."""
+        ...
+
+    def get(self, message_id: int) -> Message | None: ...
+
+    def by_reference(self, reference_id: str) -> Message | None:
+        """The outbound message we sent with this ``referenceId``, if any."""
+        ...
+
+    def advance(self, message_id: int, status: MessageStatus, *, error: str | None = None) -> bool:
+        """Move a message to ``status`` if it may (``messages.may_become``), in one
+        checked update, with ``error`` (None clears it); True if it moved."""
+        ...
+
+    def tie(self, message_id: int, wa_message_id: str) -> bool:
+        """Give a reply of ours the WhatsApp id UltraMsg reported for it, unless it has
+        one or another message of its source holds that id; True if it was set."""
+        ...
+
+    def advance_by_wa_id(self, source: str, wa_message_id: str, status: MessageStatus) -> bool:
+        """The same, for the outbound message WhatsApp knows by ``wa_message_id`` (acks)."""
+        ...
+
+    def page(self, conversation_id: int, *, limit: int, before_id: int | None) -> Page[Message]:
+        """A conversation's messages, newest first by their own time (then id); the
+        page after ``before_id`` starts below that message."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction and its repositories: ``with uow: ...; uow.commit()``."""
 
     contacts: ContactRepository
+    messages: MessageRepository
     conversations: ConversationRepository
     users: UserRepository
     tokens: TokenRepository
@@ -283,3 +341,8 @@ class MessageSender(Protocol):
         it was not sent, ``UpstreamUnavailable`` may mean either (the message says).
         """
         ...
+
+
+@runtime_checkable
+class MessageChannel(MessageSource, MessageSender, Protocol):
+    """Both: what the message use cases talk to (the UltraMsg client, or a test fake)."""

@@ -40,7 +40,11 @@ ContactKind = Annotated[str, one_of("person", "group")]
 RoleName = Annotated[str, one_of("admin", "user")]
 Trigger = Annotated[str, one_of("cli", "api", "ui", "schedule", "library")]
 LinkAction = Annotated[str, one_of("link", "unlink")]
-WebhookStatus = Annotated[str, one_of("created", "touched", "ignored")]
+WebhookStatus = Annotated[str, one_of("created", "touched", "acknowledged", "ignored")]
+Direction = Annotated[str, one_of("in", "out")]
+MessageStatusName = Annotated[
+    str, one_of("received", "queued", "sent", "delivered", "read", "failed")
+]
 
 
 def _time(value: Any) -> str:
@@ -303,11 +307,61 @@ class WebhookAnswer(Shape):
     status: WebhookStatus
     wa_id: str | None
     reason: str | None
+    message: str | UnsetType = UNSET  # what became of the message, when there was one
 
     @classmethod
     def of(cls, result: WebhookResult) -> WebhookAnswer:
         """The shape of a webhook's outcome."""
-        return cls(status=str(result.outcome), wa_id=result.wa_id, reason=result.reason)
+        return cls(
+            status=str(result.outcome),
+            wa_id=result.wa_id,
+            reason=result.reason,
+            message=result.message if result.message is not None else UNSET,
+        )
+
+
+class Message(Shape):
+    """One message of a conversation, in or out, with its delivery state."""
+
+    id: Id
+    conversation_id: Id
+    wa_message_id: str | None
+    direction: Direction
+    type: str
+    body: str | None
+    media_url: str | None
+    author: str | None
+    sender_name: str | None
+    status: MessageStatusName
+    error: str | None
+    sent_by_user_id: int | None
+    created_at: Time
+
+    @classmethod
+    def of(cls, message: model.Message) -> Message:
+        """The shape of a stored message."""
+        return cls(
+            id=message.id,
+            conversation_id=message.conversation_id,
+            wa_message_id=message.wa_message_id,
+            direction=str(message.direction),
+            type=message.type,
+            body=message.body,
+            media_url=message.media_url,
+            author=message.author,
+            sender_name=message.sender_name,
+            status=str(message.status),
+            error=message.error,
+            sent_by_user_id=message.sent_by_user_id,
+            created_at=_time(message.created_at),
+        )
+
+
+class HistoryFetched(Shape):
+    """What a history fetch did: messages UltraMsg gave, and how many were new."""
+
+    fetched: Count
+    created: Count
 
 
 class Page(Shape, Generic[Item]):

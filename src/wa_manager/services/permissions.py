@@ -6,9 +6,10 @@ line, the scheduler, webhooks, the library façade — trusted like an admin).
 Anything else, ``None`` included, is refused: a use case cannot run for nobody,
 so a new entrypoint that forgets to say who is asking fails closed.
 
-Reading conversations is open to every signed-in user because the read queries
-themselves take the viewer and return only what that viewer may see
-(``ConversationRepository.page`` and ``.get``).
+Reading conversations and their messages, and replying, are open to every
+signed-in user because the read queries themselves take the viewer and return
+only what that viewer may see (``ConversationRepository.page`` and ``.get``): a
+message is reached only through a conversation the viewer may see.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Action(enum.StrEnum):
     ADD_USER = "add users"
     CREATE_TOKEN = "create API tokens"  # noqa: S105 (an action, not a secret)
     SEE_CONVERSATIONS = "see conversations"
+    READ_MESSAGES = "read messages"
+    SEND_MESSAGES = "send messages"
     HANDLE_WEBHOOK = "apply UltraMsg webhooks"
 
 

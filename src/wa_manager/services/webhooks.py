@@ -12,7 +12,13 @@ turns the form into the JSON shape, ``parse_event`` reads an event out of it and
   channels, WhatsApp's own chat and, with ``WA_MANAGER_SYNC_GROUPS=false``,
   groups are ignored;
 - an unknown chat becomes a contact (``source`` = the instance id) with its one
-  conversation; a known one gets ``last_seen_at`` = now and is no longer vanished.
+  conversation; a known one gets ``last_seen_at`` = now and is no longer vanished;
+- the message itself is stored in that conversation, once per WhatsApp id
+  (repeats and a racing history fetch find it there); a ``message_create`` whose
+  top-level ``referenceId`` is one of our replies gives that reply its WhatsApp id
+  instead (typed on the phone, it is a new outbound message);
+- ``message_ack``: the outbound message ``data.id`` moves to sent, delivered or
+  read, never backwards.
 
 Anything else (other event types, another instance, malformed bodies) is
 ``ignored`` with a reason: UltraMsg retries a webhook that does not get a 2xx,
@@ -26,17 +32,21 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from attrs import frozen
 
-from wa_manager.domain.model import Actor, ChatKind, NewContact
-from wa_manager.domain.ports import Clock, UnitOfWorkFactory
+from wa_manager.domain.messages import new_message, raw_message, status_for_ack
+from wa_manager.domain.model import Actor, ChatKind, MessageStatus, NewContact, RawMessage
+from wa_manager.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from wa_manager.domain.rules import classify_chat_id, phone_for_chat
 from wa_manager.services.permissions import Action, authorize
 
 MESSAGE_RECEIVED = "message_received"
 MESSAGE_CREATE = "message_create"
+MESSAGE_ACK = "message_ack"
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 CHAT_FIELD_OF_EVENT = {MESSAGE_RECEIVED: "from", MESSAGE_CREATE: "to"}
 MAX_FORM_DEPTH = 4
 MAX_NAME_LENGTH = 2000
@@ -47,6 +57,7 @@ class WebhookOutcome(enum.StrEnum):
 
     CREATED = "created"  # a new contact and its conversation
     TOUCHED = "touched"  # a known contact was seen again
+    ACKNOWLEDGED = "acknowledged"  # a delivery ack moved one of our messages forward
     IGNORED = "ignored"  # nothing written; ``reason`` says why
 
 
@@ -57,6 +68,8 @@ class WebhookResult:
     outcome: WebhookOutcome
     wa_id: str | None = None
     reason: str | None = None
+    message: str | None = None  # stored | duplicate | ours | the new status of an ack
+    note: str | None = None  # for the log: why the message itself was not stored
 
 
 class MessageEvent(NamedTuple):
@@ -123,6 +136,15 @@ def _instance_digits(instance_id: str) -> str:
     return "".join(ch for ch in instance_id if ch.isascii() and ch.isdigit())
 
 
+def _from_this_instance(payload: Mapping[str, Any], instance_id: str) -> bool:
+    """Whether the event's ``instanceId`` (when it names one) is ours."""
+    sender_instance = payload.get("instanceId")
+    return sender_instance in (None, "") or str(sender_instance) in (
+        instance_id,
+        _instance_digits(instance_id),
+    )
+
+
 def parse_event(
     payload: object, *, instance_id: str, include_groups: bool = True
 ) -> MessageEvent | IgnoredEvent:
@@ -135,11 +157,7 @@ def parse_event(
     chat_field = CHAT_FIELD_OF_EVENT.get(event_type)
     if chat_field is None:
         return IgnoredEvent(f"event_type {event_type[:40]!r} does not concern contacts")
-    sender_instance = payload.get("instanceId")
-    if sender_instance not in (None, "") and str(sender_instance) not in (
-        instance_id,
-        _instance_digits(instance_id),
-    ):
+    if not _from_this_instance(payload, instance_id):
         return IgnoredEvent("the event belongs to another UltraMsg instance")
     data = payload.get("data")
     if isinstance(data, str):
@@ -173,6 +191,29 @@ def _first_name(event_type: str, kind: ChatKind, data: Mapping[str, Any]) -> str
     return name
 
 
+def _data(payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    data = payload.get("data")
+    if isinstance(data, str):
+        data = _json_object_or_same(data)
+    return data if isinstance(data, Mapping) else None
+
+
+def message_in(payload: Mapping[str, Any], chat_id: str, now: datetime) -> RawMessage | str:
+    """The message an event carries, or why it cannot be stored (no id, a bad time)."""
+    data = _data(payload)
+    if data is None:
+        return "no data object"
+    raw = raw_message(data, chat_id)
+    if raw.wa_message_id is None:
+        return "the message has no id"
+    for key in ("timestamp", "time"):
+        if key in data and data[key] not in (None, "") and raw.sent_at is None:
+            return f"data.{key} is not a time in unix seconds"
+    if raw.sent_at is not None and raw.sent_at > now + MAX_CLOCK_SKEW:
+        return "the message's time is in the future"
+    return raw
+
+
 @frozen
 class Webhooks:
     """The webhook use case, bound to the store, the clock and the instance once."""
@@ -186,9 +227,14 @@ class Webhooks:
         """Apply one webhook payload (already decoded) and say what it did."""
         authorize(actor, Action.HANDLE_WEBHOOK)
         instance_id = self.instance_id()
+        if isinstance(payload, Mapping) and payload.get("event_type") == MESSAGE_ACK:
+            return self._ack(instance_id, payload)
         event = parse_event(payload, instance_id=instance_id, include_groups=self.include_groups)
         if isinstance(event, IgnoredEvent):
             return WebhookResult(WebhookOutcome.IGNORED, event.wa_id, event.reason)
+        assert isinstance(payload, Mapping)
+        now = self.clock()
+        message = message_in(payload, event.wa_id, now)
         new_contact = NewContact(
             event.wa_id,
             event.name,
@@ -196,11 +242,60 @@ class Webhooks:
             event.kind.contact_kind,
         )
         with self.store() as uow:
-            now = self.clock()
             created = uow.contacts.add_many(instance_id, [new_contact], now)
             if not created:
                 uow.contacts.touch(instance_id, event.wa_id, now)
             uow.conversations.add_for(instance_id, [event.wa_id], now)
+            note = None
+            if isinstance(message, str):
+                filed, note = None, f"message not stored: {message}"
+            else:
+                conversation_id = uow.conversations.id_for(instance_id, event.wa_id)
+                assert conversation_id is not None
+                filed = _file_message(uow, instance_id, conversation_id, message, payload, now)
             uow.commit()
         outcome = WebhookOutcome.CREATED if created else WebhookOutcome.TOUCHED
-        return WebhookResult(outcome, event.wa_id)
+        return WebhookResult(outcome, event.wa_id, message=filed, note=note)
+
+    def _ack(self, instance_id: str, payload: Mapping[str, Any]) -> WebhookResult:
+        """A delivery ack: the outbound message it names moves forward, never back."""
+        if not _from_this_instance(payload, instance_id):
+            return WebhookResult(
+                WebhookOutcome.IGNORED, None, "the event belongs to another UltraMsg instance"
+            )
+        data = _data(payload)
+        wa_message_id = data.get("id") if data is not None else None
+        status = status_for_ack(data.get("ack")) if data is not None else None
+        if not isinstance(wa_message_id, str) or not wa_message_id or status is None:
+            return WebhookResult(WebhookOutcome.IGNORED, None, "an ack needs data.id and data.ack")
+        with self.store() as uow:
+            moved = uow.messages.advance_by_wa_id(instance_id, wa_message_id, status)
+            uow.commit()
+        if not moved:
+            return WebhookResult(
+                WebhookOutcome.IGNORED, None, "no outbound message of ours to move forward"
+            )
+        return WebhookResult(WebhookOutcome.ACKNOWLEDGED, None, message=str(status))
+
+
+def _file_message(
+    uow: UnitOfWork,
+    source: str,
+    conversation_id: int,
+    message: RawMessage,
+    payload: Mapping[str, Any],
+    now: datetime,
+) -> str:
+    """Store the event's message and say how: ``stored``, ``duplicate`` or ``ours``
+    (the ``message_create`` of a reply we sent, tied by its ``referenceId``)."""
+    assert message.wa_message_id is not None
+    reference = payload.get("referenceId")
+    if payload.get("event_type") == MESSAGE_CREATE and isinstance(reference, str) and reference:
+        ours = uow.messages.by_reference(reference)
+        if ours is not None and ours.source == source:
+            uow.messages.tie(ours.id, message.wa_message_id)
+            uow.messages.advance(ours.id, MessageStatus.SENT)
+            return "ours"
+    row = new_message(message, conversation_id, now)
+    assert row is not None
+    return "stored" if uow.messages.add_many(source, [row]) else "duplicate"

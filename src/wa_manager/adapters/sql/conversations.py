@@ -164,3 +164,13 @@ class SqlConversationRepository:
             query = _linked_to(viewer, query)
         row = self._db.execute(query).first()
         return None if row is None else _conversation_from_row(row)
+
+    def id_for(self, source: str, wa_id: str) -> int | None:
+        """The conversation id of the contact (source, wa_id): one indexed lookup."""
+        query = (
+            select(conversations.c.id)
+            .join(contacts, contacts.c.id == conversations.c.contact_id)
+            .where(contacts.c.source == source, contacts.c.wa_id == wa_id)
+        )
+        found = self._db.execute(query).scalar()
+        return int(found) if found is not None else None

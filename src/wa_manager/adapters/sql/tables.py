@@ -179,3 +179,40 @@ sync_runs = Table(
     Column("dry_run", Boolean, nullable=True),
     Column("error", Text, nullable=True),
 )
+
+# Messages: unique by (source, wa_message_id) once WhatsApp has named them (NULLs are
+# distinct on both backends, so replies still waiting for their id do not collide).
+# A thread is read newest first by the message's own time: (conversation_id, created_at, id).
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "conversation_id",
+        Id,
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("source", String(128), nullable=False),
+    Column("wa_message_id", String(256), nullable=True),
+    Column("direction", String(3), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("body", Text, nullable=True),
+    Column("media_url", Text, nullable=True),
+    Column("author", String(128), nullable=True),
+    Column("sender_name", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("sent_by_user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("reference_id", String(64), nullable=True),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("source", "wa_message_id"),
+    UniqueConstraint("reference_id"),
+    UniqueConstraint("sent_by_user_id", "idempotency_key"),
+    CheckConstraint("direction IN ('in', 'out')", name="direction"),
+    CheckConstraint(
+        "status IN ('received', 'queued', 'sent', 'delivered', 'read', 'failed')", name="status"
+    ),
+    Index(None, "conversation_id", "created_at", "id"),
+)

@@ -30,12 +30,14 @@ from wa_manager.adapters.sql.engine import (
 )
 from wa_manager.adapters.sql.errors import translate, unreachable
 from wa_manager.adapters.sql.links import SqlLinkRepository
+from wa_manager.adapters.sql.messages import SqlMessageRepository
 from wa_manager.adapters.sql.sync_runs import SqlSyncRunRepository
 from wa_manager.domain.errors import SyncAlreadyRunning
 from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
     LinkRepository,
+    MessageRepository,
     SyncRunRepository,
     TokenRepository,
     UserRepository,
@@ -83,6 +85,7 @@ class SqlUnitOfWork:
         self.tokens: TokenRepository = SqlTokenRepository(db)
         self.links: LinkRepository = SqlLinkRepository(db)
         self.sync_runs: SyncRunRepository = SqlSyncRunRepository(db)
+        self.messages: MessageRepository = SqlMessageRepository(db)
         self._db = db
         return self
 

@@ -3,7 +3,8 @@
 Modules: ``root`` (the group, global options, error handling), ``runtime``
 (settings, env file, the injectable ``Wiring``), ``errors`` (exit codes and
 ``error:`` lines), ``output`` (JSON and tables), and one module per command family:
-``syncing``, ``accounts``, ``contacts``, ``server``, ``extras`` (sync history, export, status).
+``syncing``, ``accounts``, ``contacts``, ``messages``, ``server``, ``extras`` (sync
+history, export, status).
 """
 
 from __future__ import annotations
@@ -11,12 +12,19 @@ from __future__ import annotations
 from wa_manager.entrypoints.cli import contacts, extras, syncing
 from wa_manager.entrypoints.cli.accounts import COMMANDS as ACCOUNT_COMMANDS
 from wa_manager.entrypoints.cli.contacts import COMMANDS as CONTACT_COMMANDS
+from wa_manager.entrypoints.cli.messages import COMMANDS as MESSAGE_COMMANDS
 from wa_manager.entrypoints.cli.root import cli
 from wa_manager.entrypoints.cli.runtime import Runtime, Wiring
 from wa_manager.entrypoints.cli.server import COMMANDS as SERVER_COMMANDS
 from wa_manager.entrypoints.cli.syncing import COMMANDS as SYNC_COMMANDS
 
-for _command in (*SYNC_COMMANDS, *ACCOUNT_COMMANDS, *CONTACT_COMMANDS, *SERVER_COMMANDS):
+for _command in (
+    *SYNC_COMMANDS,
+    *ACCOUNT_COMMANDS,
+    *CONTACT_COMMANDS,
+    *MESSAGE_COMMANDS,
+    *SERVER_COMMANDS,
+):
     cli.add_command(_command)
 syncing.sync.add_command(extras.history)
 contacts.contacts.add_command(extras.export)

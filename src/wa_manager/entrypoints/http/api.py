@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from wa_manager.domain.model import SyncReport, User
 from wa_manager.entrypoints import shapes
-from wa_manager.entrypoints.http import extras, webhooks
+from wa_manager.entrypoints.http import extras, threads, webhooks
 from wa_manager.entrypoints.http.answers import answer, paged
 from wa_manager.entrypoints.http.auth import (
     AUTH_SESSION,
@@ -38,6 +38,8 @@ from wa_manager.entrypoints.http.inputs import (
     ContactQuery,
     ContactUsersBody,
     ExportQuery,
+    HistoryQuery,
+    NewMessageBody,
     NewUserBody,
     PageQuery,
     Query,
@@ -61,7 +63,8 @@ class Access(enum.Enum):
 
 @frozen
 class Param:
-    """A path parameter, as OpenAPI describes it (query strings are ``Query`` Structs)."""
+    """A path or header parameter, as OpenAPI describes it (query strings are ``Query``
+    Structs)."""
 
     name: str
     schema: dict[str, Any]
@@ -79,7 +82,9 @@ class Operation:
     summary: str
     response: Any  # a Struct of ``shapes`` (or another type msgspec describes)
     status: int = 200
+    also: tuple[int, ...] = ()  # other success statuses, with the same answer
     path_params: tuple[Param, ...] = ()
+    headers: tuple[Param, ...] = ()
     query: type[Query] | None = None
     body: type[msgspec.Struct] | None = None
     errors: tuple[int, ...] = ()
@@ -202,6 +207,11 @@ async def openapi_document(request: Request) -> Response:
 
 _ID = Param("id", {"type": "integer", "minimum": 1}, "the id")
 _SECRET = Param("secret", {"type": "string"}, "WA_MANAGER_WEBHOOK_SECRET (else 404)")
+_IDEMPOTENCY_KEY = Param(
+    threads.IDEMPOTENCY_HEADER,
+    {"type": "string", "minLength": 1, "maxLength": 200},
+    "makes a retried POST safe: the same key again answers 200 with the first message",
+)
 _SYNC_ERRORS = (409, 502, 503)
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -271,6 +281,28 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET", "/api/conversations/{id}", get_conversation, Access.USER,
         "One conversation the caller may see", shapes.Conversation, path_params=(_ID,),
         errors=(404,),
+    ),
+    Operation(
+        "GET", "/api/conversations/{id}/messages", threads.list_messages, Access.USER,
+        "A conversation's messages, newest first", shapes.Page[shapes.Message],
+        path_params=(_ID,), query=PageQuery, errors=(404,),
+    ),
+    Operation(
+        "POST", "/api/conversations/{id}/messages", threads.send_message, Access.USER,
+        "Reply in a conversation (201; 200 with the first message for a repeated "
+        "Idempotency-Key header; 502 when UltraMsg failed: the message is kept as failed)",
+        shapes.Message, status=201, also=(200,), path_params=(_ID,),
+        headers=(_IDEMPOTENCY_KEY,), body=NewMessageBody, errors=(404, 502, 503),
+    ),
+    Operation(
+        "POST", "/api/messages/{id}/retry", threads.retry_message, Access.USER,
+        "Send a failed reply again (409 for any other status)", shapes.Message,
+        path_params=(_ID,), errors=(404, 409, 502, 503),
+    ),
+    Operation(
+        "POST", "/api/conversations/{id}/history", threads.fetch_history, Access.USER,
+        "Fetch the chat's latest messages from UltraMsg and store the new ones",
+        shapes.HistoryFetched, path_params=(_ID,), query=HistoryQuery, errors=(404, 502, 503),
     ),
     Operation(
         "GET", "/api/users", list_users, Access.ADMIN, "Every user", shapes.Items[shapes.User]

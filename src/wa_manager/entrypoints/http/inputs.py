@@ -19,7 +19,9 @@ import msgspec
 from starlette.requests import Request
 
 from wa_manager.domain.errors import InvalidCursor, InvalidInput, NotFound
+from wa_manager.domain.messages import MAX_BODY_LENGTH, MAX_HISTORY_LIMIT
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from wa_manager.services.messages import DEFAULT_HISTORY_LIMIT
 
 MAX_ID = 2**63 - 1
 MAX_SEARCH_LENGTH = 200
@@ -48,7 +50,13 @@ class NewUserBody(msgspec.Struct, forbid_unknown_fields=True):
     password: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
 
 
-REQUEST_BODIES: tuple[type[msgspec.Struct], ...] = (ContactUsersBody, NewUserBody)
+class NewMessageBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/conversations/{id}/messages``: a reply, kept byte for byte."""
+
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_BODY_LENGTH)]
+
+
+REQUEST_BODIES: tuple[type[msgspec.Struct], ...] = (ContactUsersBody, NewUserBody, NewMessageBody)
 
 
 async def json_body(request: Request, body_type: type[Body]) -> Body:
@@ -135,6 +143,19 @@ class ExportQuery(Query, kw_only=True):
     search: Search | None = None
     vanished: Vanished | None = None
     bom: Annotated[bool, msgspec.Meta(description="start with a UTF-8 byte order mark")] = False
+
+
+class HistoryQuery(Query, kw_only=True):
+    """``POST /api/conversations/{id}/history``: how many of the latest messages to fetch."""
+
+    limit: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=MAX_HISTORY_LIMIT,
+            description=f"how many of the chat's latest messages, 1 to {MAX_HISTORY_LIMIT}",
+        ),
+    ] = DEFAULT_HISTORY_LIMIT
 
 
 class SyncQuery(Query, kw_only=True):

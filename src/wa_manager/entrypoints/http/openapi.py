@@ -19,11 +19,13 @@ from wa_manager.entrypoints.shapes import Error
 JsonSchema = dict[str, Any]
 REF_TEMPLATE = "#/components/schemas/{name}"
 
+_SUCCESS = {200: "OK", 201: "Created"}
+
 ERROR_DESCRIPTIONS = {
     401: "no or bad credentials",
     403: "not an admin, or a browser session without its CSRF token",
     404: "absent, or not visible to the caller (the same answer)",
-    409: "a conflict: a sync is already running, or the name is taken",
+    409: "a conflict: a sync is already running, the name is taken, or the message did not fail",
     422: "bad input: a malformed body, id, limit or cursor",
     502: "UltraMsg failed; the message says why",
     503: "not available: UltraMsg not configured, or the database does not answer",
@@ -97,21 +99,23 @@ def _operation(operation: Operation, refs: dict[Any, JsonSchema]) -> dict[str, A
         "description": f"Who: {operation.access.value}.",
         "security": _SECURITY[operation.access],
         "responses": {
-            str(operation.status): {
-                "description": "OK" if operation.status == 200 else "Created",
+            str(status): {
+                "description": _SUCCESS.get(status, "OK"),
                 "content": {operation.media_type: {"schema": refs[operation.response]}},
             }
+            for status in (operation.status, *operation.also)
         },
     }
     parameters = [
         {
             "name": param.name,
-            "in": "path",
-            "required": True,
+            "in": location,
+            "required": location == "path",
             "description": param.description,
             "schema": param.schema,
         }
-        for param in operation.path_params
+        for location, params in (("path", operation.path_params), ("header", operation.headers))
+        for param in params
     ]
     if operation.query is not None:
         parameters += query_parameters(operation.query)

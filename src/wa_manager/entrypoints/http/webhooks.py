@@ -82,7 +82,12 @@ async def ultramsg_webhook(request: Request) -> Response:
     if result.outcome is WebhookOutcome.IGNORED:
         logger.info("webhook ignored: %s", result.reason)
     else:
-        logger.info("webhook %s contact %s", result.outcome, result.wa_id)
+        logger.info(
+            "webhook %s contact %s, message %s",
+            result.outcome,
+            result.wa_id,
+            result.message or result.note or "-",
+        )
     return answer(WebhookAnswer.of(result))
 
 
