@@ -17,7 +17,7 @@ from wa_manager.adapters.sql import SqlStore
 from wa_manager.bootstrap import App, bootstrap
 from wa_manager.domain.model import RawChat
 from wa_manager.entrypoints.http.app import create_app
-from wa_manager.entrypoints.http.webhooks import redact_webhook_path
+from wa_manager.redaction import redact
 from wa_manager.services.webhooks import WebhookOutcome
 from wa_manager.testing import FastHasher, InMemoryStore, StaticChats
 
@@ -163,9 +163,9 @@ def test_without_an_instance_id_the_webhook_is_503() -> None:
 
 def test_the_secret_never_reaches_the_access_log() -> None:
     line = f'127.0.0.1:5000 - "POST {PATH} HTTP/1.1" 200'
-    assert SECRET not in redact_webhook_path(line)
-    assert redact_webhook_path(f"{PATH}?a=1") == "/webhooks/ultramsg/***?a=1"
-    assert redact_webhook_path("/api/contacts") == "/api/contacts"
+    assert SECRET not in redact(line)
+    assert redact(f"{PATH}?a=1") == "/webhooks/ultramsg/***?a=1"
+    assert redact("/api/contacts") == "/api/contacts"
 
 
 def test_the_access_log_filter_is_installed_while_serving(client: TestClient) -> None:

@@ -10,9 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wa_manager.adapters.fake_ultramsg import encode_chats, generate_chats, sample_chats
-from wa_manager.adapters.ultramsg import error_in_body, parse_chats, redact
+from wa_manager.adapters.ultramsg import error_in_body, parse_chats
 from wa_manager.domain.errors import UpstreamBadResponse
 from wa_manager.domain.model import RawChat
+from wa_manager.redaction import redact
 
 
 def body_of(value: Any) -> bytes:

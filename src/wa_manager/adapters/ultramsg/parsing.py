@@ -19,9 +19,9 @@ from typing import Any
 
 import msgspec
 
-from wa_manager.adapters.ultramsg.redaction import redact
 from wa_manager.domain.errors import UpstreamBadResponse
 from wa_manager.domain.model import RawChat
+from wa_manager.redaction import redact
 
 
 class _Chat(msgspec.Struct, gc=False):

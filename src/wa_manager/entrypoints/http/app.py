@@ -27,7 +27,7 @@ from wa_manager.entrypoints.http.errors import CatchUnexpected, domain_error, ht
 from wa_manager.entrypoints.http.headers import SecurityHeaders
 from wa_manager.entrypoints.http.inputs import MAX_BODY_BYTES
 from wa_manager.entrypoints.http.openapi import openapi_document
-from wa_manager.entrypoints.http.webhooks import redact_webhook_paths
+from wa_manager.redaction import redact_logs
 
 logger = logging.getLogger("wa_manager.http")
 
@@ -49,8 +49,9 @@ def _secret_key(app: App, secret_key: str | None) -> str:
 
 
 def _secrets_to_redact(app: App) -> tuple[str, ...]:
-    token = app.settings.token
-    return (token.get(),) if token else ()
+    settings = app.settings
+    found = (settings.token, settings.webhook_secret, settings.secret_key)
+    return tuple(secret.get() for secret in found if secret)
 
 
 def create_app(
@@ -72,7 +73,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        redact_webhook_paths()
+        redact_logs(_secrets_to_redact(app))
         if scheduler is not None:
             scheduler.start()
         yield

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -38,6 +37,7 @@ from wa_manager.domain.errors import (
     WaManagerError,
 )
 from wa_manager.entrypoints.http.auth import TooManyAttempts
+from wa_manager.redaction import redact
 
 logger = logging.getLogger("wa_manager.http")
 
@@ -126,22 +126,6 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 # -- the last line of defence ---------------------------------------------------------
-
-_SECRET_PATTERNS = (
-    re.compile(r"(token=)[^&\s'\"]+", re.IGNORECASE),
-    re.compile(r"(Bearer\s+)[^\s'\"]+", re.IGNORECASE),
-    re.compile(r"()wam_[A-Za-z0-9_\-]+"),
-)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with the given secrets and anything that looks like a token replaced by ***."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(r"\1***", text)
-    return text
 
 
 class CatchUnexpected:
