@@ -29,7 +29,8 @@ _PATTERNS = (
     re.compile(r"(token=)[^&\s'\"#<>]+", re.IGNORECASE),
     re.compile(r"(Bearer\s+)[^\s'\"]+", re.IGNORECASE),
     re.compile(r"()wam_[A-Za-z0-9_\-]+"),
-    re.compile(f"({re.escape(WEBHOOK_PREFIX)})" + r"[^\s?#/'\"<>]+"),
+    # up to the end of the path segment, or punctuation that ends a sentence
+    re.compile(f"({re.escape(WEBHOOK_PREFIX)})" + r"[^\s?#/'\"<>:;,)\]]+"),
 )
 
 LIBRARY_LOGGERS = ("httpx", "uvicorn", "uvicorn.access", "uvicorn.error")

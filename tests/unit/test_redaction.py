@@ -30,6 +30,8 @@ HOOK = "hook-secret-77aa"
         (f"/webhooks/ultramsg/{HOOK}?a=1", "/webhooks/ultramsg/***?a=1"),
         (f"http://h/webhooks/ultramsg/{HOOK}/x", "http://h/webhooks/ultramsg/***/x"),
         (f"'/webhooks/ultramsg/{HOOK}'", "'/webhooks/ultramsg/***'"),
+        (f"in POST /webhooks/ultramsg/{HOOK}: boom", "in POST /webhooks/ultramsg/***: boom"),
+        ("in POST /webhooks/ultramsg/***: boom", "in POST /webhooks/ultramsg/***: boom"),
         ("/webhooks/ultramsg/", "/webhooks/ultramsg/"),
         ("/api/contacts?search=anna", "/api/contacts?search=anna"),
     ],
