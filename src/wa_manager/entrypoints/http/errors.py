@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -131,8 +131,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
 class CatchUnexpected:
     """ASGI middleware: an exception nobody handled becomes a logged, generic 500.
 
-    Only the exception's type, message and traceback are logged, redacted; never a
-    request header. ``secrets`` returns the strings to redact (the UltraMsg token).
+    Only the method, the path, the exception's type, message and traceback are
+    logged, all redacted (a webhook path carries its secret); never a request
+    header. ``secrets`` are the strings to redact by value (the UltraMsg token, the
+    webhook secret). A client that hung up (``ClientDisconnect``) gets nothing and
+    costs one info line, not an error.
     """
 
     def __init__(self, app: ASGIApp, secrets: tuple[str, ...] = ()) -> None:
@@ -151,16 +154,14 @@ class CatchUnexpected:
                 started = True
             await send(message)
 
+        where = redact(f"{scope.get('method')} {scope.get('path')}", self.secrets)
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            logger.info("%s: the client hung up before the answer; none sent", where)
         except Exception as exc:
             text = "".join(traceback.format_exception(exc))
-            logger.error(
-                "unexpected error in %s %s: %s",
-                scope.get("method"),
-                scope.get("path"),
-                redact(text, self.secrets),
-            )
+            logger.error("unexpected error in %s: %s", where, redact(text, self.secrets))
             if started:
                 raise
             response = error_response(Request(scope), 500, "internal_error", GENERIC_500)

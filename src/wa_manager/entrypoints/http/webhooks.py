@@ -55,7 +55,7 @@ def decode_payload(body: bytes, content_type: str) -> Any:
     if media_type != FORM_TYPE and looks_like_json:
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply
             return None
     if media_type == FORM_TYPE or "=" in text:
         try:
