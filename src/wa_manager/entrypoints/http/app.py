@@ -1,9 +1,12 @@
 """The HTTP app factory: ``create_app(app)`` -> a Starlette app serving API and web UI.
 
 Nothing is built at import time. Middleware, outermost first: security headers,
-the catch-all for unexpected errors (a logged, generic 500), the signed session
-cookie. Domain errors become JSON errors in ``errors``; the API's routes come
-from ``api.OPERATIONS``, then the web UI's from ``pages.page_routes()``.
+the catch-all for unexpected errors (a logged, generic 500), the body size limit
+(a 413 error), the signed session cookie. Domain errors become JSON errors in
+``errors``; the API's routes come from ``api.OPERATIONS``, then the web UI's from
+``pages.page_routes()``. A path with a trailing slash is redirected to the one
+without by a relative ``Location`` (Starlette's own redirect is built from the
+``Host`` header).
 """
 
 from __future__ import annotations
@@ -17,13 +20,21 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import RedirectResponse
+from starlette.routing import Match, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wa_manager.bootstrap import App
 from wa_manager.domain.errors import WaManagerError
 from wa_manager.entrypoints.http import pages
 from wa_manager.entrypoints.http.api import api_routes
 from wa_manager.entrypoints.http.auth import LoginThrottle
-from wa_manager.entrypoints.http.errors import CatchUnexpected, domain_error, http_error
+from wa_manager.entrypoints.http.errors import (
+    CatchUnexpected,
+    LimitBody,
+    domain_error,
+    http_error,
+)
 from wa_manager.entrypoints.http.headers import SecurityHeaders
 from wa_manager.entrypoints.http.inputs import MAX_BODY_BYTES
 from wa_manager.entrypoints.http.openapi import openapi_document
@@ -52,6 +63,28 @@ def _secrets_to_redact(app: App) -> tuple[str, ...]:
     settings = app.settings
     found = (settings.token, settings.webhook_secret, settings.secret_key)
     return tuple(secret.get() for secret in found if secret)
+
+
+def _without_trailing_slash(router: Router) -> ASGIApp:
+    """The router's answer when no route matches: ``/api/x/`` is a 307 to ``/api/x``
+    when a route takes that (a relative ``Location``), anything else a 404."""
+
+    async def redirect_or_not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope["path"])
+        target = path.rstrip("/")
+        if scope["type"] == "http" and target != path and target.startswith("/"):
+            moved = {**scope, "path": target}
+            if not target.startswith("//") and any(
+                route.matches(moved)[0] is not Match.NONE for route in router.routes
+            ):
+                location = target.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+                query = bytes(scope.get("query_string", b"")).decode("latin-1")
+                response = RedirectResponse(location + (f"?{query}" if query else ""), 307)
+                await response(scope, receive, send)
+                return
+        raise HTTPException(404)
+
+    return redirect_or_not_found
 
 
 def create_app(
@@ -87,6 +120,7 @@ def create_app(
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(CatchUnexpected, secrets=_secrets_to_redact(app)),
+            Middleware(LimitBody, max_bytes=MAX_BODY_BYTES),
             Middleware(
                 SessionMiddleware,
                 secret_key=_secret_key(app, secret_key),
@@ -98,8 +132,9 @@ def create_app(
         ],
         exception_handlers={WaManagerError: domain_error, HTTPException: http_error},
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
+    http_app.router.redirect_slashes = False  # it would send the Host header back
+    http_app.router.default = _without_trailing_slash(http_app.router)
     http_app.state.wa_app = app
     http_app.state.login_throttle = LoginThrottle()
     http_app.state.openapi = openapi_document()

@@ -9,7 +9,8 @@ Every error is ``{"error": {"code": "...", "message": "..."}}`` (CONTRACT.md,
 
 Web-UI pages (paths outside ``/api``) asked for by a browser get the same message
 as a small HTML page. Unexpected exceptions are logged once, with every secret
-redacted, and answered with a generic 500 (``catch_unexpected``).
+redacted, and answered with a generic 500 (``CatchUnexpected``); a body over the
+limit is a 413 ``too_large`` like any other error (``LimitBody``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import traceback
 from collections.abc import Mapping
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -123,6 +125,46 @@ async def http_error(request: Request, exc: Exception) -> Response:
     else:
         message = str(exc.detail)
     return error_response(request, exc.status_code, code, message, exc.headers)
+
+
+class LimitBody:
+    """ASGI middleware: a request body larger than ``max_bytes`` is a 413 ``too_large``.
+
+    A ``Content-Length`` over the limit is answered before the app runs; a body
+    sent without one fails as soon as the app has read more than the limit (an
+    ``HTTPException``, so it becomes the same error through ``http_error``).
+    Starlette's own ``max_body_size`` answers a bare ``text/plain`` from outside
+    every middleware, without the security headers, hence this one.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _message(self) -> str:
+        return f"the request body is larger than the limit of {self.max_bytes:,} bytes"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+            response = error_response(Request(scope), 413, "too_large", self._message())
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self._message())
+            return message
+
+        await self.app(scope, limited_receive, send)
 
 
 # -- the last line of defence ---------------------------------------------------------
