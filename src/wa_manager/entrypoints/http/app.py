@@ -38,7 +38,7 @@ from wa_manager.entrypoints.http.errors import (
 from wa_manager.entrypoints.http.headers import SecurityHeaders
 from wa_manager.entrypoints.http.inputs import MAX_BODY_BYTES
 from wa_manager.entrypoints.http.openapi import openapi_document
-from wa_manager.redaction import redact_logs
+from wa_manager.redaction import redact, redact_logs
 
 logger = logging.getLogger("wa_manager.http")
 
@@ -67,22 +67,29 @@ def _secrets_to_redact(app: App) -> tuple[str, ...]:
 
 def _without_trailing_slash(router: Router) -> ASGIApp:
     """The router's answer when no route matches: ``/api/x/`` is a 307 to ``/api/x``
-    when a route takes that (a relative ``Location``), anything else a 404."""
+    when a route takes that (a relative ``Location``), anything else a 404. Nothing
+    that looks like a secret (a webhook path, ``token=``) is sent back in a ``Location``."""
+
+    def taken(scope: Scope, path: str) -> bool:
+        moved = {**scope, "path": path}
+        return any(route.matches(moved)[0] is not Match.NONE for route in router.routes)
 
     async def redirect_or_not_found(scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope["path"])
         target = path.rstrip("/")
-        if scope["type"] == "http" and target != path and target.startswith("/"):
-            moved = {**scope, "path": target}
-            if not target.startswith("//") and any(
-                route.matches(moved)[0] is not Match.NONE for route in router.routes
-            ):
-                location = target.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-                query = bytes(scope.get("query_string", b"")).decode("latin-1")
-                response = RedirectResponse(location + (f"?{query}" if query else ""), 307)
-                await response(scope, receive, send)
-                return
-        raise HTTPException(404)
+        query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        escaped = target.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+        location = escaped + (f"?{query}" if query else "")
+        if not (
+            scope["type"] == "http"
+            and target != path
+            and target.startswith("/")
+            and not target.startswith("//")  # a browser would go to another host
+            and redact(location) == location
+            and taken(scope, target)
+        ):
+            raise HTTPException(404)
+        await RedirectResponse(location, 307)(scope, receive, send)
 
     return redirect_or_not_found
 
