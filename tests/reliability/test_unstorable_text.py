@@ -57,4 +57,5 @@ def test_a_lone_surrogate_in_a_name_is_stored_as_a_replacement_character(
     assert len(names) == 50
     assert (again.created_contacts, again.updated_contacts) == (0, 0)  # stable: no rename loop
     figures.add(UPSTREAM, cases=1, faults=1)
-    figures.fixed(UPSTREAM, "one chat name with a lone UTF-16 surrogate made the whole sync a 502")
+    if database_url.startswith("sqlite"):  # one fix, whichever backends run
+        figures.fixed(UPSTREAM, "one chat name with a lone UTF-16 surrogate made the sync a 502")
