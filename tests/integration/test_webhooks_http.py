@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -17,7 +18,7 @@ from wa_manager.adapters.sql import SqlStore
 from wa_manager.bootstrap import App, bootstrap
 from wa_manager.domain.model import LIBRARY, WEBHOOK, RawChat
 from wa_manager.entrypoints.http.app import create_app
-from wa_manager.entrypoints.http.webhooks import redact_webhook_path
+from wa_manager.redaction import redact
 from wa_manager.services.webhooks import WebhookOutcome
 from wa_manager.testing import FastHasher, InMemoryStore, StaticChats
 
@@ -129,6 +130,129 @@ def test_malformed_or_unknown_events_get_200_nothing_done_and_a_log_line(
     assert any("webhook ignored" in record.getMessage() for record in caplog.records)
 
 
+# -- bodies that were a 500 with the secret in the error log ---------------------------
+
+FORM = "application/x-www-form-urlencoded"
+DEEP_JSON = '{"event_type": "message_received", "data": ' + "[" * 2000 + "]" * 2000 + "}"
+
+
+def own_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """What wa-manager logged (the test client's own request log left out)."""
+    return [record for record in caplog.records if record.name.startswith("wa_manager")]
+
+
+def assert_secret_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+    for record in own_records(caplog):
+        assert SECRET not in record.getMessage()
+        assert SECRET not in (record.exc_text or "")
+        assert "unexpected error" not in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (DEEP_JSON, "application/json"),
+        (json.dumps({"event_type": "message_received", "data": "[" * 2000}), "application/json"),
+        ("event_type=message_received&data=" + "[" * 2048, FORM),
+        (json.dumps(event(sender="\ud83d@broadcast")), "application/json"),
+    ],
+    ids=["json-2000-deep", "data-string-2000-deep", "form-2KB-of-brackets", "surrogate-chat-id"],
+)
+def test_bodies_that_broke_the_handler_are_ignored_with_one_log_line(
+    client: TestClient,
+    app: App,
+    content: str,
+    content_type: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO):
+        response = client.post(PATH, content=content, headers={"Content-Type": content_type})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert wa_ids(app) == []
+    assert [record.getMessage()[:15] for record in own_records(caplog)] == ["webhook ignored"]
+    assert_secret_never_logged(caplog)
+
+
+@pytest.mark.parametrize("as_form", [False, True], ids=["json", "form-with-data-as-json"])
+def test_a_push_name_with_a_lone_surrogate_is_stored_with_a_replacement_character(
+    sql_store: SqlStore, as_form: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(sql_store)
+    body = event(pushname="Bad \ud83d name")  # json.dumps writes it as the escape \ud83d
+    with TestClient(create_app(app)) as client, caplog.at_level(logging.INFO):
+        if as_form:
+            response = client.post(
+                PATH, data={"event_type": body["event_type"], "data": json.dumps(body["data"])}
+            )
+        else:
+            response = client.post(
+                PATH, content=json.dumps(body), headers={"Content-Type": "application/json"}
+            )
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "created", "wa_id": ANNA, "reason": None}
+    assert [contact.name for contact in app.contacts().items] == ["Bad \ufffd name"]
+    assert_secret_never_logged(caplog)
+
+
+def _send_with_a_hang_up(asgi: Any, path: str) -> list[dict[str, Any]]:
+    """POST half a body to ``path``, then the client disconnects; what the app sent back."""
+    incoming: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'{"event_type": "message_rec', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+        "query_string": b"", "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
+    }  # fmt: skip
+    asyncio.run(asgi(scope, receive, send))
+    return sent
+
+
+def test_a_client_hanging_up_mid_body_gets_nothing_and_no_error_is_logged(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    asgi = create_app(app, secret_key="k")
+    with caplog.at_level(logging.INFO):
+        sent = _send_with_a_hang_up(asgi, PATH)
+
+    assert sent == []
+    assert wa_ids(app) == []
+    assert [record.levelno for record in own_records(caplog)] == [logging.INFO]
+    assert_secret_never_logged(caplog)
+
+
+def test_an_unexpected_error_in_the_webhook_logs_its_path_redacted(
+    client: TestClient, app: App, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(payload: object) -> None:
+        raise RuntimeError("the store is on fire")
+
+    monkeypatch.setattr(app, "handle_webhook", broken)
+    # without the logging filter: the middleware itself must not write the secret
+    monkeypatch.setattr(logging.getLogger("wa_manager.http"), "filters", [])
+    with caplog.at_level(logging.INFO):
+        response = client.post(PATH, json=event())
+
+    assert response.status_code == 500
+    [logged] = [record.getMessage() for record in own_records(caplog)]
+    assert logged.startswith("unexpected error in POST /webhooks/ultramsg/***: Traceback")
+    assert "the store is on fire" in logged
+    assert SECRET not in logged
+
+
 def test_an_oversized_body_is_ignored(client: TestClient, app: App) -> None:
     huge = event(body="x" * 300_000)
     response = client.post(PATH, json=huge)
@@ -163,9 +287,9 @@ def test_without_an_instance_id_the_webhook_is_503() -> None:
 
 def test_the_secret_never_reaches_the_access_log() -> None:
     line = f'127.0.0.1:5000 - "POST {PATH} HTTP/1.1" 200'
-    assert SECRET not in redact_webhook_path(line)
-    assert redact_webhook_path(f"{PATH}?a=1") == "/webhooks/ultramsg/***?a=1"
-    assert redact_webhook_path("/api/contacts") == "/api/contacts"
+    assert SECRET not in redact(line)
+    assert redact(f"{PATH}?a=1") == "/webhooks/ultramsg/***?a=1"
+    assert redact("/api/contacts") == "/api/contacts"
 
 
 def test_the_access_log_filter_is_installed_while_serving(client: TestClient) -> None:

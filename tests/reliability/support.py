@@ -30,6 +30,9 @@ from wa_manager.testing import FastHasher
 
 INSTANCE = "instance777"
 TOKEN = "tok-RELIABILITY-9d3b7c1e5a"  # recognisable: must never show up anywhere
+WEBHOOK_SECRET = "hook-RELIABILITY-6f2a8e4c0b"  # the same
+HIDDEN = (TOKEN, WEBHOOK_SECRET)
+WEBHOOK_PATH = f"/webhooks/ultramsg/{WEBHOOK_SECRET}"
 DATA_TABLES = ("contacts", "conversations", "contact_links", "users", "api_tokens")
 
 
@@ -135,6 +138,38 @@ def chats_json(count: int, *, start: int = 0, name: Callable[[int], str] | None 
     ).encode()
 
 
+def chats_with_a_lone_surrogate(count: int = 10) -> bytes:
+    """A chat list whose first name is cut in the middle of an emoji (JSON ``\\ud83d``)."""
+    return chats_json(count, name=lambda number: "Cut \ud83d" if number == 0 else f"P {number}")
+
+
+def hostile_webhook_bodies() -> list[tuple[bytes, str]]:
+    """(body, content type) of the webhooks that were a 500 with the secret in the log:
+    JSON 2,000 deep, a lone surrogate push name, a 2 KB form value of brackets."""
+    surrogate = {
+        "event_type": "message_received",
+        "instanceId": INSTANCE,
+        "data": {"from": "4915100000999@c.us", "pushname": "Cut \ud83d"},
+    }
+    return [
+        (b'{"event_type": "message_received", "data": ' + b"[" * 2000 + b"]" * 2000 + b"}",
+         "application/json"),
+        (json.dumps(surrogate).encode(), "application/json"),
+        (b"event_type=message_received&data=" + b"[" * 2048, "application/x-www-form-urlencoded"),
+    ]  # fmt: skip
+
+
+def hang_up_mid_body(root: str, path: str) -> None:
+    """Send headers and half of a declared body to the server at ``root``, then hang up."""
+    host, _, port = root.removeprefix("http://").partition(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 1000\r\n\r\n".encode()
+            + b'{"event_type": "message_rec'
+        )
+
+
 WA_MANAGER = str(Path(sys.executable).with_name("wa-manager"))
 
 
@@ -156,6 +191,7 @@ def cli_environment(base_url: str, database_url: str, token: str = TOKEN) -> dic
         "ULTRAMSG_TIMEOUT": "10",
         "WA_MANAGER_DATABASE_URL": database_url,
         "WA_MANAGER_SECRET_KEY": "reliability-session-key",
+        "WA_MANAGER_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
 
 

@@ -1,45 +1,69 @@
-"""The UltraMsg token never shows: CLI runs, a served process's log and answers, failure paths.
+"""The UltraMsg token and the webhook secret never show: CLI runs, a served process's log
+and answers, failure paths.
 
-A recognisable token is configured; every CLI command's stdout and stderr (with
-and without ``--debug``), the server's whole log, and every HTTP answer's body
-and headers are scanned for it, while UltraMsg succeeds, rejects, fails, echoes
-the token back in an error, and is unreachable.
+A recognisable token and webhook secret are configured; every CLI command's
+stdout and stderr (with and without ``--debug``), the server's whole log, and
+every HTTP answer's body and headers are scanned for them, while UltraMsg
+succeeds, rejects, fails, echoes the token back in an error, is unreachable or
+sends a name that cannot be stored; and while the webhook gets bodies that used
+to be a 500 (JSON nested too deeply, a lone surrogate, 2 KB of brackets), a
+client hangs up mid-body, a request has a trailing slash and a hostile Host,
+and a body is over the limit. The in-process test does the error paths in a
+second, with every log record of the process scanned.
 """
 
 from __future__ import annotations
 
+import logging
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from tests.reliability.figures import SECRETS, Recorder
 from tests.reliability.support import (
+    HIDDEN,
     INSTANCE,
     TOKEN,
     WA_MANAGER,
+    WEBHOOK_PATH,
+    WEBHOOK_SECRET,
+    FakeTime,
+    chats_with_a_lone_surrogate,
     cli_environment,
     free_port,
     fresh_sqlite_url,
+    hang_up_mid_body,
+    hostile_webhook_bodies,
     served_process,
+    sql_app,
+    ultramsg_client,
 )
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg, sample_chats
+from wa_manager.entrypoints.http.app import create_app
+from wa_manager.entrypoints.http.inputs import MAX_BODY_BYTES
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]  # about 20 processes
+pytestmark = pytest.mark.timeout(300)
+TOO_BIG = b"x" * (MAX_BODY_BYTES + 1)
+TEST_CLIENT_LOGGER = "httpx2"  # the test client's own request log, not the server's
 
 ECHO = f'{{"error": "token {TOKEN} is not valid"}}'.encode()
 
 
 class Scanner:
-    """Collects every text that left wa-manager and checks none holds the token."""
+    """Collects every text that left wa-manager and checks none holds the token or the
+    webhook secret."""
 
     def __init__(self) -> None:
         self.scanned = 0
 
     def check(self, *texts: str) -> None:
         for text in texts:
-            assert TOKEN not in text
+            for hidden in HIDDEN:
+                assert hidden not in text
             self.scanned += 1
 
     def run(self, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -54,6 +78,61 @@ class Scanner:
         return response
 
 
+def error_paths(
+    client: httpx.Client | TestClient, bearer: dict[str, str], scanner: Scanner
+) -> None:
+    """The error paths that once leaked or were a bare answer; each answer scanned."""
+    for body, content_type in hostile_webhook_bodies():
+        answer = client.post(WEBHOOK_PATH, content=body, headers={"Content-Type": content_type})
+        assert scanner.answer(answer).status_code == 200, answer.text
+    for path in (WEBHOOK_PATH, "/api/users"):
+        answer = client.post(path, content=TOO_BIG, headers={"Content-Type": "application/json"})
+        assert scanner.answer(answer).status_code == 413
+    trailing = {"Host": "evil.example", **bearer}
+    answer = client.get("/api/conversations/4/", headers=trailing, follow_redirects=False)
+    assert scanner.answer(answer).headers["location"] == "/api/conversations/4"
+    answer = client.post(WEBHOOK_PATH + "/", json={}, follow_redirects=False)
+    assert scanner.answer(answer).status_code in (307, 404)
+
+
+@pytest.fixture
+def fake_ultramsg() -> Iterator[FakeUltraMsg]:
+    with FakeUltraMsg(instance_id=INSTANCE, token=TOKEN, chats=sample_chats()) as fake:
+        yield fake
+
+
+def test_error_paths_show_neither_secret_in_any_log_record_answer_or_header(
+    tmp_path: Path,
+    fake_ultramsg: FakeUltraMsg,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    figures: Recorder,
+) -> None:
+    scanner = Scanner()
+    client_of_ultramsg = ultramsg_client(fake_ultramsg.base_url, FakeTime())
+    app = sql_app(fresh_sqlite_url(tmp_path), client_of_ultramsg, webhook_secret=WEBHOOK_SECRET)
+    app.add_user("admin", "admin")
+    bearer = {"Authorization": f"Bearer {app.create_token('admin')}"}
+    caplog.set_level(logging.DEBUG)
+    with TestClient(create_app(app, secret_key="k"), raise_server_exceptions=False) as client:
+        error_paths(client, bearer, scanner)
+        fake_ultramsg.set_body(chats_with_a_lone_surrogate())
+        assert scanner.answer(client.post("/api/whatsapp-contacts", headers=bearer)).is_success
+
+        def broken(payload: object) -> None:
+            raise RuntimeError(f"boom: {TOKEN} at {WEBHOOK_PATH}")
+
+        monkeypatch.setattr(app, "handle_webhook", broken)
+        assert scanner.answer(client.post(WEBHOOK_PATH, json={})).status_code == 500
+    app.close()
+    records = [record for record in caplog.records if record.name != TEST_CLIENT_LOGGER]
+    assert any("unexpected error in POST /webhooks/ultramsg/***" in r.message for r in records)
+    scanner.check(*(logging.Formatter().format(record) for record in records))
+    figures.add(SECRETS, cases=scanner.scanned)
+    figures.fixed(SECRETS, "a webhook that failed logged its path, and so the webhook secret")
+
+
+@pytest.mark.slow  # about 20 processes
 def test_the_token_appears_in_no_output_log_or_answer(tmp_path: Path, figures: Recorder) -> None:
     scanner = Scanner()
     url = fresh_sqlite_url(tmp_path)
@@ -94,5 +173,15 @@ def test_the_token_appears_in_no_output_log_or_answer(tmp_path: Path, figures: R
                 scanner.answer(client.get("/openapi.json"))
                 scanner.answer(client.get(f"/webhooks/ultramsg/{TOKEN}"))
                 scanner.answer(client.post(f"/webhooks/ultramsg/{TOKEN}", json={}))
-        scanner.check(log.read_text())
+                error_paths(client, bearer, scanner)
+                hang_up_mid_body(root, WEBHOOK_PATH)
+                fake.set_body(chats_with_a_lone_surrogate())
+                synced = scanner.answer(client.post("/api/whatsapp-contacts", headers=bearer))
+                assert synced.status_code == 200, synced.text
+                fake.set_body(None)
+                scanner.answer(client.get("/healthz"))  # the hang-up has been handled by now
+        served_log = log.read_text()
+        assert "unexpected error" not in served_log
+        assert "/webhooks/ultramsg/***" in served_log
+        scanner.check(served_log)
     figures.add(SECRETS, cases=scanner.scanned)

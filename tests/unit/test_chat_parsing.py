@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from wa_manager.adapters.fake_ultramsg import encode_chats, generate_chats, sample_chats
-from wa_manager.adapters.ultramsg import error_in_body, parse_chats, redact
+from wa_manager.adapters.ultramsg import error_in_body, parse_chats
 from wa_manager.domain.errors import UpstreamBadResponse
 from wa_manager.domain.model import RawChat
+from wa_manager.redaction import redact
 
 
 def body_of(value: Any) -> bytes:
@@ -229,3 +230,57 @@ def test_any_bytes_give_chats_or_a_bad_response(body: bytes) -> None:
         problem = str(error)
     assert "\n" not in problem
     assert all(isinstance(chat, RawChat) for chat in chats)
+
+
+# -- lone UTF-16 surrogates (a name cut in the middle of an emoji) ---------------------
+
+
+def utf16_repaired(text: str) -> str:
+    """What a lone surrogate in ``text`` must become: U+FFFD; pairs stay one character."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["fast-path", "lenient-path"])
+def test_a_lone_surrogate_becomes_a_replacement_character_and_the_rest_is_read(
+    strict: bool,
+) -> None:
+    items: list[Any] = [
+        {"id": "4915100000001@c.us", "name": "Bad \ud83d name"},
+        {"id": "4915100000002@c.us", "name": "Anna \U0001f600"},
+        {"id": "4915100000003@c.us", "name": "\ude00 low first"},
+    ]
+    if not strict:
+        items.insert(0, 7)  # not an object: the lenient path reads the rest
+    body = json.dumps(items).encode()  # ASCII: the surrogates are \ud83d, \ude00 escapes
+    chats = parse_chats(bytearray(body), release=True)
+    assert chats[-3:] == [
+        RawChat("4915100000001@c.us", "Bad \ufffd name"),
+        RawChat("4915100000002@c.us", "Anna \U0001f600"),
+        RawChat("4915100000003@c.us", "\ufffd low first"),
+    ]
+
+
+@given(
+    st.lists(
+        st.text(
+            st.sampled_from(["\\", "u", "d", "8", "3", "c", "0", "\ud83d", "\udc00", "😀", "a"])
+            | st.characters(),
+            max_size=12,
+        ),
+        max_size=5,
+    )
+)
+@example(["Bad \ud83d name", "\\ud83d", "\\\ud83d", "\ud83d\udc00", "\udc00\ud83d"])
+def test_any_string_with_surrogates_reads_as_its_utf16_repair(names: list[str]) -> None:
+    body = json.dumps([{"id": f"{n}@c.us", "name": name} for n, name in enumerate(names)])
+    chats = parse_chats(body.encode())
+    assert [chat.name for chat in chats] == [utf16_repaired(name) for name in names]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 3000 + b"]" * 3000, b'[{"id": ' + b"[" * 3000 + b"]" * 3000 + b"}]", b'{"a":' * 3000],
+)
+def test_json_nested_too_deeply_is_a_bad_response(body: bytes) -> None:
+    with pytest.raises(UpstreamBadResponse, match="nested too deeply"):
+        parse_chats(body)

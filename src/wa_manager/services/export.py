@@ -7,7 +7,10 @@ optional byte order mark so that Excel reads it as UTF-8.
 
 Formula injection (OWASP, "CSV Injection"): a cell that starts with ``=``,
 ``+``, ``-``, ``@``, a tab or a carriage return would be run as a formula by a
-spreadsheet, so it gets a leading ``'`` which makes it text. A cell that starts
+spreadsheet, and so would one whose first character after spaces, tabs and line
+breaks is one of those four (spreadsheets trim the blanks), or one that starts
+with their fullwidth forms ``＝＋－＠`` (some spreadsheets read them as the ASCII
+ones). Such a cell gets a leading ``'`` which makes it text. A cell that starts
 with ``'`` gets one more, so the escaping can be undone exactly
 (``unescape_cell``). Phones (``+49...``) are escaped too: a spreadsheet would
 otherwise turn them into numbers and drop the ``+``.
@@ -36,6 +39,8 @@ COLUMNS = (
 )
 BYTE_ORDER_MARK = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "＝", "＋", "－", "＠")  # after any leading BLANKS
+BLANKS = " \t\r\n"
 ESCAPE_PREFIX = "'"
 EXPORT_PAGE_SIZE = 200
 
@@ -43,16 +48,21 @@ PageReader = Callable[[int | None], Page[Contact]]
 """Reads one page of contacts, newest first, before the given id (None: the first page)."""
 
 
+def _needs_escape(value: str) -> bool:
+    """True for a cell a spreadsheet could evaluate, and for one that starts with ``'``."""
+    if value.startswith((*FORMULA_TRIGGERS, ESCAPE_PREFIX)):
+        return True
+    return value.lstrip(BLANKS).startswith(FORMULA_STARTS)
+
+
 def escape_cell(value: str) -> str:
     """The cell as text a spreadsheet will not evaluate (see the module docstring)."""
-    if value.startswith((*FORMULA_TRIGGERS, ESCAPE_PREFIX)):
-        return ESCAPE_PREFIX + value
-    return value
+    return ESCAPE_PREFIX + value if _needs_escape(value) else value
 
 
 def unescape_cell(value: str) -> str:
     """The value ``escape_cell`` was given: for tools that read the export back."""
-    if value.startswith(ESCAPE_PREFIX) and value[1:].startswith((*FORMULA_TRIGGERS, ESCAPE_PREFIX)):
+    if value.startswith(ESCAPE_PREFIX) and _needs_escape(value[1:]):
         return value[1:]
     return value
 

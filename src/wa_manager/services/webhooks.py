@@ -20,8 +20,10 @@ turns the form into the JSON shape, ``parse_event`` reads an event out of it and
 - ``message_ack``: the outbound message ``data.id`` moves to sent, delivered or
   read, never backwards.
 
-Anything else (other event types, another instance, malformed bodies) is
-``ignored`` with a reason: UltraMsg retries a webhook that does not get a 2xx,
+Text that no database can store (a lone UTF-16 surrogate, as in a push name cut
+in the middle of an emoji) is stored with U+FFFD in its place. Anything else
+(other event types, another instance, malformed bodies, JSON nested too deeply
+to decode) is ``ignored`` with a reason: UltraMsg retries a webhook that does not get a 2xx,
 so the HTTP layer answers 200 and logs the reason. Creation relies on the
 database's unique keys, not on the sync lock, so repeats and a concurrent sync
 never make duplicates and never wait for each other.
@@ -126,7 +128,7 @@ def _bracket_path(key: str) -> list[str]:
 def _json_object_or_same(text: str) -> Any:
     try:
         decoded = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply
         return text
     return decoded if isinstance(decoded, dict) else text
 
@@ -165,6 +167,8 @@ def parse_event(
     if not isinstance(data, Mapping):
         return IgnoredEvent("no data object")
     wa_id = data.get(chat_field)
+    if isinstance(wa_id, str):
+        wa_id = _storable(wa_id)
     kind = classify_chat_id(wa_id)
     if kind is ChatKind.INVALID:
         return IgnoredEvent(f"no usable chat id in data.{chat_field}")
@@ -188,7 +192,17 @@ def _first_name(event_type: str, kind: ChatKind, data: Mapping[str, Any]) -> str
     name = data.get("pushname")
     if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
         return None
-    return name
+    return _storable(name)
+
+
+def _storable(text: str) -> str:
+    """``text`` with every lone UTF-16 surrogate (which UTF-8, and so no database, can
+    hold) replaced by U+FFFD; JSON's ``"\\ud83d"`` decodes to one."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+    return text
 
 
 def _data(payload: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -1,9 +1,8 @@
 """The UltraMsg adapter: ``UltraMsgClient`` (the ``ChatSource`` port over httpx),
-the pure ``parse_chats`` it decodes with, and ``redact`` for anything that may
-hold the token. See ``docs/ultramsg.md`` for what UltraMsg sends."""
+and the pure ``parse_chats`` it decodes with (``wa_manager.redaction`` keeps the
+token out of what they say). See ``docs/ultramsg.md`` for what UltraMsg sends."""
 
 from wa_manager.adapters.ultramsg.client import UltraMsgClient
 from wa_manager.adapters.ultramsg.parsing import error_in_body, parse_chats
-from wa_manager.adapters.ultramsg.redaction import redact
 
-__all__ = ["UltraMsgClient", "error_in_body", "parse_chats", "redact"]
+__all__ = ["UltraMsgClient", "error_in_body", "parse_chats"]

@@ -31,7 +31,6 @@ from wa_manager.adapters.ultramsg.parsing import (
     parse_chats,
     preview,
 )
-from wa_manager.adapters.ultramsg.redaction import redact, redact_library_logs
 from wa_manager.config import Secret
 from wa_manager.domain.errors import (
     ConfigError,
@@ -41,6 +40,7 @@ from wa_manager.domain.errors import (
     UpstreamUnavailable,
 )
 from wa_manager.domain.model import RawChat
+from wa_manager.redaction import redact, redact_logs
 
 logger = logging.getLogger("wa_manager.ultramsg")
 logger.addHandler(logging.NullHandler())
@@ -121,7 +121,7 @@ class UltraMsgClient:
         self._transport = transport
         self._sleep = sleep
         self._clock = clock
-        redact_library_logs("httpx")
+        redact_logs([token.get()])
 
     def __repr__(self) -> str:
         return (

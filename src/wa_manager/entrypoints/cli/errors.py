@@ -9,23 +9,17 @@ scrubbed from both, however they got there.
 
 from __future__ import annotations
 
-import re
 import traceback
 from collections.abc import Iterable
 
 import click
 
 from wa_manager.domain.errors import ConfigError, InvalidInput, WaManagerError
+from wa_manager.redaction import redact
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
-
-REDACTED = "***"
-# Secrets shorter than this are not scrubbed by value: replacing "a" everywhere
-# would mangle messages and protect nothing.
-_MIN_SECRET_LENGTH = 4
-_TOKEN_IN_URL = re.compile(r"(?i)(token=)[^&\s'\"]+")
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -35,15 +29,6 @@ def exit_code_for(error: BaseException) -> int:
     if isinstance(error, click.ClickException):
         return error.exit_code
     return EXIT_FAILURE
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every known secret and every ``token=…`` query value replaced by ***."""
-    for secret in sorted(
-        {s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True
-    ):
-        text = text.replace(secret, REDACTED)
-    return _TOKEN_IN_URL.sub(rf"\g<1>{REDACTED}", text)
 
 
 def one_line(text: str) -> str:
@@ -76,6 +61,6 @@ def report(error: BaseException, *, debug: bool, secrets: Iterable[str] = ()) ->
     secrets = tuple(secrets)
     if debug and not isinstance(error, click.ClickException):
         formatted = "".join(traceback.format_exception(error))
-        click.echo(scrub(formatted, secrets).rstrip("\n"), err=True)
-    click.echo(f"error: {scrub(one_line(message_for(error)), secrets)}", err=True)
+        click.echo(redact(formatted, secrets).rstrip("\n"), err=True)
+    click.echo(f"error: {redact(one_line(message_for(error)), secrets)}", err=True)
     return exit_code_for(error)

@@ -26,7 +26,7 @@ from wa_manager.bootstrap import (
 )
 from wa_manager.config import Settings
 from wa_manager.domain.errors import ConfigError
-from wa_manager.entrypoints.cli.errors import scrub
+from wa_manager.redaction import RedactingFilter
 
 AppFactory = Callable[[Settings], App]
 SECRET_VARIABLES = ("ULTRAMSG_TOKEN", "WA_MANAGER_SECRET_KEY", "WA_MANAGER_WEBHOOK_SECRET")
@@ -77,15 +77,6 @@ def read_env_file(path: Path) -> dict[str, str]:
             value = value[1:-1]
         values[key] = value
     return values
-
-
-class _ScrubbingFormatter(logging.Formatter):
-    def __init__(self, secrets: Callable[[], Iterator[str]]) -> None:
-        super().__init__("%(levelname)s %(name)s: %(message)s")
-        self._secrets = secrets
-
-    def format(self, record: logging.LogRecord) -> str:
-        return scrub(super().format(record), self._secrets())
 
 
 @define
@@ -158,7 +149,8 @@ class Runtime:
     def enable_debug_logging(self) -> None:
         """Send wa-manager's own log records to stderr, secrets scrubbed."""
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_ScrubbingFormatter(self.secrets))
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RedactingFilter(self.secrets))
         logger = logging.getLogger("wa_manager")
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)

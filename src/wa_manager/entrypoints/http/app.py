@@ -1,9 +1,12 @@
 """The HTTP app factory: ``create_app(app)`` -> a Starlette app serving API and web UI.
 
 Nothing is built at import time. Middleware, outermost first: security headers,
-the catch-all for unexpected errors (a logged, generic 500), the signed session
-cookie. Domain errors become JSON errors in ``errors``; the API's routes come
-from ``api.OPERATIONS``, then the web UI's from ``pages.page_routes()``.
+the catch-all for unexpected errors (a logged, generic 500), the body size limit
+(a 413 error), the signed session cookie. Domain errors become JSON errors in
+``errors``; the API's routes come from ``api.OPERATIONS``, then the web UI's from
+``pages.page_routes()``. A path with a trailing slash is redirected to the one
+without by a relative ``Location`` (Starlette's own redirect is built from the
+``Host`` header).
 """
 
 from __future__ import annotations
@@ -17,17 +20,25 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import RedirectResponse
+from starlette.routing import Match, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wa_manager.bootstrap import App
 from wa_manager.domain.errors import WaManagerError
 from wa_manager.entrypoints.http import pages
 from wa_manager.entrypoints.http.api import api_routes
 from wa_manager.entrypoints.http.auth import LoginThrottle
-from wa_manager.entrypoints.http.errors import CatchUnexpected, domain_error, http_error
+from wa_manager.entrypoints.http.errors import (
+    CatchUnexpected,
+    LimitBody,
+    domain_error,
+    http_error,
+)
 from wa_manager.entrypoints.http.headers import SecurityHeaders
 from wa_manager.entrypoints.http.inputs import MAX_BODY_BYTES
 from wa_manager.entrypoints.http.openapi import openapi_document
-from wa_manager.entrypoints.http.webhooks import redact_webhook_paths
+from wa_manager.redaction import redact, redact_logs
 
 logger = logging.getLogger("wa_manager.http")
 
@@ -49,8 +60,38 @@ def _secret_key(app: App, secret_key: str | None) -> str:
 
 
 def _secrets_to_redact(app: App) -> tuple[str, ...]:
-    token = app.settings.token
-    return (token.get(),) if token else ()
+    settings = app.settings
+    found = (settings.token, settings.webhook_secret, settings.secret_key)
+    return tuple(secret.get() for secret in found if secret)
+
+
+def _without_trailing_slash(router: Router) -> ASGIApp:
+    """The router's answer when no route matches: ``/api/x/`` is a 307 to ``/api/x``
+    when a route takes that (a relative ``Location``), anything else a 404. Nothing
+    that looks like a secret (a webhook path, ``token=``) is sent back in a ``Location``."""
+
+    def taken(scope: Scope, path: str) -> bool:
+        moved = {**scope, "path": path}
+        return any(route.matches(moved)[0] is not Match.NONE for route in router.routes)
+
+    async def redirect_or_not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope["path"])
+        target = path.rstrip("/")
+        query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        escaped = target.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+        location = escaped + (f"?{query}" if query else "")
+        if not (
+            scope["type"] == "http"
+            and target != path
+            and target.startswith("/")
+            and not target.startswith("//")  # a browser would go to another host
+            and redact(location) == location
+            and taken(scope, target)
+        ):
+            raise HTTPException(404)
+        await RedirectResponse(location, 307)(scope, receive, send)
+
+    return redirect_or_not_found
 
 
 def create_app(
@@ -71,7 +112,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        redact_webhook_paths()
+        redact_logs(_secrets_to_redact(app))
         if scheduler is not None:
             scheduler.start()
         yield
@@ -85,6 +126,7 @@ def create_app(
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(CatchUnexpected, secrets=_secrets_to_redact(app)),
+            Middleware(LimitBody, max_bytes=MAX_BODY_BYTES),
             Middleware(
                 SessionMiddleware,
                 secret_key=_secret_key(app, secret_key),
@@ -95,8 +137,9 @@ def create_app(
         ],
         exception_handlers={WaManagerError: domain_error, HTTPException: http_error},
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
+    http_app.router.redirect_slashes = False  # it would send the Host header back
+    http_app.router.default = _without_trailing_slash(http_app.router)
     http_app.state.wa_app = app
     http_app.state.login_throttle = LoginThrottle()
     http_app.state.openapi = openapi_document()

@@ -12,18 +12,19 @@ Web-UI pages (and paths outside ``/api`` asked for by a browser) get the same
 message as an error page of the UI (``pages.error_page``): this is the one place
 where errors become answers, for the API and the pages alike. Unexpected
 exceptions are logged once, with every secret redacted, and answered with a
-generic 500 (``CatchUnexpected``).
+generic 500 (``CatchUnexpected``); a body over the limit is a 413 ``too_large``
+like any other error (``LimitBody``).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +43,7 @@ from wa_manager.domain.errors import (
 )
 from wa_manager.entrypoints.http.auth import CsrfError, TooManyAttempts
 from wa_manager.entrypoints.http.pages import error_page
+from wa_manager.redaction import redact
 
 logger = logging.getLogger("wa_manager.http")
 
@@ -154,30 +156,57 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.status_code, code, message, exc.headers)
 
 
+class LimitBody:
+    """ASGI middleware: a request body larger than ``max_bytes`` is a 413 ``too_large``.
+
+    A ``Content-Length`` over the limit is answered before the app runs; a body
+    sent without one fails as soon as the app has read more than the limit (an
+    ``HTTPException``, so it becomes the same error through ``http_error``).
+    Starlette's own ``max_body_size`` answers a bare ``text/plain`` from outside
+    every middleware, without the security headers, hence this one.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _message(self) -> str:
+        return f"the request body is larger than the limit of {self.max_bytes:,} bytes"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+            response = plain_error_response(413, "too_large", self._message())
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self._message())
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
 # -- the last line of defence ---------------------------------------------------------
-
-_SECRET_PATTERNS = (
-    re.compile(r"(token=)[^&\s'\"]+", re.IGNORECASE),
-    re.compile(r"(Bearer\s+)[^\s'\"]+", re.IGNORECASE),
-    re.compile(r"()wam_[A-Za-z0-9_\-]+"),
-)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with the given secrets and anything that looks like a token replaced by ***."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(r"\1***", text)
-    return text
 
 
 class CatchUnexpected:
     """ASGI middleware: an exception nobody handled becomes a logged, generic 500.
 
-    Only the exception's type, message and traceback are logged, redacted; never a
-    request header. ``secrets`` returns the strings to redact (the UltraMsg token).
+    Only the method, the path, the exception's type, message and traceback are
+    logged, all redacted (a webhook path carries its secret); never a request
+    header. ``secrets`` are the strings to redact by value (the UltraMsg token, the
+    webhook secret). A client that hung up (``ClientDisconnect``) gets nothing and
+    costs one info line, not an error.
     """
 
     def __init__(self, app: ASGIApp, secrets: tuple[str, ...] = ()) -> None:
@@ -196,16 +225,14 @@ class CatchUnexpected:
                 started = True
             await send(message)
 
+        where = redact(f"{scope.get('method')} {scope.get('path')}", self.secrets)
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            logger.info("%s: the client hung up before the answer; none sent", where)
         except Exception as exc:
             text = "".join(traceback.format_exception(exc))
-            logger.error(
-                "unexpected error in %s %s: %s",
-                scope.get("method"),
-                scope.get("path"),
-                redact(text, self.secrets),
-            )
+            logger.error("unexpected error in %s: %s", where, redact(text, self.secrets))
             if started:
                 raise
             response = plain_error_response(500, "internal_error", GENERIC_500)

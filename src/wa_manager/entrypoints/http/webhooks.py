@@ -6,8 +6,8 @@ like any unknown path. Past that, every request gets a 2xx: UltraMsg retries a
 webhook that fails, and retrying a malformed or uninteresting event helps no
 one; what was done or why nothing was done is in the answer and in the log.
 
-The secret is part of the path, so ``redact_webhook_paths`` keeps it out of
-uvicorn's access log.
+The secret is part of the path, so ``wa_manager.redaction`` hides it in every
+log line (uvicorn's access log too) as ``/webhooks/ultramsg/***``.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from wa_manager.domain.model import WEBHOOK
 from wa_manager.entrypoints.http.answers import answer
 from wa_manager.entrypoints.http.auth import wa_app
 from wa_manager.entrypoints.shapes import WebhookAnswer
+from wa_manager.redaction import WEBHOOK_PREFIX
 from wa_manager.services.webhooks import WebhookOutcome, payload_from_form
 
 logger = logging.getLogger("wa_manager.webhooks")
 
-WEBHOOK_PREFIX = "/webhooks/ultramsg/"
 WEBHOOK_PATH = WEBHOOK_PREFIX + "{secret}"
 MAX_WEBHOOK_BYTES = 256 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -58,7 +58,7 @@ def decode_payload(body: bytes, content_type: str) -> Any:
     if media_type != FORM_TYPE and looks_like_json:
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply
             return None
     if media_type == FORM_TYPE or "=" in text:
         try:
@@ -89,35 +89,6 @@ async def ultramsg_webhook(request: Request) -> Response:
             result.message or result.note or "-",
         )
     return answer(WebhookAnswer.of(result))
-
-
-class _WebhookPathFilter(logging.Filter):
-    """Rewrites ``/webhooks/ultramsg/<secret>`` to ``/webhooks/ultramsg/***`` in log records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(
-            isinstance(arg, str) and WEBHOOK_PREFIX in arg for arg in record.args
-        ):
-            record.args = tuple(
-                redact_webhook_path(arg) if isinstance(arg, str) else arg for arg in record.args
-            )
-        return True
-
-
-def redact_webhook_path(text: str) -> str:
-    """``text`` with the secret of any webhook path in it replaced by ``***``."""
-    head, found, tail = text.partition(WEBHOOK_PREFIX)
-    if not found:
-        return text
-    end = min((i for i in map(tail.find, " ?/\"'") if i >= 0), default=len(tail))
-    return head + WEBHOOK_PREFIX + "***" + redact_webhook_path(tail[end:])
-
-
-def redact_webhook_paths(logger_name: str = "uvicorn.access") -> None:
-    """Keep webhook secrets out of that logger's records (idempotent)."""
-    target = logging.getLogger(logger_name)
-    if not any(isinstance(existing, _WebhookPathFilter) for existing in target.filters):
-        target.addFilter(_WebhookPathFilter())
 
 
 class UltraMsgMessage(msgspec.Struct):
