@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -193,7 +194,7 @@ def test_a_push_name_with_a_lone_surrogate_is_stored_with_a_replacement_characte
 
     assert response.status_code == 200
     assert response.json() == {"status": "created", "wa_id": ANNA, "reason": None}
-    assert [contact.name for contact in app.contacts().items] == ["Bad \ufffd name"]
+    assert [contact.name for contact in app.contacts.page(LIBRARY).items] == ["Bad \ufffd name"]
     assert_secret_never_logged(caplog)
 
 
@@ -237,10 +238,10 @@ def test_a_client_hanging_up_mid_body_gets_nothing_and_no_error_is_logged(
 def test_an_unexpected_error_in_the_webhook_logs_its_path_redacted(
     client: TestClient, app: App, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(payload: object) -> None:
+    def broken(actor: object, payload: object) -> None:
         raise RuntimeError("the store is on fire")
 
-    monkeypatch.setattr(app, "handle_webhook", broken)
+    monkeypatch.setattr(app, "webhooks", SimpleNamespace(handle=broken))
     # without the logging filter: the middleware itself must not write the secret
     monkeypatch.setattr(logging.getLogger("wa_manager.http"), "filters", [])
     with caplog.at_level(logging.INFO):

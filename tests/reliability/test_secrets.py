@@ -18,6 +18,7 @@ import logging
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -43,6 +44,7 @@ from tests.reliability.support import (
     ultramsg_client,
 )
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg, sample_chats
+from wa_manager.domain.model import LIBRARY
 from wa_manager.entrypoints.http.app import create_app
 from wa_manager.entrypoints.http.inputs import MAX_BODY_BYTES
 
@@ -112,17 +114,17 @@ def test_error_paths_show_neither_secret_in_any_log_record_answer_or_header(
     client_of_ultramsg = ultramsg_client(fake_ultramsg.base_url, FakeTime())
     app = sql_app(fresh_sqlite_url(tmp_path), client_of_ultramsg, webhook_secret=WEBHOOK_SECRET)
     app.add_user("admin", "admin")
-    bearer = {"Authorization": f"Bearer {app.create_token('admin')}"}
+    bearer = {"Authorization": f"Bearer {app.accounts.create_token(LIBRARY, 'admin')}"}
     caplog.set_level(logging.DEBUG)
     with TestClient(create_app(app, secret_key="k"), raise_server_exceptions=False) as client:
         error_paths(client, bearer, scanner)
         fake_ultramsg.set_body(chats_with_a_lone_surrogate())
         assert scanner.answer(client.post("/api/whatsapp-contacts", headers=bearer)).is_success
 
-        def broken(payload: object) -> None:
+        def broken(actor: object, payload: object) -> None:
             raise RuntimeError(f"boom: {TOKEN} at {WEBHOOK_PATH}")
 
-        monkeypatch.setattr(app, "handle_webhook", broken)
+        monkeypatch.setattr(app, "webhooks", SimpleNamespace(handle=broken))
         assert scanner.answer(client.post(WEBHOOK_PATH, json={})).status_code == 500
     app.close()
     records = [record for record in caplog.records if record.name != TEST_CLIENT_LOGGER]

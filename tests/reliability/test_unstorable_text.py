@@ -17,6 +17,7 @@ import respx
 
 from tests.reliability.figures import UPSTREAM, Recorder
 from tests.reliability.support import INSTANCE, FakeTime, sql_app, ultramsg_client
+from wa_manager.domain.model import LIBRARY
 
 BASE = "https://ultramsg.test"
 BAD = "Bad \ud83d name"
@@ -46,7 +47,9 @@ def test_a_lone_surrogate_in_a_name_is_stored_as_a_replacement_character(
     app = sql_app(database_url, ultramsg_client(BASE, FakeTime()))
     try:
         report = app.sync()
-        names = {contact.wa_id: contact.name for contact in app.contacts(limit=100).items}
+        names = {
+            contact.wa_id: contact.name for contact in app.contacts.page(LIBRARY, limit=100).items
+        }
         again = app.sync()
     finally:
         app.close()
