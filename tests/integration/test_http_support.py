@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from wa_manager import Settings
 from wa_manager.bootstrap import App, bootstrap
 from wa_manager.domain.model import LIBRARY, RawChat, User
-from wa_manager.domain.ports import ChatSource, PasswordHasher, Store
+from wa_manager.domain.ports import ChatSource, MessageChannel, PasswordHasher, Store
 from wa_manager.entrypoints.http.app import create_app
 from wa_manager.testing import FastHasher, InMemoryStore, StaticChats
 
@@ -40,6 +40,8 @@ def make_app(
     store: Store | None = None,
     configured: bool = True,
     hasher: PasswordHasher | None = None,
+    messenger: MessageChannel | None = None,
+    webhook_secret: str | None = None,
 ) -> App:
     """An ``App`` on memory adapters (or ``store``) with these chats to sync."""
     hasher = hasher or FastHasher()
@@ -47,10 +49,16 @@ def make_app(
         return bootstrap(Settings(), store=store or InMemoryStore(), hasher=hasher)
     source = chats if not isinstance(chats, Sequence) else StaticChats(list(chats))
     return bootstrap(
-        Settings(instance_id=INSTANCE, token=ULTRAMSG_TOKEN, secret_key=SECRET_KEY),
+        Settings(
+            instance_id=INSTANCE,
+            token=ULTRAMSG_TOKEN,
+            secret_key=SECRET_KEY,
+            webhook_secret=webhook_secret,
+        ),
         chats=source,
         store=store or InMemoryStore(),
         hasher=hasher,
+        messenger=messenger,
     )
 
 

@@ -7,17 +7,13 @@ the fake our unit tests rely on behaves like the real databases.
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import backend_params, migrated_url
 
-from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.errors import AlreadyExists, NotFound, SyncAlreadyRunning
 from wa_manager.domain.model import (
     NewContact,
@@ -28,37 +24,9 @@ from wa_manager.domain.model import (
 )
 from wa_manager.domain.ports import Store
 
-HAS_MEMORY = importlib.util.find_spec("wa_manager.adapters.memory") is not None
 NOW = datetime(2024, 11, 24, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
 SOURCE = "instance12345"
-
-STORE_PARAMS = [
-    pytest.param(
-        "memory",
-        marks=pytest.mark.skipif(
-            not HAS_MEMORY, reason="wa_manager.adapters.memory not written yet"
-        ),
-    ),
-    *backend_params("sqlite", "postgres"),
-]
-
-
-@pytest.fixture(params=STORE_PARAMS)
-def store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Store]:
-    """An empty store of each kind."""
-    if request.param == "memory":
-        from wa_manager.adapters.memory import InMemoryStore
-
-        yield InMemoryStore()
-        return
-    sql_store = SqlStore.open(migrated_url(request.param, request))
-    try:
-        yield sql_store
-    finally:
-        sql_store.close()
 
 
 def person(number: str, name: str | None = None) -> NewContact:
