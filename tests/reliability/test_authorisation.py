@@ -36,7 +36,7 @@ from tests.reliability.support import fresh_sqlite_url
 from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.model import LIBRARY
 from wa_manager.entrypoints.http.headers import SECURITY_HEADERS
-from wa_manager.testing import StaticChats
+from wa_manager.testing import FakeMessenger, StaticChats
 
 PUBLIC, USER, ADMIN, ADMIN_BEARER, PAGE_USER, PAGE_ADMIN, FORM = (
     "public", "user", "admin", "admin-bearer", "page-user", "page-admin", "form",
@@ -307,19 +307,30 @@ CONTACTS = 6
 USERS = 3
 
 
+MACHINE_HOOK_SECRET = "machine-hook-3c2d1e"
+
+
 class LinkMachine(RuleBasedStateMachine):
-    """Links and unlinks at random; after each step every user sees exactly their own."""
+    """Links and unlinks at random, with messages coming in and replies going out; after
+    each step every user sees exactly their own conversations and their threads, and
+    may reply exactly where they may see."""
 
     recorder: Recorder | None = None
 
     @initialize()
     def start(self) -> None:
-        self.context = running(make_app(person_chats(CONTACTS)))
+        app = make_app(
+            person_chats(CONTACTS), messenger=FakeMessenger(), webhook_secret=MACHINE_HOOK_SECRET
+        )
+        self.context = running(app)
         self.world = self.context.__enter__()
         sync(self.world)
         self.members = [self.world.add_member(f"member{index}") for index in range(USERS)]
         contacts = all_pages(self.world.client, "/api/contacts", self.world.admin.headers, 200)
         self.contact_ids = sorted(item["id"] for item in contacts)
+        self.chat_of = {item["id"]: item["wa_id"] for item in contacts}
+        self.thread_length = dict.fromkeys(self.contact_ids, 0)
+        self.sent = 0
         self.conversation_of = {
             item["contact"]["id"]: item["id"]
             for item in all_pages(
@@ -361,6 +372,36 @@ class LinkMachine(RuleBasedStateMachine):
     def set_exactly(self, contact: int, members: set[int]) -> None:
         self._put(self.contact_ids[contact], {self.members[m].user.id for m in members})
 
+    @rule(contact=st.integers(0, CONTACTS - 1))
+    def message_arrives(self, contact: int) -> None:
+        contact_id = self.contact_ids[contact]
+        self.sent += 1
+        event = {
+            "event_type": "message_received",
+            "data": {"id": f"false_{self.chat_of[contact_id]}_{self.sent}",
+                     "from": self.chat_of[contact_id], "body": f"message {self.sent}",
+                     "time": 1732400000 + self.sent},
+        }  # fmt: skip
+        answer = self.world.client.post(f"/webhooks/ultramsg/{MACHINE_HOOK_SECRET}", json=event)
+        assert answer.json()["message"] == "stored", answer.text
+        self.thread_length[contact_id] += 1
+        self._count(requests=1)
+
+    @rule(contact=st.integers(0, CONTACTS - 1), member=st.integers(0, USERS - 1))
+    def member_replies(self, contact: int, member: int) -> None:
+        contact_id = self.contact_ids[contact]
+        sender = self.members[member]
+        answer = self.world.client.post(
+            f"/api/conversations/{self.conversation_of[contact_id]}/messages",
+            json={"body": f"reply from {sender.user.username}"},
+            headers=sender.headers,
+        )
+        may_see = sender.user.id in self.model[contact_id]
+        assert answer.status_code == (201 if may_see else 404), answer.text
+        if may_see:
+            self.thread_length[contact_id] += 1
+        self._count(requests=1)
+
     @invariant()
     def each_user_sees_exactly_their_conversations(self) -> None:
         if not hasattr(self, "world"):
@@ -374,7 +415,15 @@ class LinkMachine(RuleBasedStateMachine):
                     f"/api/conversations/{self.conversation_of[contact]}", headers=member.headers
                 )
                 assert answer.status_code == (200 if contact in expected else 404)
-            self._count(requests=1 + len(self.contact_ids))
+                messages = self.world.client.get(
+                    f"/api/conversations/{self.conversation_of[contact]}/messages",
+                    params={"limit": 200},
+                    headers=member.headers,
+                )
+                assert messages.status_code == (200 if contact in expected else 404)
+                if contact in expected:
+                    assert len(messages.json()["items"]) == self.thread_length[contact]
+            self._count(requests=1 + 2 * len(self.contact_ids))
         self._count(cases=1)
 
 
