@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
@@ -218,7 +219,10 @@ def _send_with_a_hang_up(asgi: Any, path: str) -> list[dict[str, Any]]:
         "query_string": b"", "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
         "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
     }  # fmt: skip
-    asyncio.run(asgi(scope, receive, send))
+    # A thread of its own: the e2e suite's Playwright keeps an event loop running in
+    # the main thread for the whole session, and asyncio.run refuses to nest in it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: asyncio.run(asgi(scope, receive, send))).result()
     return sent
 
 
