@@ -26,7 +26,8 @@ from typing import Any, NoReturn
 import msgspec
 
 from wa_manager.domain.errors import UpstreamBadResponse
-from wa_manager.domain.model import RawChat
+from wa_manager.domain.messages import raw_message
+from wa_manager.domain.model import RawChat, RawMessage, SendReceipt
 from wa_manager.redaction import redact
 
 
@@ -284,3 +285,47 @@ def account_status(body: bytes | bytearray | memoryview) -> str | None:
             return None
         value = value.get(key)
     return value if isinstance(value, str) else None
+
+
+# -- messages (history and sending) ----------------------------------------------
+
+
+def parse_messages(body: bytes | bytearray | memoryview, chat_id: str) -> list[RawMessage]:
+    """A ``chats/messages`` answer (a JSON array of messages) read defensively: items
+    that are not objects are dropped, odd fields are None (``raw_message``)."""
+    value = _decode_messages_json(body)
+    if not isinstance(value, list):
+        raise UpstreamBadResponse(
+            f"UltraMsg answered {describe_json_value(value)} instead of the list of "
+            "messages; check ULTRAMSG_BASE_URL points at the UltraMsg API"
+        )
+    return [raw_message(item, chat_id) for item in value if isinstance(item, dict)]
+
+
+def _decode_messages_json(body: bytes | bytearray | memoryview) -> Any:
+    try:
+        return _ANY.decode(replace_lone_surrogates(body))
+    except (msgspec.DecodeError, RecursionError) as error:
+        problem = describe_decode_error(body, error).replace("list of chats", "list of messages")
+    raise UpstreamBadResponse(problem)
+
+
+def send_receipt(body: bytes | bytearray | memoryview) -> SendReceipt | str:
+    """UltraMsg's answer to ``messages/chat``: the receipt of ``{"sent": "true", "id": …}``,
+    or why it is not one (a short redacted description)."""
+    try:
+        value = _ANY.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        return f"an answer that is not JSON ({len(body)} bytes, starting {preview(body)})"
+    if not isinstance(value, dict):
+        return describe_json_value(value)
+    sent = value.get("sent")
+    if sent is True or (isinstance(sent, str) and sent.lower() == "true"):
+        queue_id = value.get("id")
+        if isinstance(queue_id, bool) or not isinstance(queue_id, str | int):
+            return SendReceipt(upstream_id=None)
+        return SendReceipt(upstream_id=str(queue_id))
+    said = value.get("message")
+    if isinstance(said, str) and said:
+        return f"not sent: {redact(' '.join(said.split()))[:200]}"
+    return f'an answer without "sent": "true" (starting {preview(body)})'
