@@ -310,6 +310,14 @@ class FakeUltraMsg:
     def webhook_url(self, url: str | None) -> None:
         self._poster.url = url
 
+    def post_webhooks_to(
+        self, url: str, *, inbound_every: tuple[float, float] | None = None
+    ) -> None:
+        """Post webhooks to ``url`` from now on, and an incoming message every
+        ``inbound_every`` = (at least, at most) seconds (None: none)."""
+        self.webhook_url = url
+        self.generate_inbound(inbound_every)
+
     def deliveries(self, event_type: str | None = None) -> list[Delivery]:
         """The webhooks posted that got a 2xx (of one event type, or all), in order."""
         return self._poster.delivered(event_type)
