@@ -21,6 +21,7 @@ import httpx
 
 POST_TIMEOUT_SECONDS = 10.0
 RETRY_DELAYS = (1.0, 3.0, 10.0)
+ANSWER_KEPT = 2000
 
 
 class Timeline:
@@ -80,13 +81,14 @@ class Timeline:
 
 @attrs.frozen
 class Delivery:
-    """One attempt to post a webhook: the event type, the attempt number and what came
-    of it (the HTTP status, or the error's class name)."""
+    """One attempt to post a webhook: the event type, the attempt number, what came of
+    it (the HTTP status, or the error's class name) and the start of the answer."""
 
     event_type: str
     attempt: int
     outcome: int | str
     payload: dict[str, Any] = attrs.field(eq=False, repr=False)
+    answer: str = attrs.field(default="", eq=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -121,12 +123,13 @@ class WebhookPoster:
         if url is None:
             return
         outcome: int | str
+        answer = ""
         try:
             response = httpx.post(url, json=payload, timeout=POST_TIMEOUT_SECONDS)
-            outcome = response.status_code
+            outcome, answer = response.status_code, response.text[:ANSWER_KEPT]
         except httpx.HTTPError as error:
             outcome = type(error).__name__
-        delivery = Delivery(str(payload.get("event_type")), attempt, outcome, payload)
+        delivery = Delivery(str(payload.get("event_type")), attempt, outcome, payload, answer)
         with self._lock:
             self.log.append(delivery)
         if not delivery.ok and attempt <= len(RETRY_DELAYS):
