@@ -217,6 +217,24 @@ def test_demo_without_serving_in_an_empty_directory(tmp_path: Path) -> None:
     assert len(seen) == 3
 
 
+def test_the_demo_loads_every_threads_history_once(tmp_path: Path) -> None:
+    cli = Cli(tmp_path, base_environment())
+    first = cli.ok("demo", "--no-serve")
+    fetched = re.search(r"Fetched (\d+) messages of (\d+) conversations, (\d+) new", first.stdout)
+    assert fetched is not None, first.stdout
+    assert int(fetched[1]) == int(fetched[3]) >= 2 * int(fetched[2]) > 0
+    assert "<script>" not in first.stdout
+    assert "Live" not in first.stdout  # nothing is live without the web UI
+    conversations = cli.json("conversations", "list", "--as", "admin", "--json")
+    assert len(conversations) == int(fetched[2])
+    for conversation in conversations:
+        thread = cli.json("messages", "list", str(conversation["id"]), "--as", "admin", "--json")
+        assert thread, conversation
+        assert {message["status"] for message in thread} <= {"received", "sent"}
+    second = cli.ok("demo", "--no-serve")
+    assert f"Fetched {fetched[1]} messages of {fetched[2]} conversations, 0 new" in second.stdout
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
