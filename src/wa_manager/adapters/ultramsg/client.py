@@ -1,16 +1,22 @@
-"""``UltraMsgClient``: the ``ChatSource`` port over UltraMsg's HTTP API (httpx).
+"""``UltraMsgClient``: the ``ChatSource`` and ``MessageChannel`` ports over UltraMsg's
+HTTP API (httpx).
 
-One call is a few HTTP attempts at most. Connect errors, timeouts, HTTP 5xx and
-429 are retried with exponential backoff and jitter (429's ``Retry-After`` is
-honoured) until ``max_attempts`` or ``max_total_seconds`` runs out; then
-``UpstreamUnavailable``. UltraMsg's error bodies (``{"error": ...}``, often with
-HTTP 200), 404 and other 4xx are ``UpstreamRejected`` at once, and an answer that
-is not a JSON array is ``UpstreamBadResponse``.
+A read (chats, status, a chat's history) is a few HTTP attempts at most.
+Connect errors, timeouts, HTTP 5xx and 429 are retried with exponential backoff
+and jitter (429's ``Retry-After`` is honoured) until ``max_attempts`` or
+``max_total_seconds`` runs out; then ``UpstreamUnavailable``. UltraMsg's error
+bodies (``{"error": ...}``, often with HTTP 200), 404 and other 4xx are
+``UpstreamRejected`` at once, and an answer that is not a JSON array is
+``UpstreamBadResponse``.
 
-The token travels in the query string, so every URL is redacted before it goes
-into a message or a log line; httpx's exceptions (which carry the URL) are
-turned into ours outside their ``except`` blocks, so no ``__cause__`` or
-``__context__`` holds them either.
+A send (``send_text``) is one attempt, never repeated: once UltraMsg may have
+the message, only the person decides to send it again (docs/ultramsg.md,
+"Messages"); its token travels in the form body.
+
+The token of a read travels in the query string, so every URL is redacted
+before it goes into a message or a log line; httpx's exceptions (which carry the
+URL) are turned into ours outside their ``except`` blocks, so no ``__cause__``
+or ``__context__`` holds them either.
 """
 
 from __future__ import annotations
@@ -133,7 +139,7 @@ class UltraMsgClient:
             f"instance_id={self.instance_id!r}, token=***)"
         )
 
-    # -- the two calls ----------------------------------------------------------
+    # -- chats and status -------------------------------------------------------
 
     def fetch_chats(self) -> list[RawChat]:
         """Every chat of the instance, in UltraMsg's order; raises ``UpstreamError``."""
