@@ -188,3 +188,21 @@ def test_an_incoming_message_made_up_by_the_fake_lands_in_its_chats_thread(live:
     assert arrived["status"] == "received"
     if data["from"].endswith("@g.us"):
         assert arrived["author"] == data["author"]
+
+
+def test_a_refused_webhook_is_posted_again_like_ultramsg_does(live: Live) -> None:
+    right = live.fake.webhook_url
+    assert right is not None
+    live.fake.webhook_url = right.replace(SECRET, "not-the-secret")
+    sent = live.fake.receive(ANNA, "Anyone there?", pushname="Anna")
+    refused = eventually(
+        lambda: [d for d in live.fake.webhook_attempts() if d.outcome == 404], "a refusal"
+    )
+    assert refused[0].event_type == "message_received"
+    live.fake.webhook_url = right
+    accepted = eventually(lambda: live.fake.deliveries("message_received"), "the retry")
+    assert accepted[0].attempt >= 2
+    cid = live.conversation(ANNA)
+    assert [m["body"] for m in live.thread(cid) if m["wa_message_id"] == sent["id"]] == [
+        "Anyone there?"
+    ]

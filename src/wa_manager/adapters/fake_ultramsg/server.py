@@ -322,6 +322,10 @@ class FakeUltraMsg:
         """The webhooks posted that got a 2xx (of one event type, or all), in order."""
         return self._poster.delivered(event_type)
 
+    def webhook_attempts(self) -> list[Delivery]:
+        """Every webhook post so far, refused and failed ones included, in order."""
+        return self._poster.attempts()
+
     def receive(
         self,
         chat_id: str,

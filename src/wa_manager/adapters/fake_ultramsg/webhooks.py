@@ -118,6 +118,11 @@ class WebhookPoster:
                 if delivery.ok and event_type in (None, delivery.event_type)
             ]
 
+    def attempts(self) -> list[Delivery]:
+        """Every attempt so far, refused ones included."""
+        with self._lock:
+            return list(self.log)
+
     def _attempt(self, payload: dict[str, Any], attempt: int) -> None:
         url = self.url
         if url is None:
