@@ -7,10 +7,14 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import httpx
+import msgspec
 import phonenumbers
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wa_manager.adapters.fake_ultramsg import (
     FakeUltraMsg,
@@ -373,3 +377,41 @@ def test_the_demo_chats_are_a_small_business_with_no_hostile_names() -> None:
     assert sum(chat_id.endswith("@g.us") for chat_id in book) >= 2
     again = demo_messages(1_900_000_000)
     assert [m["id"] for m in again[ANNA]] == [m["id"] for m in book[ANNA]]  # stable ids
+
+
+@given(
+    messages=st.lists(st.text(max_size=20), max_size=30),
+    limit=st.integers(min_value=-5, max_value=1_100),
+)
+def test_history_is_always_the_latest_limit_messages_in_order(
+    messages: list[str], limit: int
+) -> None:
+    fake = FakeUltraMsg(chats=[])
+    for body in messages:
+        fake.receive(ANNA, body)
+    status, body, _ = fake.answer(f"/instance12345/chats/messages?token={FAKE_TOKEN}"
+                                  f"&chatId={ANNA}&limit={limit}")  # fmt: skip
+    served = msgspec.json.decode(body)
+    if limit < 0:
+        assert served == {"error": [{"limit": "must be a number"}]}
+        return
+    kept = min(max(limit, 1), 1000)
+    assert status == 200
+    assert [m["body"] for m in served] == messages[-kept:]
+
+
+FORM_FIELDS = st.dictionaries(st.sampled_from(["to", "body", "referenceId", "msgId"]), st.text())
+
+
+@given(
+    body=st.binary(max_size=300)
+    | FORM_FIELDS.map(lambda fields: urlencode({"token": FAKE_TOKEN, **fields}).encode())
+    | FORM_FIELDS.map(lambda fields: msgspec.json.encode({"token": FAKE_TOKEN, **fields}))
+)
+def test_any_send_body_gets_a_json_answer_never_a_crash(body: bytes) -> None:
+    fake = FakeUltraMsg(chats=[])
+    status, answer, _ = fake.answer("/instance12345/messages/chat", "POST", body)
+    assert status == 200
+    decoded = msgspec.json.decode(answer)
+    assert decoded.get("sent") == "true" or "error" in decoded
+    assert fake.messages.count() == (1 if decoded.get("sent") else 0)
