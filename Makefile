@@ -9,12 +9,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_ARGS ?=
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help venv install browser lint test demo bench reliability
+.PHONY: help venv install browser lint test test-lowest demo bench reliability
 
 help:
 	@echo "make install      create $(VENV) and install wa-manager with its dev tools"
 	@echo "make lint         ruff check, ruff format --check, mypy --strict, import-linter"
-	@echo "make test         install + browser + lint + pytest (warnings are errors)"
+	@echo "make test         install + browser + lint + pytest (warnings are errors) + test-lowest"
+	@echo "make test-lowest  unit and integration tests with every direct dependency at its floor"
 	@echo "make demo         a local tour: fake UltraMsg, sample chats, web UI on :8000"
 	@echo "                  (make demo DEMO_ARGS=--no-serve stops after the sync)"
 	@echo "make bench        the performance suite (benchmarks/README.md)"
@@ -50,6 +51,25 @@ lint: $(STAMP)
 
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -m "not slow"
+	$(MAKE) test-lowest
+
+# The lower bounds in pyproject.toml are promises: $(LOWEST) holds every direct
+# dependency (runtime and the `test` extra) at the lowest version they allow, the rest
+# at their newest, as uv's lowest-direct resolution picks them (uv itself comes from
+# PyPI into that venv). The unit and integration tests must pass there too.
+LOWEST := .venv-lowest
+LOWEST_STAMP := $(LOWEST)/.installed
+$(LOWEST_STAMP): pyproject.toml
+	@[ -x $(LOWEST)/bin/python ] || $(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --disable-pip-version-check -q uv
+	$(LOWEST)/bin/uv pip compile --quiet --python $(LOWEST)/bin/python --resolution lowest-direct \
+	  --extra test pyproject.toml -o $(LOWEST)/requirements.txt
+	$(LOWEST)/bin/uv pip sync --quiet --python $(LOWEST)/bin/python $(LOWEST)/requirements.txt
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
+	@touch $(LOWEST_STAMP)
+
+test-lowest: $(LOWEST_STAMP)
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider -m "not slow" tests/unit tests/integration
 
 demo: $(STAMP)
 	$(BIN)/wa-manager demo $(DEMO_ARGS)
