@@ -10,13 +10,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_ARGS ?=
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: help venv install browser lint test test-lowest demo bench reliability
+.PHONY: help venv install browser lint test test-lowest screenshots demo bench reliability
 
 help:
 	@echo "make install      create $(VENV) and install wa-manager with its dev tools"
 	@echo "make lint         ruff check, ruff format --check, mypy --strict, import-linter"
 	@echo "make test         install + browser + lint + pytest (warnings are errors) + test-lowest"
 	@echo "make test-lowest  unit and integration tests with every direct dependency at its floor"
+	@echo "make screenshots  the end-to-end tests, renewing docs/screenshots (make test leaves them)"
 	@echo "make demo         a local tour: fake UltraMsg, sample chats, web UI on :8000"
 	@echo "                  (installs the runtime only, none of the dev tools)"
 	@echo "                  (make demo DEMO_ARGS=--no-serve stops after the sync)"
@@ -84,6 +85,10 @@ $(LOWEST_STAMP): pyproject.toml
 
 test-lowest: $(LOWEST_STAMP)
 	$(LOWEST)/bin/python -m pytest -p no:cacheprovider -m "not slow" tests/unit tests/integration
+
+# The browser tests again, this time writing their screenshots into docs/screenshots.
+screenshots: $(DEV_STAMP) browser
+	WA_MANAGER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -m e2e tests/e2e
 
 demo: $(RUNTIME_STAMP)
 	$(BIN)/wa-manager demo $(DEMO_ARGS)
