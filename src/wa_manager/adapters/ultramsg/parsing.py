@@ -15,16 +15,14 @@ so one such name costs the sync nothing.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import repeat
 from operator import attrgetter
 from typing import Any, NoReturn
 
 import msgspec
 
+from wa_manager.domain.bulk import collector_paused
 from wa_manager.domain.errors import UpstreamBadResponse
 from wa_manager.domain.model import RawChat
 from wa_manager.redaction import redact
@@ -152,19 +150,8 @@ def _as_raw_chats(chats: list[_Chat]) -> list[RawChat]:
     million fresh tuples would otherwise trigger full collections that cost more
     than the JSON decode itself (and tuples of strings hold no cycles)."""
     pairs = zip(map(_ID, chats), map(_NAME, chats), strict=True)
-    with _gc_paused():
+    with collector_paused():
         return list(map(tuple.__new__, repeat(RawChat), pairs))
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _parse_leniently(
@@ -183,7 +170,7 @@ def _parse_leniently(
             f"UltraMsg answered {describe_json_value(_decode_any(body))} instead of the list "
             "of chats; check ULTRAMSG_BASE_URL points at the UltraMsg API"
         )
-    with _gc_paused():
+    with collector_paused():
         return [_lenient_chat(item) for item in items]
 
 
