@@ -15,16 +15,14 @@ so one such name costs the sync nothing.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import repeat
 from operator import attrgetter
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import msgspec
 
+from wa_manager.domain.bulk import collector_paused
 from wa_manager.domain.errors import UpstreamBadResponse
 from wa_manager.domain.messages import raw_message
 from wa_manager.domain.model import RawChat, RawMessage, SendReceipt
@@ -49,6 +47,7 @@ _CHATS = msgspec.json.Decoder(list[_Chat])
 # Any JSON value per item: objects become _LooseChat, everything else stays as it is.
 _LOOSE_ITEMS = msgspec.json.Decoder(list[_LooseChat | str | int | float | bool | list[Any] | None])
 _ANY = msgspec.json.Decoder()
+_T = TypeVar("_T")
 _ID = attrgetter("id")
 _NAME = attrgetter("name")
 _PREVIEW_CHARS = 40
@@ -100,18 +99,28 @@ def parse_chats(body: bytes | bytearray | memoryview, *, release: bool = False) 
 def _parse(
     body: bytes | bytearray | memoryview, *, release: bool, repairable: bool
 ) -> list[RawChat]:
-    chats: list[_Chat] | None
-    try:
-        chats = _CHATS.decode(body)
-    except msgspec.ValidationError:
-        chats = None
-    except (msgspec.DecodeError, RecursionError) as error:
-        _not_json(body, error, repairable=repairable)
+    chats = _decode(_CHATS, body, repairable=repairable)
     if chats is None:
         return _parse_leniently(body, repairable=repairable)
     if release and isinstance(body, bytearray):
         body.clear()
     return _as_raw_chats(chats)
+
+
+def _decode(
+    decoder: msgspec.json.Decoder[list[_T]],
+    body: bytes | bytearray | memoryview,
+    *,
+    repairable: bool,
+) -> list[_T] | None:
+    """``body`` decoded, or None when it is JSON but not the list ``decoder`` wants;
+    raises (``_not_json``) when it is not JSON at all."""
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError:
+        return None
+    except (msgspec.DecodeError, RecursionError) as error:
+        _not_json(body, error, repairable=repairable)
 
 
 def _not_json(
@@ -153,38 +162,21 @@ def _as_raw_chats(chats: list[_Chat]) -> list[RawChat]:
     million fresh tuples would otherwise trigger full collections that cost more
     than the JSON decode itself (and tuples of strings hold no cycles)."""
     pairs = zip(map(_ID, chats), map(_NAME, chats), strict=True)
-    with _gc_paused():
+    with collector_paused():
         return list(map(tuple.__new__, repeat(RawChat), pairs))
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _parse_leniently(
     body: bytes | bytearray | memoryview, *, repairable: bool = False
 ) -> list[RawChat]:
     """Item by item: whatever is not a usable chat becomes (None, None) or loses its name."""
-    items: list[Any] | None
-    try:
-        items = _LOOSE_ITEMS.decode(body)
-    except msgspec.ValidationError:
-        items = None
-    except (msgspec.DecodeError, RecursionError) as error:
-        _not_json(body, error, repairable=repairable)
+    items = _decode(_LOOSE_ITEMS, body, repairable=repairable)
     if items is None:
         raise UpstreamBadResponse(
             f"UltraMsg answered {describe_json_value(_decode_any(body))} instead of the list "
             "of chats; check ULTRAMSG_BASE_URL points at the UltraMsg API"
         )
-    with _gc_paused():
+    with collector_paused():
         return [_lenient_chat(item) for item in items]
 
 
