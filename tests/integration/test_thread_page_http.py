@@ -6,7 +6,7 @@ conversation sees it (anyone else gets the same 404 page as for an absent id),
 every row of ``/conversations`` links to it, the thread is oldest to newest with
 everything escaped, media are links only for web addresses, and an unchanged
 thread answers a poll with a bodiless 304. The live behaviour is in
-``tests/e2e/test_thread_page.py``.
+``tests/e2e/test_thread_ui.py``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from test_http_support import World, browser_login, make_app, person_chats, running, sync
+from test_http_support import World, browser_login, chatting, conversation_of, make_app, running
 
 from wa_manager.domain.errors import UpstreamRejected
-from wa_manager.domain.model import LIBRARY
 from wa_manager.testing import FakeMessenger
 
 SECRET = "hook-1f2e3d4c5b6a7980"
@@ -39,15 +38,12 @@ def messenger() -> FakeMessenger:
 
 @pytest.fixture
 def world(messenger: FakeMessenger) -> Iterator[World]:
-    app = make_app(person_chats(2), messenger=messenger, webhook_secret=SECRET)
-    with running(app) as world:
-        sync(world)
-        world.app.link(ANNA, "maria")
+    with chatting(messenger, SECRET, shared=ANNA) as world:
         yield world
 
 
 def conversation_id(world: World, wa_id: str = ANNA) -> int:
-    return next(c.id for c in world.app.conversations.all(LIBRARY) if c.contact.wa_id == wa_id)
+    return conversation_of(world, wa_id)
 
 
 def received(world: World, wa_id: str, body: str | None, seconds: int = 0, **data: Any) -> None:

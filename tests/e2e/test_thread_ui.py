@@ -55,7 +55,7 @@ class ThreadSite:
         self.app: App = bootstrap(
             Settings(
                 instance_id="instance777",
-                token="e2e-thread-SECRET-token",  # noqa: S106 - a test's fake token
+                token="e2e-thread-SECRET-token",
                 database_url=database_url,
                 webhook_secret=SECRET,
             ),
@@ -64,8 +64,8 @@ class ThreadSite:
             hasher=FastHasher(),
             messenger=self.messenger,
         )
-        for username in ("admin", "maria"):
-            self.app.add_user(username, "admin" if username == "admin" else "user", PASSWORDS[username])
+        for username, role in (("admin", "admin"), ("maria", "user")):
+            self.app.add_user(username, role, PASSWORDS[username])
         self.app.sync()
         for chat in (ANNA, CLARA, DORA):
             self.app.link(chat, "maria")
@@ -129,6 +129,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadSite]:
     served.start()
     yield served
     served.stop()
+
+
+def old_message(n: int) -> Any:
+    """Message ``n`` of DORA's history on WhatsApp, an hour back; odd ones typed on our phone."""
+    fields = {"id": f"false_dora_{n}", "body": f"Old message {n}", "time": TIME - 3600 + n,
+              "fromMe": n % 2 == 1, "type": "chat"}  # fmt: skip
+    return raw_message(fields, DORA)
 
 
 def messages(page: Page) -> Locator:
@@ -242,11 +249,7 @@ def test_a_failed_reply_keeps_the_text_says_why_and_can_be_retried(
 
 
 def test_load_earlier_fetches_the_history_from_whatsapp(page: Page, site: ThreadSite) -> None:
-    site.messenger.history[DORA] = [
-        raw_message({"id": f"false_dora_{n}", "body": f"Old message {n}", "time": TIME - 3600 + n,
-                     "fromMe": n % 2 == 1, "type": "chat"}, DORA)  # fmt: skip
-        for n in range(5, 0, -1)
-    ]
+    site.messenger.history[DORA] = [old_message(n) for n in range(5, 0, -1)]
     sign_in(page, site, "maria", site.conversation_path(DORA))
     page.get_by_role("button", name="Load earlier messages").click()
     expect(page.get_by_role("status").filter(has_text="WhatsApp gave")).to_contain_text(
@@ -275,9 +278,7 @@ def test_an_empty_thread_says_so_at_phone_width(page: Page, site: ThreadSite) ->
     shoot(page, "conversation-empty")
 
 
-def test_the_thread_fits_a_phone_and_works_from_the_keyboard(
-    page: Page, site: ThreadSite
-) -> None:
+def test_the_thread_fits_a_phone_and_works_from_the_keyboard(page: Page, site: ThreadSite) -> None:
     page.set_viewport_size(VIEWPORTS["phone"])
     sign_in(page, site, "maria", site.conversation_path(ANNA))
     expect(messages(page).first).to_be_visible()
