@@ -294,3 +294,14 @@ def test_the_thread_fits_a_phone_and_works_from_the_keyboard(page: Page, site: T
     page.keyboard.type("Sent from the keyboard")
     page.keyboard.press("Control+Enter")
     expect(message(page, "Sent from the keyboard").get_by_role("img", name="Sent")).to_be_visible()
+
+
+def test_a_page_whose_session_ended_says_so_instead_of_going_quiet(
+    page: Page, site: ThreadSite
+) -> None:
+    sign_in(page, site, "maria", site.conversation_path(ANNA))
+    expect(messages(page).first).to_be_visible()
+    page.context.clear_cookies()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Your session has ended: sign in again to see new messages."
+    )

@@ -291,3 +291,13 @@ def test_another_users_etag_reveals_nothing_about_a_hidden_thread(world: World) 
         headers={**world.user.headers, "If-None-Match": "*"},
     )
     assert answer.status_code == 404
+
+
+def test_the_thread_page_has_no_inline_script_style_or_handler(world: World) -> None:
+    received(world, "false_1", "Hallo")
+    browser_login(world.client, "maria")
+    page = world.client.get(f"/conversations/{conversation_id(world)}")
+    assert "unsafe-inline" not in page.headers["content-security-policy"]
+    tags = re.findall(r"<[a-z][^>]*>", page.text)
+    assert not [tag for tag in tags if tag.startswith("<script") and " src=" not in tag]
+    assert not [tag for tag in tags if re.search(r"\s(on[a-z]+|style)=", tag)]

@@ -306,7 +306,7 @@
 
   const thread = {
     root: null, list: null, messagesUrl: "", historyUrl: "", earlierCursor: null,
-    etag: null, timer: null, polling: false, sending: false, unanswered: null,
+    etag: null, timer: null, polling: false, stopped: false, sending: false, unanswered: null,
   };
 
   // Only http(s) addresses become links: a javascript: or data: URL stays text.
@@ -421,18 +421,30 @@
   function schedulePoll(delay) {
     clearTimeout(thread.timer);
     thread.timer = null;
-    if (document.visibilityState === "visible") thread.timer = setTimeout(poll, delay);
+    if (document.visibilityState === "visible" && !thread.stopped) thread.timer = setTimeout(poll, delay);
+  }
+
+  // Polling cannot go on (signed out, or access taken away): say so, once.
+  function stopPolling(reason) {
+    thread.stopped = true;
+    showReplyError(reason);
   }
 
   // One look at the newest page (a 304 while nothing changed); when all of it is
   // new, older pages follow until a message already shown (no gap in the thread).
   async function poll() {
-    if (thread.polling) return;
+    if (thread.polling || thread.stopped) return;
     thread.polling = true;
     try {
       const headers = { Accept: "application/json" };
       if (thread.etag) headers["If-None-Match"] = thread.etag;
       const response = await fetch(`${thread.messagesUrl}?limit=${POLL_SIZE}`, { headers, credentials: "same-origin" });
+      if (response.status === 401 || response.status === 404) {
+        stopPolling(response.status === 401
+          ? "Your session has ended: sign in again to see new messages."
+          : "You can no longer see this conversation: reload the page.");
+        return;
+      }
       if (response.status === 304 || !response.ok) return;
       const data = await response.json();
       const hadMessages = thread.list.children.length > 0;
