@@ -146,3 +146,20 @@ def all_pages(client: TestClient, path: str, headers: dict[str, str], limit: int
             return items
         params = {"limit": limit, "cursor": body["next_cursor"]}
     raise AssertionError("pagination did not end")
+
+
+def conversation_of(world: World, wa_id: str) -> int:
+    """The id of the conversation with the chat ``wa_id``."""
+    return next(c.id for c in world.app.conversations.all(LIBRARY) if c.contact.wa_id == wa_id)
+
+
+@contextmanager
+def chatting(messenger: MessageChannel, webhook_secret: str, shared: str) -> Iterator[World]:
+    """Two synced person chats with messages through ``messenger`` and webhooks on
+    ``webhook_secret``; the chat ``shared`` is linked to maria."""
+    with running(
+        make_app(person_chats(2), messenger=messenger, webhook_secret=webhook_secret)
+    ) as world:
+        sync(world)
+        world.app.link(shared, "maria")
+        yield world

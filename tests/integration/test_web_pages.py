@@ -220,7 +220,7 @@ def test_a_user_sees_exactly_the_conversations_linked_to_them(world: World) -> N
     world.app.link(str(linked.id), "maria")
     signed_in_as(world, "maria")
     html = world.client.get("/conversations").text
-    names = re.findall(r'<p class="contact-name" dir="auto">([^<]*)</p>', html)
+    names = re.findall(r'<a class="conversation-link" href="/conversations/\d+">([^<]*)</a>', html)
     assert names == ["Person 2"]
     assert linked.phone is not None
     assert linked.phone in html

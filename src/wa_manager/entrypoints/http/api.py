@@ -90,6 +90,7 @@ class Operation:
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"  # of the answer
     body_media_types: tuple[str, ...] = ("application/json",)
+    etag: bool = False  # answers carry an ETag; If-None-Match with it gives a bodiless 304
 
     @property
     def operation_id(self) -> str:
@@ -284,8 +285,9 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET", "/api/conversations/{id}/messages", threads.list_messages, Access.USER,
-        "A conversation's messages, newest first", shapes.Page[shapes.Message],
-        path_params=(_ID,), query=PageQuery, errors=(404,),
+        "A conversation's messages, newest first (304 for an If-None-Match with its ETag)",
+        shapes.Page[shapes.Message], path_params=(_ID,), query=PageQuery, errors=(404,),
+        etag=True,
     ),
     Operation(
         "POST", "/api/conversations/{id}/messages", threads.send_message, Access.USER,

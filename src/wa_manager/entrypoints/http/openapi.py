@@ -31,6 +31,19 @@ ERROR_DESCRIPTIONS = {
     503: "not available: UltraMsg not configured, or the database does not answer",
 }
 
+_ETAG_HEADER = {
+    "description": "a tag of this answer; send it back in If-None-Match to get a 304 while "
+    "nothing changed",
+    "schema": {"type": "string"},
+}
+_IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "the ETag of an earlier answer: 304 without a body while it is unchanged",
+    "schema": {"type": "string"},
+}
+
 _SECURITY: dict[Access, list[dict[str, list[str]]]] = {
     Access.PUBLIC: [],
     Access.USER: [{"bearer": []}, {"session": []}],
@@ -117,6 +130,13 @@ def _operation(operation: Operation, refs: dict[Any, JsonSchema]) -> dict[str, A
         for location, params in (("path", operation.path_params), ("header", operation.headers))
         for param in params
     ]
+    if operation.etag:
+        parameters.append(_IF_NONE_MATCH)
+        document["responses"][str(operation.status)]["headers"] = {"ETag": _ETAG_HEADER}
+        document["responses"]["304"] = {
+            "description": "Not Modified: the answer still has the ETag sent in If-None-Match",
+            "headers": {"ETag": _ETAG_HEADER},
+        }
     if operation.query is not None:
         parameters += query_parameters(operation.query)
     if parameters:

@@ -4,7 +4,10 @@ The handlers are entries of ``api.OPERATIONS`` (guarded and documented like the
 rest); every one needs the right to see the conversation, which the use case
 decides (404 otherwise, as for an absent one):
 
-- ``GET /api/conversations/{id}/messages``: the thread, newest first;
+- ``GET /api/conversations/{id}/messages``: the thread, newest first, with an
+  ``ETag``: a client that polls sends it back in ``If-None-Match`` and gets a
+  bodiless ``304`` while the page is unchanged (new messages and status changes
+  change it; the database is asked every time, so every server process agrees);
 - ``POST /api/conversations/{id}/messages``: a reply (``Idempotency-Key`` makes a
   repeated request answer 200 with the first message, nothing sent twice);
 - ``POST /api/messages/{id}/retry``: a failed reply sent again (409 otherwise);
@@ -13,6 +16,7 @@ decides (404 otherwise, as for an absent one):
 
 from __future__ import annotations
 
+import hashlib
 from functools import partial
 
 from starlette.concurrency import run_in_threadpool
@@ -33,10 +37,25 @@ from wa_manager.entrypoints.http.inputs import (
 )
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+ETAG_LENGTH = 32  # hex digits of the body's SHA-256
+
+
+def entity_tag(body: bytes) -> str:
+    """The strong ``ETag`` of an answer's body: a quoted hash of its bytes."""
+    return '"' + hashlib.sha256(body).hexdigest()[:ETAG_LENGTH] + '"'
+
+
+def not_modified(request: Request, tag: str) -> bool:
+    """Whether the request's ``If-None-Match`` names ``tag`` (or is ``*``)."""
+    wanted = request.headers.get("if-none-match")
+    if not wanted:
+        return False
+    names = {name.strip().removeprefix("W/") for name in wanted.split(",")}
+    return tag in names or "*" in names
 
 
 async def list_messages(request: Request, user: User) -> Response:
-    """A conversation's messages, newest first."""
+    """A conversation's messages, newest first (304 when ``If-None-Match`` has its ETag)."""
     conversation_id = path_id(request, "conversation")
     query = query_of(request, PageQuery)
     page = await run_in_threadpool(
@@ -48,7 +67,12 @@ async def list_messages(request: Request, user: User) -> Response:
             before_id=query.before_id("messages"),
         )
     )
-    return paged(page, "messages", shapes.Message.of)
+    full = paged(page, "messages", shapes.Message.of)
+    tag = entity_tag(bytes(full.body))
+    if not_modified(request, tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    full.headers["ETag"] = tag
+    return full
 
 
 async def send_message(request: Request, user: User) -> Response:

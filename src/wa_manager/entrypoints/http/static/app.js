@@ -1,4 +1,5 @@
-// wa-manager web UI: the Sync WhatsApp button and the Link Users dialog.
+// wa-manager web UI: the Sync WhatsApp button, the Link Users dialog and the
+// conversation page (its thread kept current by polling, replies, Retry, Load earlier).
 // Loaded as a static file (the Content-Security-Policy forbids inline scripts);
 // every state-changing request carries the CSRF token from <meta name="csrf-token">.
 // Text from the server is only ever put in the page with textContent, never as HTML.
@@ -10,8 +11,8 @@
     return meta ? meta.content : "";
   };
 
-  async function api(method, url, body) {
-    const headers = { Accept: "application/json" };
+  async function api(method, url, body, extraHeaders) {
+    const headers = { Accept: "application/json", ...(extraHeaders || {}) };
     if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
@@ -281,6 +282,365 @@
     }
   }
 
+  // -- the conversation page ----------------------------------------------------
+  //
+  // The server renders the newest messages; from then on this keeps the thread
+  // current by polling the JSON API (the database is the truth, whichever server
+  // process answers). Each poll asks for the newest page with the ETag of the last
+  // answer, so an unchanged thread costs a bodiless 304. Messages are placed by
+  // (created_at, id), oldest at the top, like the API orders them.
+
+  const POLL_MS = 3000;
+  const POLL_SIZE = 50;
+  const EARLIER_SIZE = 50;
+  const WALK_SIZE = 200;
+  const MAX_WALK_PAGES = 20;
+  const MAX_HISTORY = 1000;
+  const HISTORY_STEP = 100;
+  // The same words as STATUS_LABELS and TYPE_LABELS in thread_page.py.
+  const STATUS_LABELS = { queued: "Sending", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not sent" };
+  const TYPE_LABELS = {
+    image: "Photo", video: "Video", ptt: "Voice message", audio: "Audio", document: "Document",
+    sticker: "Sticker", location: "Location", vcard: "Contact card", revoked: "This message was deleted",
+  };
+
+  const thread = {
+    root: null, list: null, messagesUrl: "", historyUrl: "", earlierCursor: null,
+    etag: null, timer: null, polling: false, stopped: false, sending: false, unanswered: null,
+  };
+
+  // Only http(s) addresses become links: a javascript: or data: URL stays text.
+  function webLink(url) {
+    if (!url) return null;
+    try {
+      const protocol = new URL(url.trim()).protocol;
+      return protocol === "http:" || protocol === "https:" ? url : null;
+    } catch (notAUrl) {
+      return null;
+    }
+  }
+
+  const typeLabel = (type) => TYPE_LABELS[type] || "Attachment";
+
+  function authorLabel(message) {
+    if (message.direction !== "in" || !message.author) return null;
+    return message.sender_name || message.author.split("@")[0];
+  }
+
+  function localTime(iso) {
+    const moment = new Date(iso);
+    if (Number.isNaN(moment.getTime())) return iso;
+    return moment.toLocaleString(undefined, { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+
+  // What a message looks like depends on these fields only.
+  const signature = (m) => JSON.stringify([m.status, m.error, m.body, m.media_url, m.type, m.author, m.sender_name, m.created_at]);
+
+  // The same markup as templates/_message.html.
+  function messageNode(m) {
+    const bubble = element("div", { class: "bubble" });
+    const author = authorLabel(m);
+    if (author) bubble.append(element("p", { class: "message-author", dir: "auto", text: author }));
+    if (m.body) bubble.append(element("p", { class: "message-body", dir: "auto", text: m.body }));
+    if (m.media_url) {
+      const link = webLink(m.media_url);
+      bubble.append(element("p", { class: "message-media" }, [
+        link
+          ? element("a", { href: link, target: "_blank", rel: "noopener noreferrer nofollow", text: `Open ${typeLabel(m.type).toLowerCase()}` })
+          : typeLabel(m.type) + " ",
+        ...(link ? [] : [element("span", { class: "muted", text: "(no web link)" })]),
+      ]));
+    } else if (!m.body) {
+      bubble.append(element("p", { class: "message-placeholder", text: typeLabel(m.type) }));
+    }
+    const meta = element("p", { class: "message-meta" }, [element("time", { datetime: m.created_at, text: localTime(m.created_at) })]);
+    if (m.direction === "out") {
+      const label = STATUS_LABELS[m.status] || m.status;
+      meta.append(" ", element("span", { class: "ticks", role: "img", "aria-label": label, title: label, "data-ticks": m.status }));
+    }
+    bubble.append(meta);
+    if (m.status === "failed") {
+      bubble.append(
+        element("p", { class: "message-error", dir: "auto", text: `Not sent: ${m.error || "UltraMsg did not take it"}` }),
+        element("button", { type: "button", class: "button button-small", "data-retry-message": String(m.id), text: "Retry" }),
+      );
+    }
+    const node = element("li", {
+      class: `message message-${m.direction}`, id: `message-${m.id}`, "data-message-id": String(m.id),
+      "data-status": m.status, "data-created-at": m.created_at,
+    }, [bubble]);
+    node.dataset.signature = signature(m);
+    return node;
+  }
+
+  const keyOf = (node) => [Date.parse(node.dataset.createdAt), Number(node.dataset.messageId)];
+  const earlier = (a, b) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+
+  // Put a new message where its time says, searching from the newest end.
+  function place(node) {
+    const key = keyOf(node);
+    let after = thread.list.lastElementChild;
+    while (after && earlier(key, keyOf(after))) after = after.previousElementSibling;
+    if (after) after.after(node);
+    else thread.list.prepend(node);
+  }
+
+  const nearBottom = () => window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 120;
+  const toBottom = () => window.scrollTo(0, document.documentElement.scrollHeight);
+
+  // Add new messages and redraw changed ones; the new ones, in the order given.
+  function merge(items) {
+    const added = [];
+    for (const m of items) {
+      const shown = document.getElementById(`message-${m.id}`);
+      if (shown && shown.dataset.signature === signature(m)) continue;
+      const node = messageNode(m);
+      if (shown) {
+        const hadFocus = shown.contains(document.activeElement);
+        shown.replaceWith(node);
+        if (hadFocus) document.getElementById("reply-body").focus();
+      } else {
+        place(node);
+        added.push(m);
+      }
+    }
+    document.getElementById("thread-empty").hidden = thread.list.children.length > 0;
+    return added;
+  }
+
+  function announce(added) {
+    const inbound = added.filter((m) => m.direction === "in");
+    if (inbound.length === 0) return;
+    const last = inbound[inbound.length - 1];
+    const from = authorLabel(last) || document.querySelector(".thread-title h1").textContent.trim();
+    document.getElementById("thread-live").textContent = inbound.length === 1
+      ? `New message from ${from}: ${(last.body || typeLabel(last.type)).slice(0, 120)}`
+      : `${inbound.length} new messages`;
+  }
+
+  function schedulePoll(delay) {
+    clearTimeout(thread.timer);
+    thread.timer = null;
+    if (document.visibilityState === "visible" && !thread.stopped) thread.timer = setTimeout(poll, delay);
+  }
+
+  // Polling cannot go on (signed out, or access taken away): say so, once.
+  function stopPolling(reason) {
+    thread.stopped = true;
+    showReplyError(reason);
+  }
+
+  // One look at the newest page (a 304 while nothing changed); when all of it is
+  // new, older pages follow until a message already shown (no gap in the thread).
+  async function poll() {
+    if (thread.polling || thread.stopped) return;
+    thread.polling = true;
+    try {
+      const headers = { Accept: "application/json" };
+      if (thread.etag) headers["If-None-Match"] = thread.etag;
+      const response = await fetch(`${thread.messagesUrl}?limit=${POLL_SIZE}`, { headers, credentials: "same-origin" });
+      if (response.status === 401 || response.status === 404) {
+        stopPolling(response.status === 401
+          ? "Your session has ended: sign in again to see new messages."
+          : "You can no longer see this conversation: reload the page.");
+        return;
+      }
+      if (response.status === 304 || !response.ok) return;
+      const data = await response.json();
+      const hadMessages = thread.list.children.length > 0;
+      const follow = nearBottom();
+      let added = merge(data.items);
+      let cursor = data.next_cursor;
+      for (let pages = 0; hadMessages && cursor && added.length === data.items.length && pages < MAX_WALK_PAGES; pages += 1) {
+        const older = await api("GET", `${thread.messagesUrl}?limit=${WALK_SIZE}&cursor=${encodeURIComponent(cursor)}`);
+        if (!older.ok) break;
+        const more = merge(older.data.items);
+        added = added.concat(more);
+        cursor = more.length === older.data.items.length ? older.data.next_cursor : null;
+      }
+      thread.etag = response.headers.get("ETag");
+      if (added.length && follow) toBottom();
+      announce(added);
+    } catch (offline) {
+      // The next poll tries again.
+    } finally {
+      thread.polling = false;
+      schedulePoll(POLL_MS);
+    }
+  }
+
+  function showReplyError(text) {
+    const line = document.getElementById("reply-error");
+    line.textContent = text;
+    line.hidden = !text;
+  }
+
+  function failureLine(failure) {
+    return `${failure.title}. ${failure.advice}${failure.said ? ` (${failure.said})` : ""}`;
+  }
+
+  // 32 random hex digits (crypto.randomUUID needs HTTPS; this works over plain HTTP too).
+  function newKey() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  }
+
+  async function sendReply(event) {
+    event.preventDefault();
+    if (thread.sending) return;
+    const box = document.getElementById("reply-body");
+    const button = document.getElementById("reply-send");
+    const text = box.value;
+    if (!text.trim()) {
+      showReplyError("Write a message first.");
+      box.focus();
+      return;
+    }
+    // A new key per attempt; the same one again only after an attempt that got no
+    // answer (it may have reached the server), so nothing is ever sent twice.
+    const key = thread.unanswered && thread.unanswered.text === text ? thread.unanswered.key : newKey();
+    thread.sending = true;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    box.readOnly = true;
+    showReplyError("");
+    try {
+      const answer = await api("POST", thread.messagesUrl, { body: text }, { "Idempotency-Key": key });
+      if (answer.ok && answer.data) {
+        thread.unanswered = null;
+        box.value = "";
+        merge([answer.data]);
+        toBottom();
+      } else {
+        thread.unanswered = answer.status === 0 ? { text, key } : null;
+        let line = failureLine(explainFailure(answer, "send the message"));
+        if (answer.status === 502) line += " It is kept in the thread as not sent: press Retry there, or Send again.";
+        showReplyError(line);
+        poll();
+      }
+    } finally {
+      thread.sending = false;
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+      box.readOnly = false;
+      box.focus();
+    }
+  }
+
+  async function retryMessage(button) {
+    if (button.disabled) return;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    button.textContent = "Retrying…";
+    const answer = await api("POST", `/api/messages/${encodeURIComponent(button.dataset.retryMessage)}/retry`);
+    if (answer.ok && answer.data) {
+      merge([answer.data]);
+      showReplyError("");
+    } else {
+      showReplyError(failureLine(explainFailure(answer, "send the message again")));
+      if (button.isConnected) {
+        button.disabled = false;
+        button.removeAttribute("aria-busy");
+        button.textContent = "Retry";
+      }
+      thread.etag = null; // redraw from the database: the error or status changed
+      poll();
+    }
+  }
+
+  function setEarlierStatus(text) {
+    document.getElementById("earlier-status").textContent = text;
+  }
+
+  // Walk the stored thread from the newest page until past the oldest message
+  // shown, adding what is missing (after a history fetch filled gaps and the past).
+  async function walkStored() {
+    const oldest = thread.list.firstElementChild ? keyOf(thread.list.firstElementChild) : null;
+    let cursor = null;
+    let added = [];
+    for (let pages = 0; pages < MAX_WALK_PAGES; pages += 1) {
+      const query = `?limit=${WALK_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+      const answer = await api("GET", thread.messagesUrl + query);
+      if (!answer.ok) return { ok: false, answer, added };
+      added = added.concat(merge(answer.data.items));
+      cursor = answer.data.next_cursor;
+      const items = answer.data.items;
+      const last = items.length ? [Date.parse(items[items.length - 1].created_at), items[items.length - 1].id] : null;
+      if (!cursor || oldest === null || (last && earlier(last, oldest))) break;
+    }
+    thread.earlierCursor = cursor;
+    return { ok: true, added };
+  }
+
+  async function loadEarlier(button) {
+    if (button.getAttribute("aria-busy") === "true") return;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    try {
+      if (thread.earlierCursor) {
+        setEarlierStatus("Loading earlier messages…");
+        const answer = await api("GET", `${thread.messagesUrl}?limit=${EARLIER_SIZE}&cursor=${encodeURIComponent(thread.earlierCursor)}`);
+        if (!answer.ok) {
+          setEarlierStatus(failureLine(explainFailure(answer, "load earlier messages")));
+          return;
+        }
+        const added = merge(answer.data.items);
+        thread.earlierCursor = answer.data.next_cursor;
+        setEarlierStatus(
+          `${added.length} earlier ${added.length === 1 ? "message" : "messages"} shown.` +
+          (thread.earlierCursor ? "" : " That is all wa-manager has stored: press again to ask WhatsApp for older ones."),
+        );
+        return;
+      }
+      setEarlierStatus("Asking WhatsApp (UltraMsg) for this chat's history…");
+      const limit = Math.min(MAX_HISTORY, thread.list.children.length + HISTORY_STEP);
+      const fetched = await api("POST", `${thread.historyUrl}?limit=${limit}`);
+      if (!fetched.ok || !fetched.data) {
+        setEarlierStatus(failureLine(explainFailure(fetched, "fetch the history from WhatsApp")));
+        return;
+      }
+      const walked = await walkStored();
+      if (!walked.ok) {
+        setEarlierStatus(failureLine(explainFailure(walked.answer, "load the fetched messages")));
+        return;
+      }
+      const { fetched: count, created } = fetched.data;
+      setEarlierStatus(
+        created === 0
+          ? `WhatsApp gave ${count} ${count === 1 ? "message" : "messages"}, none new: nothing older to show.`
+          : `WhatsApp gave ${count} ${count === 1 ? "message" : "messages"}; ${created} new ${created === 1 ? "one is" : "ones are"} now shown.`,
+      );
+    } finally {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+  }
+
+  function startThread(root) {
+    thread.root = root;
+    thread.list = document.getElementById("messages");
+    thread.messagesUrl = root.dataset.messagesUrl;
+    thread.historyUrl = root.dataset.historyUrl;
+    thread.earlierCursor = root.dataset.earlierCursor || null;
+    for (const time of thread.list.querySelectorAll("time[datetime]")) time.textContent = localTime(time.getAttribute("datetime"));
+    const form = document.getElementById("reply-form");
+    const box = document.getElementById("reply-body");
+    form.addEventListener("submit", sendReply);
+    // Enter sends; Shift+Enter is a new line (Ctrl+Enter sends too); not while an IME composes.
+    box.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" || event.shiftKey || event.altKey || event.isComposing) return;
+      event.preventDefault();
+      form.requestSubmit();
+    });
+    box.addEventListener("input", () => showReplyError(""));
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") poll();
+      else schedulePoll(0); // clears the timer: a hidden tab does not poll
+    });
+    toBottom();
+    schedulePoll(POLL_MS);
+  }
+
   // -- wiring (event delegation, so swapped-in lists keep working) --------------
 
   document.addEventListener("click", (event) => {
@@ -296,11 +656,23 @@
       openLinkDialog(link);
       return;
     }
+    const retryButton = target.closest("[data-retry-message]");
+    if (retryButton) {
+      retryMessage(retryButton);
+      return;
+    }
+    const earlierButton = target.closest("#load-earlier");
+    if (earlierButton) {
+      loadEarlier(earlierButton);
+      return;
+    }
     const close = target.closest("[data-close-dialog]");
     if (close) close.closest("dialog").close();
   });
 
   document.addEventListener("DOMContentLoaded", () => {
+    const threadPage = document.getElementById("thread-page");
+    if (threadPage) startThread(threadPage);
     const form = document.getElementById("link-form");
     if (form) form.addEventListener("submit", saveLinks);
     const status = document.getElementById("instance-status");
