@@ -495,7 +495,7 @@ class RecordingServer:
     def __init__(self) -> None:
         self.calls: list[tuple[Any, str, int]] = []
 
-    def __call__(self, asgi_app: Any, *, host: str, port: int) -> None:
+    def __call__(self, asgi_app: Any, *, host: str, port: int, **options: Any) -> None:
         self.calls.append((asgi_app, host, port))
 
 
