@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tests.strategies import quick_chat_lists
 from tests.unit.support import ANNA, BEN, FAMILY, HIDDEN, OLD_GROUP, ULTRAMSG_SAMPLE, everything
+from wa_manager.bootstrap import App
 from wa_manager.domain.errors import (
     StorageError,
     SyncAlreadyRunning,
