@@ -102,8 +102,8 @@ def parse_forwarded_allow_ips(value: str | None) -> tuple[str, ...]:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
             raise click.BadParameter(
-                f"{entry!r} is not an IP address or network; give your reverse proxy's "
-                "address, e.g. 127.0.0.1 or 10.0.0.0/8",
+                "every entry must be an IP address or network (comma-separated); give "
+                "your reverse proxy's address, e.g. 127.0.0.1 or 10.0.0.0/8",
                 param_hint="--forwarded-allow-ips",
             ) from None
     return entries
