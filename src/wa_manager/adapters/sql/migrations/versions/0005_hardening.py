@@ -13,6 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from wa_manager.domain.errors import StorageError
+
 revision = "0005_hardening"
 down_revision = "0004"
 branch_labels = None
@@ -34,7 +36,7 @@ def upgrade() -> None:
         .all()
     )
     if clashes:
-        raise RuntimeError(
+        raise StorageError(
             "usernames must now be unique regardless of case, but these clash: "
             + ", ".join(sorted(clashes))
             + "; rename all but one of each with the previous wa-manager, then upgrade"
