@@ -10,7 +10,9 @@ how long a client may take (``docs/interface.md``, "Serving").
   requests, and any byte received cancels it, so a client that sends a header line
   every few seconds holds a connection forever. ``DeadlineH11Protocol`` gives each
   request a deadline to arrive in full (request line, headers and body); past it the
-  connection is closed. ``limit_concurrency`` caps connections (503 beyond).
+  connection is closed (always h11, even where httptools is installed).
+  ``limit_concurrency`` caps connections (503 beyond), and a request head larger than
+  ``MAX_REQUEST_HEAD_BYTES`` is refused (400).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from wa_manager.entrypoints.cli.runtime import DEFAULT_REQUEST_TIMEOUT, ServerOptions
 
 logger = logging.getLogger("wa_manager.serve")
+
+MAX_REQUEST_HEAD_BYTES = 16 * 1024  # request line and headers; h11's own default
 
 
 class DeadlineH11Protocol(H11Protocol):
@@ -98,6 +102,7 @@ def uvicorn_config(asgi_app: Any, *, host: str, port: int, options: ServerOption
         forwarded_allow_ips=trusted or [],
         timeout_keep_alive=options.keep_alive_timeout,
         limit_concurrency=options.limit_concurrency,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )
 
 
