@@ -23,7 +23,14 @@ from typing import Any, Protocol, Self
 from wa_manager.config import Settings
 from wa_manager.domain.errors import ConfigError
 from wa_manager.domain.model import LIBRARY, Actor, Conversation, Message, Page, SyncReport, User
-from wa_manager.domain.ports import ChatSource, Clock, MessageChannel, PasswordHasher, Store
+from wa_manager.domain.ports import (
+    ChatSource,
+    Clock,
+    MessageChannel,
+    PasswordHasher,
+    PasswordPolicy,
+    Store,
+)
 from wa_manager.services.accounts import Accounts
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, Contacts
 from wa_manager.services.conversations import Conversations
@@ -103,12 +110,13 @@ class App:
         upstream: Upstream,
         clock: Clock,
         hasher: PasswordHasher,
+        password_policy: PasswordPolicy,
     ) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock
         self.syncs = Syncs(store, clock, upstream, include_groups=settings.sync_groups)
-        self.accounts = Accounts(store, hasher, clock)
+        self.accounts = Accounts(store, hasher, clock, password_policy)
         self.contacts = Contacts(store, clock)
         self.conversations = Conversations(store)
         self.messaging = Messages(store, clock, upstream.channel)
@@ -234,6 +242,13 @@ def default_hasher() -> PasswordHasher:
     return Argon2Hasher()
 
 
+def default_password_policy() -> PasswordPolicy:
+    """zxcvbn's: no common password, nothing it scores as too guessable."""
+    from wa_manager.adapters.passwords import CommonPasswordPolicy
+
+    return CommonPasswordPolicy()
+
+
 def bootstrap(
     settings: Settings | None = None,
     *,
@@ -242,6 +257,7 @@ def bootstrap(
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
     messenger: MessageChannel | None = None,
+    password_policy: PasswordPolicy | None = None,
 ) -> App:
     """Build the ``App``: SQL store, UltraMsg client and argon2 unless others are given."""
     settings = settings if settings is not None else Settings.from_env()
@@ -252,4 +268,7 @@ def bootstrap(
         upstream=upstream,
         clock=clock or utc_now,
         hasher=hasher if hasher is not None else default_hasher(),
+        password_policy=(
+            password_policy if password_policy is not None else default_password_policy()
+        ),
     )

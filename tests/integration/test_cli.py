@@ -22,7 +22,14 @@ from wa_manager import Settings, bootstrap
 from wa_manager.bootstrap import App
 from wa_manager.domain.errors import UpstreamRejected
 from wa_manager.entrypoints.cli import Wiring, cli
-from wa_manager.testing import FailingChats, FastHasher, InMemoryStore, StaticChats, memory_app
+from wa_manager.testing import (
+    DEFAULT_NOW,
+    FailingChats,
+    FastHasher,
+    InMemoryStore,
+    StaticChats,
+    memory_app,
+)
 
 TOKEN = "tok-7f3a9c1e5b2d4680"  # recognisable: must never show up in any output
 CONTRACT_VARIABLES = (
@@ -513,9 +520,11 @@ class RecordingServer:
 
     def __init__(self) -> None:
         self.calls: list[tuple[Any, str, int]] = []
+        self.options: list[Any] = []
 
-    def __call__(self, asgi_app: Any, *, host: str, port: int) -> None:
+    def __call__(self, asgi_app: Any, *, host: str, port: int, **options: Any) -> None:
         self.calls.append((asgi_app, host, port))
+        self.options.append(options["options"])
 
 
 @pytest.mark.parametrize(
@@ -580,3 +589,36 @@ def test_contacts_table_lines_up_wide_names_and_names_linked_users(
     assert len(phone_columns) == 1
     anna = next(line for line in lines if "Anna" in line)
     assert anna.endswith("maria")
+
+
+def test_serve_believes_forwarded_headers_from_nobody_unless_told(invoke: Invoke) -> None:
+    server = RecordingServer()
+    wiring = Wiring(app_factory=lambda settings: memory_app(secret_key="k" * 32), run_server=server)
+    ok(invoke("serve", obj=wiring))
+    ok(invoke("serve", "--forwarded-allow-ips", "10.0.0.5, 192.168.0.0/16", obj=wiring))
+    default, behind_a_proxy = server.options
+    assert default.forwarded_allow_ips == ()
+    assert default.request_timeout == 30
+    assert behind_a_proxy.forwarded_allow_ips == ("10.0.0.5", "192.168.0.0/16")
+    for bad in ("*", "proxy.internal", "10.0.0.5,,nonsense"):
+        result = invoke("serve", "--forwarded-allow-ips", bad, obj=wiring)
+        assert result.exit_code == 2
+        assert "--forwarded-allow-ips" in result.stderr
+        assert bad not in result.stderr
+    assert len(server.calls) == 2
+
+
+def test_serve_marks_syncs_left_by_dead_processes_interrupted(
+    invoke: Invoke, store: InMemoryStore
+) -> None:
+    with store() as uow:
+        uow.sync_runs.start("instance12345", "cli", None, DEFAULT_NOW)
+        uow.commit()
+    server = RecordingServer()
+    wiring = Wiring(app_factory=lambda settings: memory_app(store=store), run_server=server)
+    result = ok(invoke("serve", obj=wiring))
+    assert "1 sync(s) in the history were interrupted" in result.stderr
+    with store() as uow:
+        run = uow.sync_runs.latest()
+    assert run is not None
+    assert run.state == "interrupted"

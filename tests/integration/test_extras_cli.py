@@ -190,7 +190,7 @@ class RecordingServer:
     def __init__(self) -> None:
         self.apps: list[Any] = []
 
-    def __call__(self, asgi_app: Any, *, host: str, port: int) -> None:
+    def __call__(self, asgi_app: Any, *, host: str, port: int, **options: Any) -> None:
         self.apps.append(asgi_app)
 
 

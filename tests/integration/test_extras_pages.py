@@ -64,3 +64,21 @@ def test_the_page_offers_csv_export_status_and_link_history(world: World) -> Non
     script = world.client.get("/static/app.js").text
     assert "/links/history" in script
     assert "showInstanceStatus" in script
+
+
+def test_a_sync_whose_process_died_shows_as_interrupted_on_the_page_and_in_the_api(
+    world: World,
+) -> None:
+    with world.app.store() as uow:  # a run left behind by a killed process
+        instance_id = world.app.settings.instance_id or ""
+        uow.sync_runs.start(instance_id, "cli", None, world.app.clock())
+        uow.commit()
+    assert 'data-state="running"' in world.client.get(PAGE).text
+    sync(world)  # the next sync finds it: nobody holds its run lock
+
+    page = world.client.get(PAGE).text
+
+    assert 'data-state="interrupted"' in page
+    assert "its process stopped before the sync finished" in page
+    runs = world.client.get("/api/sync-runs", headers=world.admin.headers).json()["items"]
+    assert [run["state"] for run in runs] == ["succeeded", "interrupted"]

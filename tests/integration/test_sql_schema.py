@@ -162,3 +162,30 @@ def test_times_come_back_aware_in_utc(backend: str, request: pytest.FixtureReque
             uow.users.add("tom", "user", None, datetime(2024, 1, 1))
     finally:
         store.close()
+
+
+def test_the_upgrade_stops_with_the_names_when_usernames_differ_only_in_case(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+
+    from wa_manager.adapters.sql.engine import make_engine
+    from wa_manager.adapters.sql.schema import _config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_config(connection), "0004")
+            for name in ("admin", "ADMIN", "maria"):
+                connection.execute(
+                    text(
+                        "INSERT INTO users (username, role, active, created_at) "
+                        "VALUES (:name, 'user', 1, '2024-11-24 12:00:00')"
+                    ),
+                    {"name": name},
+                )
+    finally:
+        engine.dispose()
+    with pytest.raises(StorageError, match="these clash: admin; rename"):
+        upgrade(url)

@@ -178,12 +178,15 @@ def cli_environment(base_url: str, database_url: str, token: str = TOKEN) -> dic
 
 
 @contextlib.contextmanager
-def served_process(env: dict[str, str], log: Path) -> Iterator[str]:
-    """``wa-manager serve`` in a child process, its output in ``log``; its root URL."""
+def served_process(env: dict[str, str], log: Path, *options: str) -> Iterator[str]:
+    """``wa-manager serve [options]`` in a child process, its output in ``log``; its root URL."""
     port = free_port()
     with log.open("w") as output:
         server = subprocess.Popen(
-            [WA_MANAGER, "serve", "--port", str(port)], env=env, stdout=output, stderr=output
+            [WA_MANAGER, "serve", "--port", str(port), *options],
+            env=env,
+            stdout=output,
+            stderr=output,
         )
         root = f"http://127.0.0.1:{port}"
         try:

@@ -68,9 +68,17 @@ class Scanner:
                 assert hidden not in text
             self.scanned += 1
 
-    def run(self, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, env: dict[str, str], *args: str, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [WA_MANAGER, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+            [WA_MANAGER, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            input=stdin,
         )
         self.check(result.stdout, result.stderr)
         return result
@@ -144,6 +152,15 @@ def test_the_token_appears_in_no_output_log_or_answer(tmp_path: Path, figures: R
         assert scanner.run(env, "sync", "--json").returncode == 0
         scanner.run(env, "users", "add", "admin", "--role", "admin")
         admin_token = scanner.run(env, "tokens", "create", "admin").stdout.strip()
+        # refused accounts: a name taken in another case, weak or oversized passwords
+        assert scanner.run(env, "users", "add", "ADMIN", "--role", "user").returncode == 1
+        for weak in ("password1", "12341234", "WeakLing", "x" * 1025):
+            refused = scanner.run(
+                env, "users", "add", "weakling", "--role", "user", "--password-stdin", stdin=weak
+            )
+            assert refused.returncode == 2, refused.stderr
+        bad_proxy = scanner.run(env, "serve", "--port", "0", "--forwarded-allow-ips", TOKEN)
+        assert bad_proxy.returncode == 2
         for debug in ((), ("--debug",)):
             fake.fail(500, times=8)
             assert scanner.run(env, *debug, "sync").returncode == 1
@@ -172,6 +189,10 @@ def test_the_token_appears_in_no_output_log_or_answer(tmp_path: Path, figures: R
                 fake.set_body(None)
                 scanner.answer(client.get("/api/instance/status", headers=bearer))
                 scanner.answer(client.get("/api/sync-runs", headers=bearer))
+                for name, password in (("ADMIN", "a fine long passphrase"), ("eve", "qwerty123")):
+                    body = {"username": name, "role": "user", "password": password}
+                    refused = client.post("/api/users", json=body, headers=bearer)
+                    assert scanner.answer(refused).status_code in (409, 422), refused.text
                 scanner.answer(client.get("/openapi.json"))
                 scanner.answer(client.get(f"/webhooks/ultramsg/{TOKEN}"))
                 scanner.answer(client.post(f"/webhooks/ultramsg/{TOKEN}", json={}))

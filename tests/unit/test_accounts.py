@@ -82,7 +82,7 @@ def test_wrong_password_unknown_user_and_no_password_all_get_the_same_answer(app
         ("maria", ""),
         ("ghost", "correct horse"),
         ("nopass", "correct horse"),
-        ("MARIA", "correct horse"),
+        ("MARIA", "wrong horse"),
     ]:
         with pytest.raises(AuthError) as caught:
             app.accounts.user_for_password(username, password)
@@ -147,3 +147,40 @@ def test_a_session_of_a_user_that_does_not_exist_has_ended(app: App) -> None:
     assert app.accounts.user_for_session(maria.id) == maria
     with pytest.raises(AuthError, match="sign in again"):
         app.accounts.user_for_session(maria.id + 1)
+
+
+def test_usernames_are_unique_regardless_of_case_and_sign_in_takes_any_case(app: App) -> None:
+    admin = app.add_user("admin", "admin", password="correct horse")
+    for other in ("ADMIN", "Admin", "aDmIn"):
+        with pytest.raises(AlreadyExists, match="'admin' exists already"):
+            app.add_user(other, "admin", password="correct horse")
+    assert [u.username for u in app.accounts.users(LIBRARY)] == ["admin"]
+    assert app.accounts.user_for_password("ADMIN", "correct horse") == admin
+    assert app.accounts.user(LIBRARY, "Admin") == admin
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "message"),
+    [
+        ("maria", "maria", "at least 8 characters"),
+        ("mariahelena", "MariaHelena", "may not be the username"),
+        ("maria", "password", "one of the 30,000 most common passwords"),
+        ("maria", "Password1", "one of the 30,000 most common passwords"),
+        ("maria", "qwertyuiop", "one of the 30,000 most common passwords"),
+        ("maria", "12341234", "too easy to guess"),
+        ("maria", "aaaaaaaaaaaa", "too easy to guess"),
+        ("maria", "x" * 1025, "at most 1024 characters"),
+    ],
+)
+def test_weak_or_oversized_passwords_are_refused_and_nobody_is_created(
+    app: App, username: str, password: str, message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message) as caught:
+        app.add_user(username, "user", password=password)
+    assert repr(password) not in str(caught.value)  # never echoed back
+    assert app.accounts.users(LIBRARY) == []
+
+
+def test_a_long_unusual_password_is_accepted(app: App) -> None:
+    maria = app.add_user("maria", "user", password="trellis-vinegar-orbit " * 40)
+    assert app.accounts.user_for_password("maria", "trellis-vinegar-orbit " * 40) == maria

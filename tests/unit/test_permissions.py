@@ -26,6 +26,7 @@ USE_CASES: dict[str, Call] = {
     "syncs.history": lambda app, actor, cid: app.syncs.history(actor),
     "syncs.last": lambda app, actor, cid: app.syncs.last(actor),
     "syncs.instance_status": lambda app, actor, cid: app.syncs.instance_status(actor),
+    "syncs.mark_interrupted": lambda app, actor, cid: app.syncs.mark_interrupted(actor),
     "accounts.add_user": lambda app, actor, cid: app.accounts.add_user(actor, "newbie", "user"),
     "accounts.user": lambda app, actor, cid: app.accounts.user(actor, "maria"),
     "accounts.users": lambda app, actor, cid: app.accounts.users(actor),

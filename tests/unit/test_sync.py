@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tests.strategies import quick_chat_lists
 from tests.unit.support import ANNA, BEN, FAMILY, HIDDEN, OLD_GROUP, ULTRAMSG_SAMPLE, everything
+from wa_manager.bootstrap import App
 from wa_manager.domain.errors import (
     StorageError,
     SyncAlreadyRunning,
@@ -215,30 +216,32 @@ def test_a_second_sync_while_one_holds_the_lock_fails_and_writes_nothing() -> No
 
 
 def test_two_syncs_at_once_never_duplicate() -> None:
-    both_fetched = threading.Barrier(2)
-
-    class TogetherChats(StaticChats):
-        def fetch_chats(self) -> Sequence[RawChat]:
-            both_fetched.wait()
-            return super().fetch_chats()
-
+    """The second sync starts while the first is fetching: it is refused at once (the
+    run lock), and the first one still creates everything exactly once."""
     store = InMemoryStore()
-    apps = [memory_app(TogetherChats(ULTRAMSG_SAMPLE), store=store) for _ in range(2)]
     outcomes: list[object] = []
 
-    def run(app_index: int) -> None:
+    def run(app: App) -> None:
         try:
-            outcomes.append(apps[app_index].sync())
+            outcomes.append(app.sync())
         except SyncAlreadyRunning as error:
             outcomes.append(error)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    created = sum(getattr(outcome, "created_contacts", 0) for outcome in outcomes)
-    assert created == 4
+    class TogetherChats(StaticChats):
+        def fetch_chats(self) -> Sequence[RawChat]:
+            other = threading.Thread(target=run, args=(apps[1],))
+            other.start()
+            other.join()
+            return super().fetch_chats()
+
+    apps = [
+        memory_app(TogetherChats(ULTRAMSG_SAMPLE), store=store),
+        memory_app(ULTRAMSG_SAMPLE, store=store),
+    ]
+    run(apps[0])
+    refused, report = outcomes
+    assert isinstance(refused, SyncAlreadyRunning)
+    assert getattr(report, "created_contacts", 0) == 4
     assert len(everything(apps[0])[0]) == 4
 
 

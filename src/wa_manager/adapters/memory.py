@@ -22,10 +22,11 @@ never reused, with gaps after a rollback (like a PostgreSQL sequence).
 from __future__ import annotations
 
 import builtins
+import contextlib
 import itertools
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Concatenate, NamedTuple, ParamSpec, Self, TypeVar
@@ -90,7 +91,7 @@ class _Tables:
     conversations: dict[int, _ConversationRow] = field(factory=dict)
     conversation_of: dict[int, int] = field(factory=dict)  # contact id -> conversation id
     users: dict[int, User] = field(factory=dict)
-    user_ids: dict[str, int] = field(factory=dict)  # username -> id
+    user_ids: dict[str, int] = field(factory=dict)  # username, lower-cased -> id
     password_hashes: dict[int, str | None] = field(factory=dict)
     tokens: dict[int, ApiToken] = field(factory=dict)
     token_ids: dict[str, int] = field(factory=dict)  # token hash -> id
@@ -149,10 +150,10 @@ class _Tables:
         return inserted
 
     def insert_user(self, user: User, password_hash: str | None) -> User:
-        if user.username in self.user_ids:
+        if user.username.lower() in self.user_ids:
             raise AlreadyExists(f"a user named {user.username!r} exists already; choose another")
         self.users[user.id] = user
-        self.user_ids[user.username] = user.id
+        self.user_ids[user.username.lower()] = user.id
         self.password_hashes[user.id] = password_hash
         return user
 
@@ -201,11 +202,28 @@ class _Tables:
         self.sync_runs[run.id] = run
 
     def finish_sync_run(
-        self, run_id: int, now: datetime, report: SyncReport | None, error: str | None
+        self,
+        run_id: int,
+        now: datetime,
+        report: SyncReport | None,
+        error: str | None,
+        *,
+        interrupted: bool = False,
     ) -> None:
         if run_id in self.sync_runs:
             run = self.sync_runs[run_id]
-            self.sync_runs[run_id] = evolve(run, finished_at=now, report=report, error=error)
+            stopped = now if interrupted else None
+            self.sync_runs[run_id] = evolve(
+                run, finished_at=now, report=report, error=error, interrupted_at=stopped
+            )
+
+    def interrupt_sync_runs(self, instance_id: str, now: datetime, error: str) -> int:
+        marked = 0
+        for run_id, run in list(self.sync_runs.items()):
+            if run.instance_id == instance_id and run.state == "running":
+                self.sync_runs[run_id] = evolve(run, interrupted_at=now, error=error)
+                marked += 1
+        return marked
 
     def insert_messages(self, rows: Sequence[Message]) -> int:
         inserted = 0
@@ -536,10 +554,10 @@ class MemoryMessages(_Repository):
 
 
 class MemoryUsers(_Repository):
-    """``UserRepository`` in memory; usernames are unique, case-sensitive."""
+    """``UserRepository`` in memory; usernames are unique regardless of case."""
 
     def add(self, username: str, role: str, password_hash: str | None, now: datetime) -> User:
-        if username in self._tables.user_ids:
+        if username.lower() in self._tables.user_ids:
             raise AlreadyExists(f"a user named {username!r} exists already; choose another")
         (user_id,) = self._uow.store.new_ids("users", 1)
         user = User(id=user_id, username=username, role=role, active=True, created_at=now)
@@ -549,7 +567,7 @@ class MemoryUsers(_Repository):
         return self._tables.users.get(user_id)
 
     def by_username(self, username: str) -> User | None:
-        user_id = self._tables.user_ids.get(username)
+        user_id = self._tables.user_ids.get(username.lower())
         return None if user_id is None else self._tables.users[user_id]
 
     def password_hash(self, user_id: int) -> str | None:
@@ -623,9 +641,24 @@ class MemorySyncRuns(_Repository):
         return run_id
 
     def finish(
-        self, run_id: int, now: datetime, report: SyncReport | None, error: str | None
+        self,
+        run_id: int,
+        now: datetime,
+        report: SyncReport | None,
+        error: str | None,
+        *,
+        interrupted: bool = False,
     ) -> None:
-        self._uow.write(_Tables.finish_sync_run, run_id, now, report, error)
+        self._uow.write(
+            _Tables.finish_sync_run, run_id, now, report, error, interrupted=interrupted
+        )
+
+    def unfinished_instances(self) -> builtins.list[str]:
+        runs = self._tables.sync_runs.values()
+        return sorted({run.instance_id for run in runs if run.state == "running"})
+
+    def mark_interrupted(self, instance_id: str, now: datetime, error: str) -> int:
+        return self._uow.write(_Tables.interrupt_sync_runs, instance_id, now, error)
 
     def page(self, *, limit: int, before_id: int | None) -> Page[SyncRun]:
         return _page(self._tables.sync_runs.items(), limit, before_id)
@@ -728,6 +761,7 @@ class InMemoryStore:
         self._lock = threading.Lock()
         self._counters: dict[str, itertools.count[int]] = {}
         self._sync_holders: dict[str, FakeUnitOfWork] = {}
+        self._running: set[str] = set()  # instances whose run lock is held
 
     def __call__(self) -> FakeUnitOfWork:
         uow = FakeUnitOfWork(self)
@@ -740,6 +774,22 @@ class InMemoryStore:
     def close(self) -> None:
         """Note that the owner is done with the store."""
         self.closed = True
+
+    @contextlib.contextmanager
+    def hold_sync_run(self, instance_id: str) -> Iterator[None]:
+        """The run lock of ``instance_id`` while the block runs, or ``SyncAlreadyRunning``."""
+        with self._lock:
+            held = instance_id in self._running
+            self._running.add(instance_id)
+        if held:
+            raise SyncAlreadyRunning(
+                f"a sync of {instance_id} is already running; wait for it to finish and retry"
+            )
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.discard(instance_id)
 
     def new_ids(self, table: str, how_many: int) -> list[int]:
         """Reserve ``how_many`` fresh ids of ``table``, ascending; never handed out twice."""

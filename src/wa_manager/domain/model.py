@@ -235,6 +235,17 @@ class SyncRun:
     finished_at: datetime | None = None
     report: SyncReport | None = None
     error: str | None = None
+    interrupted_at: datetime | None = None  # when it was found (or made) interrupted
+
+    @property
+    def state(self) -> str:
+        """``running``, ``succeeded``, ``failed``, or ``interrupted``: its process stopped
+        (killed, or Ctrl-C) before the sync finished, so nothing of it was committed."""
+        if self.interrupted_at is not None:
+            return "interrupted"
+        if self.finished_at is None:
+            return "running"
+        return "failed" if self.error is not None else "succeeded"
 
 
 Item = TypeVar("Item")

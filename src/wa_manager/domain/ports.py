@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -143,7 +144,10 @@ class UserRepository(Protocol):
 
     def get(self, user_id: int) -> User | None: ...
 
-    def by_username(self, username: str) -> User | None: ...
+    def by_username(self, username: str) -> User | None:
+        """The user with this username in any case (usernames are unique regardless of
+        case), or None."""
+        ...
 
     def password_hash(self, user_id: int) -> str | None:
         """The stored argon2 hash, or None for a user without a password."""
@@ -200,8 +204,26 @@ class SyncRunRepository(Protocol):
     def start(self, instance_id: str, trigger: str, actor_id: int | None, now: datetime) -> int: ...
 
     def finish(
-        self, run_id: int, now: datetime, report: SyncReport | None, error: str | None
-    ) -> None: ...
+        self,
+        run_id: int,
+        now: datetime,
+        report: SyncReport | None,
+        error: str | None,
+        *,
+        interrupted: bool = False,
+    ) -> None:
+        """Record how the run ended: its report, or its error (``interrupted``: it was
+        stopped, e.g. Ctrl-C, rather than failed)."""
+        ...
+
+    def unfinished_instances(self) -> builtins.list[str]:
+        """The instances with a run neither finished nor marked interrupted."""
+        ...
+
+    def mark_interrupted(self, instance_id: str, now: datetime, error: str) -> int:
+        """Mark every unfinished run of ``instance_id`` interrupted at ``now``; how many.
+        Only for whoever holds that instance's run lock (``Store.hold_sync_run``)."""
+        ...
 
     def page(self, *, limit: int, before_id: int | None) -> Page[SyncRun]: ...
 
@@ -306,6 +328,12 @@ class Store(Protocol):
         """Release connections; the store is not used afterwards."""
         ...
 
+    def hold_sync_run(self, instance_id: str) -> AbstractContextManager[None]:
+        """Hold the instance's run lock for a whole sync (fetch, write, history), or raise
+        ``SyncAlreadyRunning`` at once while a live sync holds it. Its holder's death
+        releases it, so an unfinished run nobody holds the lock for was interrupted."""
+        ...
+
 
 class Clock(Protocol):
     """The time, injectable so tests can fix it."""
@@ -319,6 +347,14 @@ class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
 
     def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+class PasswordPolicy(Protocol):
+    """Says whether a password is too easy to guess (a common password, a pattern)."""
+
+    def weakness(self, password: str) -> str | None:
+        """Why ``password`` is too easy to guess, as a sentence fragment; None if it is not."""
+        ...
 
 
 class MessageSource(Protocol):

@@ -39,6 +39,7 @@ def one_of(*values: str) -> msgspec.Meta:
 ContactKind = Annotated[str, one_of("person", "group")]
 RoleName = Annotated[str, one_of("admin", "user")]
 Trigger = Annotated[str, one_of("cli", "api", "ui", "schedule", "library")]
+SyncRunState = Annotated[str, one_of("running", "succeeded", "failed", "interrupted")]
 LinkAction = Annotated[str, one_of("link", "unlink")]
 WebhookStatus = Annotated[str, one_of("created", "touched", "acknowledged", "ignored")]
 Direction = Annotated[str, one_of("in", "out")]
@@ -187,6 +188,9 @@ class SyncRun(Shape):
     finished_at: Time | None
     report: SyncReport | None
     error: str | None
+    # interrupted: its process stopped (killed, Ctrl-C) before the sync finished;
+    # nothing of it was written. Found at the next sync or server start.
+    state: SyncRunState
 
     @classmethod
     def of(cls, run: model.SyncRun, usernames: Mapping[int, str]) -> SyncRun:
@@ -201,6 +205,7 @@ class SyncRun(Shape):
             finished_at=iso_time(run.finished_at),
             report=run.report,
             error=run.error,
+            state=run.state,
         )
 
 

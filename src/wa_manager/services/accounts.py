@@ -16,15 +16,16 @@ import secrets
 
 from attrs import frozen
 
-from wa_manager.domain.errors import AuthError, InvalidInput
+from wa_manager.domain.errors import AlreadyExists, AuthError, InvalidInput
 from wa_manager.domain.model import Actor, Role, User
-from wa_manager.domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from wa_manager.domain.ports import Clock, PasswordHasher, PasswordPolicy, UnitOfWorkFactory
 from wa_manager.domain.rules import validate_username
 from wa_manager.services.contacts import existing_user
 from wa_manager.services.permissions import Action, authorize
 
 TOKEN_PREFIX = "wam_"  # noqa: S105 (a prefix, not a secret)
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # as the API's request bodies: argon2 needs no more
 # A fixed hash to verify against when the username is unknown, so that an unknown
 # user and a wrong password take the same time (no username enumeration).
 _DUMMY_PASSWORD = "not-a-real-password-" + "x" * 16
@@ -53,19 +54,44 @@ class Accounts:
     store: UnitOfWorkFactory
     hasher: PasswordHasher
     clock: Clock
+    policy: PasswordPolicy
+
+    def check_password(self, username: str, password: str) -> None:
+        """Refuse (``InvalidInput``, saying why) a password that is too short or too long,
+        the username in any case, or too easy to guess (``PasswordPolicy``). Every path that
+        sets a password goes through here."""
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise InvalidInput(f"a password may have at most {MAX_PASSWORD_LENGTH} characters")
+        if password.casefold() == username.casefold():
+            raise InvalidInput("the password may not be the username; choose another")
+        weakness = self.policy.weakness(password)
+        if weakness is not None:
+            raise InvalidInput(
+                f"that password is refused: {weakness}; choose a longer one, "
+                "e.g. four unrelated words"
+            )
 
     def add_user(self, actor: Actor, username: str, role: str, password: str | None = None) -> User:
-        """Create a user; ``AlreadyExists`` for a taken username, ``InvalidInput`` for bad input."""
+        """Create a user; ``AlreadyExists`` for a taken username (in any case: ``ADMIN``
+        beside ``admin`` is taken), ``InvalidInput`` for bad input or a weak password."""
         authorize(actor, Action.ADD_USER)
         validate_username(username)
         try:
             role = Role(role)
         except ValueError:
             raise InvalidInput(f"role {role!r} is unknown; use admin or user") from None
-        if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        if password is not None:
+            self.check_password(username, password)
         password_hash = self.hasher.hash(password) if password is not None else None
         with self.store() as uow:
+            existing = uow.users.by_username(username)
+            if existing is not None:
+                raise AlreadyExists(
+                    f"user {existing.username!r} exists already (usernames ignore case); "
+                    "pick another username"
+                )
             user = uow.users.add(username, role, password_hash, self.clock())
             uow.commit()
         return user

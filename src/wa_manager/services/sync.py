@@ -19,9 +19,9 @@ from datetime import datetime
 import attrs
 
 from wa_manager.domain.bulk import collector_paused
-from wa_manager.domain.errors import StorageError, WaManagerError
+from wa_manager.domain.errors import StorageError, SyncAlreadyRunning, WaManagerError
 from wa_manager.domain.model import SCHEDULER, Actor, Page, SyncReport, SyncRun, SystemActor
-from wa_manager.domain.ports import ChatSource, Clock, UnitOfWorkFactory
+from wa_manager.domain.ports import ChatSource, Clock, Store, UnitOfWorkFactory
 from wa_manager.domain.rules import plan_sync
 from wa_manager.services import status
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, check_limit
@@ -78,6 +78,12 @@ def sync_contacts(
     )
 
 
+INTERRUPTED_HERE = "interrupted: the sync was stopped before it finished; nothing was written"
+INTERRUPTED_LATER = (
+    "interrupted: its process stopped before the sync finished (found by a later sync "
+    "or server start); nothing was written"
+)
+
 Upstream = Callable[[], tuple[str, ChatSource]]
 """Gives the instance id and the chat source to sync from (``ConfigError`` when UltraMsg
 is not set up): bound by ``bootstrap``, asked only when a sync runs."""
@@ -94,7 +100,7 @@ def trigger_of(actor: Actor, trigger: str | None) -> str:
 class Syncs:
     """The sync use cases: run one, read the history, ask whether UltraMsg is connected."""
 
-    store: UnitOfWorkFactory
+    store: Store
     clock: Clock
     upstream: Upstream
     include_groups: bool = True
@@ -121,20 +127,48 @@ class Syncs:
         run = _RunRecord(
             self.store, self.clock, instance_id, trigger_of(actor, trigger), actor.id, self.clock()
         )
-        run.start()
         try:
-            report = sync_contacts(
-                chats,
-                self.store,
-                self.clock,
-                instance_id=instance_id,
-                include_groups=self.include_groups,
-            )
-        except BaseException as error:
-            run.finish(None, str(error) if isinstance(error, WaManagerError) else "interrupted")
+            with self.store.hold_sync_run(instance_id):
+                self._mark_interrupted(instance_id)  # we hold the lock: their owners are gone
+                run.start()
+                report = sync_contacts(
+                    chats,
+                    self.store,
+                    self.clock,
+                    instance_id=instance_id,
+                    include_groups=self.include_groups,
+                )
+        except WaManagerError as error:
+            run.finish(None, str(error))
+            raise
+        except BaseException:
+            run.finish(None, INTERRUPTED_HERE, interrupted=True)
             raise
         run.finish(report, None)
         return report
+
+    def mark_interrupted(self, actor: Actor) -> int:
+        """Mark the runs left ``running`` by a process that died (SIGKILL, power loss)
+        ``interrupted``; how many. A run whose instance's run lock is held by a live
+        process is still running and is left alone. ``serve`` calls this at start, and
+        every sync does it for its own instance."""
+        authorize(actor, Action.RUN_SYNC)
+        with self.store() as uow:
+            instances = uow.sync_runs.unfinished_instances()
+        marked = 0
+        for instance_id in instances:
+            with contextlib.suppress(SyncAlreadyRunning), self.store.hold_sync_run(instance_id):
+                marked += self._mark_interrupted(instance_id)
+        return marked
+
+    def _mark_interrupted(self, instance_id: str) -> int:
+        """Mark ``instance_id``'s unfinished runs interrupted; only with its run lock held.
+        Best effort, like the rest of the history: a busy database leaves them for later."""
+        with contextlib.suppress(StorageError), self.store() as uow:
+            marked = uow.sync_runs.mark_interrupted(instance_id, self.clock(), INTERRUPTED_LATER)
+            uow.commit()
+            return marked
+        return 0
 
     def history(
         self, actor: Actor, *, limit: int = DEFAULT_PAGE_SIZE, before_id: int | None = None
@@ -182,7 +216,9 @@ class _RunRecord:
             )
             uow.commit()
 
-    def finish(self, report: SyncReport | None, error: str | None) -> None:
+    def finish(
+        self, report: SyncReport | None, error: str | None, *, interrupted: bool = False
+    ) -> None:
         """Record the outcome; a failure to record never hides the sync's own outcome."""
         with contextlib.suppress(WaManagerError), self.uow_factory() as uow:
             run_id = self.run_id
@@ -190,5 +226,5 @@ class _RunRecord:
                 run_id = uow.sync_runs.start(
                     self.instance_id, self.trigger, self.actor_id, self.started_at
                 )
-            uow.sync_runs.finish(run_id, self.clock(), report, error)
+            uow.sync_runs.finish(run_id, self.clock(), report, error, interrupted=interrupted)
             uow.commit()

@@ -6,7 +6,7 @@ import builtins
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.tables import api_tokens, users
@@ -38,7 +38,7 @@ def _token_from_row(row: Row[Any]) -> ApiToken:
 
 
 class SqlUserRepository:
-    """Users, unique by username."""
+    """Users, unique by username regardless of case (a unique index on its lower case)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -68,8 +68,8 @@ class SqlUserRepository:
         return self._one(users.c.id == user_id)
 
     def by_username(self, username: str) -> User | None:
-        """The user with this username (exact), or None."""
-        return self._one(users.c.username == username)
+        """The user with this username in any case, or None (the index on lower(username))."""
+        return self._one(func.lower(users.c.username) == username.lower())
 
     def password_hash(self, user_id: int) -> str | None:
         """The stored hash, or None for a user without a password (or no such user)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
@@ -9,6 +10,7 @@ from sqlalchemy import exc as sa_exc
 
 from wa_manager.adapters.sql.engine import make_engine
 from wa_manager.adapters.sql.errors import safe_url, schema_not_ready, unreachable
+from wa_manager.adapters.sql.run_lock import hold_run_lock
 from wa_manager.adapters.sql.schema import SchemaState, revision_state, upgrade_engine
 from wa_manager.adapters.sql.unit_of_work import SqlUnitOfWork
 from wa_manager.domain.errors import StorageError
@@ -58,6 +60,10 @@ class SqlStore:
                 connection.execute(text("SELECT 1"))
         except sa_exc.SQLAlchemyError as error:
             raise unreachable(self.url, error) from error
+
+    def hold_sync_run(self, instance_id: str) -> contextlib.AbstractContextManager[None]:
+        """The run lock of ``instance_id`` for a whole sync (``run_lock``)."""
+        return hold_run_lock(self.engine, self.url, instance_id)
 
     def close(self) -> None:
         """Release every pooled connection."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +39,12 @@ def _run_from_row(row: Row[Any]) -> SyncRun:
         finished_at=row.finished_at,
         report=report,
         error=row.error,
+        interrupted_at=row.interrupted_at,
     )
+
+
+def _unfinished() -> tuple[Any, ...]:
+    return (sync_runs.c.finished_at.is_(None), sync_runs.c.interrupted_at.is_(None))
 
 
 class SqlSyncRunRepository:
@@ -57,14 +63,36 @@ class SqlSyncRunRepository:
         return int(self._db.execute(statement).scalar_one())
 
     def finish(
-        self, run_id: int, now: datetime, report: SyncReport | None, error: str | None
+        self,
+        run_id: int,
+        now: datetime,
+        report: SyncReport | None,
+        error: str | None,
+        *,
+        interrupted: bool = False,
     ) -> None:
-        """Record how the run ended: its report, or its error."""
+        """Record how the run ended: its report, or its error (``interrupted``: stopped)."""
         values: dict[str, Any] = {"finished_at": now, "error": error}
+        if interrupted:
+            values["interrupted_at"] = now
         if report is not None:
             values.update({name: getattr(report, name) for name in _REPORT_COUNTS})
             values["dry_run"] = report.dry_run
         self._db.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**values))
+
+    def unfinished_instances(self) -> builtins.list[str]:
+        """The instances with a run neither finished nor marked interrupted."""
+        query = select(sync_runs.c.instance_id).where(*_unfinished()).distinct()
+        return sorted(self._db.execute(query).scalars())
+
+    def mark_interrupted(self, instance_id: str, now: datetime, error: str) -> int:
+        """Mark every unfinished run of ``instance_id`` interrupted; how many."""
+        statement = (
+            update(sync_runs)
+            .where(sync_runs.c.instance_id == instance_id, *_unfinished())
+            .values(interrupted_at=now, error=error)
+        )
+        return int(self._db.execute(statement).rowcount)
 
     def page(self, *, limit: int, before_id: int | None) -> Page[SyncRun]:
         """Runs newest first, keyset-paginated by id."""

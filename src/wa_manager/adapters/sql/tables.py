@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -84,6 +85,9 @@ users = Table(
     UniqueConstraint("username"),
     CheckConstraint("role IN ('admin', 'user')", name="role"),
 )
+# Usernames are unique regardless of case (``ADMIN`` beside ``admin`` is refused), and
+# found in any case through this index.
+Index("uq_users_username_lower", func.lower(users.c.username), unique=True)
 
 contacts = Table(
     "contacts",
@@ -178,6 +182,8 @@ sync_runs = Table(
     Column("duration_ms", BigInteger, nullable=True),
     Column("dry_run", Boolean, nullable=True),
     Column("error", Text, nullable=True),
+    # Set when the sync was found interrupted (its process killed) or was interrupted.
+    Column("interrupted_at", UtcDateTime, nullable=True),
 )
 
 # Messages: unique by (source, wa_message_id) once WhatsApp has named them (NULLs are

@@ -11,6 +11,7 @@ from wa_manager.domain.model import CLI, Role
 from wa_manager.entrypoints import shapes
 from wa_manager.entrypoints.cli.output import echo_json, echo_table
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
+from wa_manager.services.accounts import MAX_PASSWORD_LENGTH
 
 
 def read_password_from_stdin() -> str:
@@ -21,7 +22,8 @@ def read_password_from_stdin() -> str:
             "Password", hide_input=True, confirmation_prompt=True, err=True
         )
         return password
-    password = stdin.readline().rstrip("\r\n")
+    # One more than the longest allowed, so that a longer one is refused, not cut.
+    password = stdin.readline(MAX_PASSWORD_LENGTH + 2).rstrip("\r\n")
     if not password:
         raise InvalidInput("--password-stdin: stdin was empty; pipe the password in")
     return password

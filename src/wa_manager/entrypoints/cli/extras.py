@@ -34,20 +34,30 @@ def history(runtime: Runtime, limit: int, as_json: bool) -> None:
         echo_json([shapes.SyncRun.of(run, names) for run in runs])
         return
     echo_table(
-        ("ID", "STARTED", "TRIGGER", "WHO", "FETCHED", "NEW", "RENAMED", "SKIPPED", "ERROR"),
+        (
+            "ID",
+            "STARTED",
+            "TRIGGER",
+            "WHO",
+            "STATE",
+            "FETCHED",
+            "NEW",
+            "RENAMED",
+            "SKIPPED",
+            "ERROR",
+        ),
         (
             (
                 run.id,
                 iso_time(run.started_at),
                 run.trigger,
                 names.get(run.actor_id or 0),
+                run.state,
                 run.report.fetched if run.report else None,
                 run.report.created_contacts if run.report else None,
                 run.report.updated_contacts if run.report else None,
                 run.report.skipped if run.report else None,
-                run.error
-                if run.error or run.finished_at is not None
-                else "(running or interrupted)",
+                run.error,
             )
             for run in runs
         ),

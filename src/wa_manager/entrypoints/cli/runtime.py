@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import click
-from attrs import define, field
+from attrs import define, field, frozen
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
@@ -35,17 +35,30 @@ AppFactory = Callable[[Settings], App]
 SECRET_VARIABLES = ("ULTRAMSG_TOKEN", "WA_MANAGER_SECRET_KEY", "WA_MANAGER_WEBHOOK_SECRET")
 
 
+DEFAULT_REQUEST_TIMEOUT = 30.0
+
+
+@frozen
+class ServerOptions:
+    """uvicorn's limits for ``serve``; the defaults are the documented ones."""
+
+    forwarded_allow_ips: tuple[str, ...] = ()  # believe X-Forwarded-* from these only
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT  # seconds for a whole request to arrive
+    keep_alive_timeout: int = 5  # seconds an idle connection stays open between requests
+    limit_concurrency: int = 1000  # connections and tasks at once, then 503
+
+
 class ServerRunner(Protocol):
-    """Runs an ASGI app until interrupted (uvicorn in production)."""
+    """Runs an ASGI app until interrupted (uvicorn in production, ``serving``)."""
 
-    def __call__(self, asgi_app: Any, *, host: str, port: int) -> None: ...
+    def __call__(self, asgi_app: Any, *, host: str, port: int, options: ServerOptions) -> None: ...
 
 
-def run_with_uvicorn(asgi_app: Any, *, host: str, port: int) -> None:
-    """Serve ``asgi_app`` with uvicorn until Ctrl-C."""
-    import uvicorn
+def run_with_uvicorn(asgi_app: Any, *, host: str, port: int, options: ServerOptions) -> None:
+    """Serve ``asgi_app`` with uvicorn, limited by ``options``, until Ctrl-C (``serving``)."""
+    from wa_manager.entrypoints.cli.serving import serve_with_uvicorn
 
-    uvicorn.run(asgi_app, host=host, port=port, log_level="info")
+    serve_with_uvicorn(asgi_app, host=host, port=port, options=options)
 
 
 @define

@@ -13,12 +13,18 @@ from wa_manager.domain.errors import AlreadyExists, WaManagerError
 from wa_manager.domain.model import CLI, Role
 from wa_manager.entrypoints.cli.messages import fetch_all_history
 from wa_manager.entrypoints.cli.output import echo_table, sync_summary, user_names
-from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
+from wa_manager.entrypoints.cli.runtime import (
+    DEFAULT_REQUEST_TIMEOUT,
+    Runtime,
+    ServerOptions,
+    pass_runtime,
+)
 from wa_manager.entrypoints.cli.syncing import redact_database_url
 from wa_manager.redaction import WEBHOOK_PREFIX
 from wa_manager.services.messages import DEFAULT_HISTORY_LIMIT
 
 LOOPBACK = "127.0.0.1"
+DEFAULT_SERVER_OPTIONS = ServerOptions()
 DEMO_INSTANCE_ID = "instance12345"
 DEMO_ADMIN = "admin"
 DEMO_USER = "maria"
@@ -58,14 +64,53 @@ def check_port_free(host: str, port: int) -> None:
         ) from None
 
 
-def serve_app(runtime: Runtime, app: App, *, host: str, port: int) -> None:
+def serve_app(
+    runtime: Runtime,
+    app: App,
+    *,
+    host: str,
+    port: int,
+    options: ServerOptions = DEFAULT_SERVER_OPTIONS,
+) -> None:
     """Run the HTTP API and web UI for ``app`` until interrupted."""
     from wa_manager.entrypoints.http.app import create_app
 
     check_port_free(host, port)
-
+    mark_interrupted_syncs(app)
     asgi_app = create_app(app, secret_key=secret_key_for(app))
-    runtime.wiring.run_server(asgi_app, host=host, port=port)
+    runtime.wiring.run_server(asgi_app, host=host, port=port, options=options)
+
+
+def mark_interrupted_syncs(app: App) -> None:
+    """Syncs left ``running`` by a process that died are marked ``interrupted`` (a sync
+    still running in a live process is left alone); say so when there were any."""
+    marked = app.syncs.mark_interrupted(CLI)
+    if marked:
+        click.echo(
+            f"note: {marked} sync(s) in the history were interrupted (their process "
+            "stopped); see `wa-manager sync history`",
+            err=True,
+        )
+
+
+def parse_forwarded_allow_ips(value: str | None) -> tuple[str, ...]:
+    """``--forwarded-allow-ips``: comma-separated addresses or networks; ``*`` is refused
+    (it would let every client choose its address)."""
+    if not value:
+        return ()
+    import ipaddress
+
+    entries = tuple(part.strip() for part in value.split(",") if part.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise click.BadParameter(
+                "every entry must be an IP address or network (comma-separated); give "
+                "your reverse proxy's address, e.g. 127.0.0.1 or 10.0.0.0/8",
+                param_hint="--forwarded-allow-ips",
+            ) from None
+    return entries
 
 
 @click.command()
@@ -77,15 +122,43 @@ def serve_app(runtime: Runtime, app: App, *, host: str, port: int) -> None:
     help="Also sync in the background every DURATION (90s, 15m, 1h); "
     "default: WA_MANAGER_SYNC_EVERY, else never.",
 )
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="ADDRESSES",
+    envvar="WA_MANAGER_FORWARDED_ALLOW_IPS",
+    help="Believe X-Forwarded-For/-Proto only from these comma-separated addresses or "
+    "networks (your reverse proxy); default: from nobody. "
+    "Env: WA_MANAGER_FORWARDED_ALLOW_IPS.",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(1, 3600),
+    default=DEFAULT_REQUEST_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Close a connection whose request (headers and body) has not arrived in full "
+    "within SECONDS.",
+)
 @pass_runtime
-def serve(runtime: Runtime, host: str, port: int, sync_every: str | None) -> None:
+def serve(
+    runtime: Runtime,
+    host: str,
+    port: int,
+    sync_every: str | None,
+    forwarded_allow_ips: str | None,
+    request_timeout: float,
+) -> None:
     """Serve the HTTP API and the web UI (uvicorn) until Ctrl-C."""
+    options = ServerOptions(
+        forwarded_allow_ips=parse_forwarded_allow_ips(forwarded_allow_ips),
+        request_timeout=request_timeout,
+    )
     if sync_every is None:
         app = runtime.app()
     else:
         every = parse_sync_every("--sync-every", sync_every)
         app = runtime.build_app(runtime.settings(sync_every_seconds=every))
-    serve_app(runtime, app, host=host, port=port)
+    serve_app(runtime, app, host=host, port=port, options=options)
 
 
 def ensure_demo_user(app: App, username: str, role: Role) -> str | None:
