@@ -63,7 +63,9 @@ USE_CASES: dict[str, Call] = {
     "accounts.issue_own_token": lambda app, actor, cid: app.accounts.issue_own_token(actor, "x"),
     "accounts.tokens": lambda app, actor, cid: app.accounts.tokens(actor),
     "accounts.revoke_token": lambda app, actor, cid: app.accounts.revoke_token(actor, 10**6),
-    "contacts.link_team": lambda app, actor, cid: app.contacts.link_team(actor, str(cid), "support"),
+    "contacts.link_team": lambda app, actor, cid: app.contacts.link_team(
+        actor, str(cid), "support"
+    ),
     "contacts.unlink_team": lambda app, actor, cid: app.contacts.unlink_team(
         actor, str(cid), "support"
     ),

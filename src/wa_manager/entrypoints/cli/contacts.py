@@ -77,31 +77,52 @@ def links() -> None:
     """
 
 
+_TEAM_OPTION = click.option(
+    "--team", metavar="TEAM", help="A team (name or id) instead of USERNAME: all its members."
+)
+
+
+def _grantee(username: str | None, team: str | None) -> str:
+    if (username is None) == (team is None):
+        raise click.UsageError("give either USERNAME or --team TEAM")
+    return username if username is not None else f"team {team}"
+
+
 @links.command("add")
 @click.argument("contact")
-@click.argument("username")
+@click.argument("username", required=False)
+@_TEAM_OPTION
 @pass_runtime
-def add_link(runtime: Runtime, contact: str, username: str) -> None:
-    """Let USERNAME see CONTACT's conversation (idempotent)."""
-    changed = runtime.app().contacts.link(CLI, contact, username)
+def add_link(runtime: Runtime, contact: str, username: str | None, team: str | None) -> None:
+    """Let USERNAME (or every member of --team) see CONTACT's conversation (idempotent)."""
+    who = _grantee(username, team)
+    contacts_ = runtime.app().contacts
+    if team is not None:
+        changed = contacts_.link_team(CLI, contact, team)
+    else:
+        assert username is not None
+        changed = contacts_.link(CLI, contact, username)
     click.echo(
-        f"Linked {contact} to {username}"
-        if changed
-        else f"{contact} was already linked to {username}"
+        f"Linked {contact} to {who}" if changed else f"{contact} was already linked to {who}"
     )
 
 
 @links.command("remove")
 @click.argument("contact")
-@click.argument("username")
+@click.argument("username", required=False)
+@_TEAM_OPTION
 @pass_runtime
-def remove_link(runtime: Runtime, contact: str, username: str) -> None:
-    """Stop USERNAME seeing CONTACT's conversation (idempotent)."""
-    changed = runtime.app().contacts.unlink(CLI, contact, username)
+def remove_link(runtime: Runtime, contact: str, username: str | None, team: str | None) -> None:
+    """Stop USERNAME (or --team) seeing CONTACT's conversation (idempotent)."""
+    who = _grantee(username, team)
+    contacts_ = runtime.app().contacts
+    if team is not None:
+        changed = contacts_.unlink_team(CLI, contact, team)
+    else:
+        assert username is not None
+        changed = contacts_.unlink(CLI, contact, username)
     click.echo(
-        f"Unlinked {contact} from {username}"
-        if changed
-        else f"{contact} was not linked to {username}"
+        f"Unlinked {contact} from {who}" if changed else f"{contact} was not linked to {who}"
     )
 
 
