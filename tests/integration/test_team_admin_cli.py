@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fixtures of test_cli are imported by name)
 """``users disable|enable|set-password|set-role``, ``tokens list|create|revoke``, ``teams …``
 and ``links add|remove --team`` through Click's CliRunner, on an injected memory App."""
 
