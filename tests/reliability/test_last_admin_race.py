@@ -43,7 +43,9 @@ def test_two_admins_removing_each_other_at_once_leave_one(
             outcomes: list[str] = []
             barrier = threading.Barrier(2)
 
-            def remove(actor: Any, target: int) -> None:
+            def remove(
+                actor: Any, target: int, barrier: Any = barrier, outcomes: list[str] = outcomes
+            ) -> None:
                 barrier.wait()
                 try:
                     app.accounts.change_user(actor, target, **change)
