@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, literal, select
+from sqlalchemy import Select, Table, delete, exists, func, insert, literal, select
 
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.selection import selected
@@ -145,27 +145,20 @@ class SqlLinkRepository:
         now: datetime,
     ) -> int:
         """Every addition is one ``INSERT … SELECT`` over the selected contacts and the
-        grantees, every removal one ``DELETE``; the rows they return become the audit
-        events (one executemany). Return how many links changed."""
-        events: list[dict[str, Any]] = []
+        grantees, every removal one ``DELETE``, each with its audit events written by one
+        more ``INSERT … SELECT``: a fixed number of statements for any number of
+        contacts. Return how many links changed."""
+        changed = 0
         steps = (
             ("user_id", change.add_user_ids, change.remove_user_ids),
             ("team_id", change.add_team_ids, change.remove_team_ids),
         )
         for key, add_ids, remove_ids in steps:
             if add_ids:
-                for contact_id, grantee in self._grant_all(key, selection, add_ids, actor_id, now):
-                    events.append({"contact_id": contact_id, key: grantee, "action": "link"})
+                changed += self._grant_all(key, selection, add_ids, actor_id, now)
             if remove_ids:
-                for contact_id, grantee in self._revoke_all(key, selection, remove_ids):
-                    events.append({"contact_id": contact_id, key: grantee, "action": "unlink"})
-        if events:
-            rows = [
-                {"user_id": None, "team_id": None, **event, "actor_id": actor_id, "at": now}
-                for event in events
-            ]
-            self._db.execute(insert(link_events), rows)
-        return len(events)
+                changed += self._revoke_all(key, selection, remove_ids, actor_id, now)
+        return changed
 
     def _grant_all(
         self,
@@ -174,37 +167,87 @@ class SqlLinkRepository:
         grantee_ids: Sequence[int],
         actor_id: int | None,
         now: datetime,
-    ) -> builtins.list[tuple[int, int]]:
+    ) -> int:
         table, column, grantees = _GRANTS[key]
         pairs = (
             select(
-                contacts.c.id,
-                grantees.c.id,
-                literal(actor_id, table.c.created_by.type),
-                literal(now, table.c.created_at.type),
+                contacts.c.id.label("contact_id"),
+                grantees.c.id.label(column),
+                literal(actor_id, table.c.created_by.type).label("created_by"),
+                literal(now, table.c.created_at.type).label("created_at"),
             )
             .join_from(contacts, grantees, grantees.c.id.in_(list(grantee_ids)))
             .where(*selected(self._db.dialect, selection))
         )
-        statement = (
-            self._db.insert(table)
-            .from_select(["contact_id", column, "created_by", "created_at"], pairs)
-            .on_conflict_do_nothing(index_elements=["contact_id", column])
-            .returning(table.c.contact_id, table.c[column])
+        granted = self._db.insert(table).from_select(
+            ["contact_id", column, "created_by", "created_at"], pairs
         )
-        return [(row[0], row[1]) for row in self._db.execute(statement)]
+        granted = granted.on_conflict_do_nothing(index_elements=["contact_id", column])
+        if self._db.dialect == "postgresql":
+            return self._audit_returned(granted, key, "link", actor_id, now)
+        # SQLite: the unit of work holds the write lock, so the pairs not yet linked,
+        # recorded first, are exactly those the INSERT then adds.
+        new = pairs.where(
+            ~exists().where(table.c.contact_id == contacts.c.id, table.c[column] == grantees.c.id)
+        ).subquery("new")
+        recorded = self._record_all(
+            select(new.c.contact_id, new.c[column]), key, "link", actor_id, now
+        )
+        self._db.execute(granted)
+        return recorded
 
     def _revoke_all(
-        self, key: str, selection: ContactSelection, grantee_ids: Sequence[int]
-    ) -> builtins.list[tuple[int, int]]:
+        self,
+        key: str,
+        selection: ContactSelection,
+        grantee_ids: Sequence[int],
+        actor_id: int | None,
+        now: datetime,
+    ) -> int:
         table, column, _ = _GRANTS[key]
         chosen = select(contacts.c.id).where(*selected(self._db.dialect, selection))
-        statement = (
-            delete(table)
-            .where(table.c[column].in_(list(grantee_ids)), table.c.contact_id.in_(chosen))
-            .returning(table.c.contact_id, table.c[column])
+        conditions = (table.c[column].in_(list(grantee_ids)), table.c.contact_id.in_(chosen))
+        revoked = delete(table).where(*conditions)
+        if self._db.dialect == "postgresql":
+            return self._audit_returned(revoked, key, "unlink", actor_id, now)
+        existing = select(table.c.contact_id, table.c[column]).where(*conditions)
+        recorded = self._record_all(existing, key, "unlink", actor_id, now)
+        self._db.execute(revoked)
+        return recorded
+
+    def _record_all(
+        self, pairs: Select[Any], key: str, action: str, actor_id: int | None, now: datetime
+    ) -> int:
+        """One ``INSERT … SELECT`` of an audit event per (contact_id, grantee) of ``pairs``."""
+        events = pairs.add_columns(
+            literal(action, link_events.c.action.type),
+            literal(actor_id, link_events.c.actor_id.type),
+            literal(now, link_events.c.at.type),
         )
-        return [(row[0], row[1]) for row in self._db.execute(statement)]
+        statement = insert(link_events).from_select(
+            ["contact_id", key, "action", "actor_id", "at"], events
+        )
+        return self._db.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+
+    def _audit_returned(
+        self, change: Any, key: str, action: str, actor_id: int | None, now: datetime
+    ) -> int:
+        """PostgreSQL: the change as a data-modifying CTE whose ``RETURNING`` rows are
+        the audit events, exact under concurrent changes (one statement)."""
+        table = change.table
+        done = change.returning(table.c.contact_id, table.c[key]).cte("changed")
+        statement = insert(link_events).from_select(
+            ["contact_id", key, "action", "actor_id", "at"],
+            select(
+                done.c.contact_id,
+                done.c[key],
+                literal(action, link_events.c.action.type),
+                literal(actor_id, link_events.c.actor_id.type),
+                literal(now, link_events.c.at.type),
+            ),
+        )
+        statement = statement.add_cte(done).execution_options(preserve_rowcount=True)
+        return self._db.execute(statement).rowcount
 
     def user_ids(self, contact_id: int) -> builtins.list[int]:
         """The ids of the users linked to a contact, ascending."""
