@@ -38,8 +38,8 @@ from wa_manager.domain.model import LIBRARY
 from wa_manager.entrypoints.http.headers import SECURITY_HEADERS
 from wa_manager.testing import FakeMessenger, StaticChats
 
-PUBLIC, USER, ADMIN, ADMIN_BEARER, PAGE_USER, PAGE_ADMIN, FORM = (
-    "public", "user", "admin", "admin-bearer", "page-user", "page-admin", "form",
+PUBLIC, USER, ADMIN, ADMIN_BEARER, PAGE_USER, PAGE_ADMIN, FORM, PAGE_FORM = (
+    "public", "user", "admin", "admin-bearer", "page-user", "page-admin", "form", "page-form",
 )  # fmt: skip
 
 ROUTE_ROLES = {
@@ -84,6 +84,13 @@ ROUTE_ROLES = {
     ("POST", "/logout"): FORM,
     ("GET", "/settings/contact-links"): PAGE_ADMIN,
     ("GET", "/conversations"): PAGE_USER,
+    ("GET", "/settings/users"): PAGE_ADMIN,
+    ("POST", "/settings/users"): PAGE_FORM,
+    ("GET", "/settings/teams"): PAGE_ADMIN,
+    ("POST", "/settings/teams"): PAGE_FORM,
+    ("GET", "/account"): PAGE_USER,
+    ("POST", "/account"): PAGE_FORM,
+    ("POST", "/settings/contact-links/bulk"): PAGE_FORM,
     ("GET", "/static/{path}"): PUBLIC,
 }
 
@@ -150,6 +157,9 @@ def test_every_route_answers_each_role_as_its_table_entry_says(
             assert codes["admin"] == 200, where
         elif role == FORM:  # a form post without the session's CSRF token is refused
             assert set(codes.values()) <= {400, 403}, where
+        elif role == PAGE_FORM:  # a signed-in page's form: to /login, or refused without CSRF
+            assert codes["anonymous"] == 303, where
+            assert codes["user"] == codes["admin"] == 403, where
         else:
             assert codes["anonymous"] not in (401, 403), where
         for answer in status.values():

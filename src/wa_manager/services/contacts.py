@@ -67,6 +67,14 @@ class Contacts:
                 search=search or None, limit=limit, before_id=before_id, vanished=vanished
             )
 
+    def count(
+        self, actor: Actor, *, search: str | None = None, vanished: bool | None = None
+    ) -> int:
+        """How many contacts match ``search``/``vanished`` (the "select all N matching")."""
+        authorize(actor, Action.LIST_CONTACTS)
+        with self.store() as uow:
+            return uow.links.count_selected(ContactSelection(search=search, vanished=vanished))
+
     def get(self, actor: Actor, contact_id: int) -> Contact:
         """One contact, or ``NotFound``."""
         authorize(actor, Action.SEE_CONTACT)
