@@ -42,6 +42,7 @@ USE_CASES: dict[str, Call] = {
     "accounts.create_token": lambda app, actor, cid: app.accounts.create_token(actor, "maria"),
     "contacts.page": lambda app, actor, cid: app.contacts.page(actor),
     "contacts.get": lambda app, actor, cid: app.contacts.get(actor, cid),
+    "contacts.count": lambda app, actor, cid: app.contacts.count(actor, search="a"),
     "contacts.link": lambda app, actor, cid: app.contacts.link(actor, str(cid), "maria"),
     "contacts.unlink": lambda app, actor, cid: app.contacts.unlink(actor, str(cid), "boss"),
     "contacts.set_users": lambda app, actor, cid: app.contacts.set_users(actor, cid, []),

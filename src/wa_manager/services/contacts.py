@@ -6,7 +6,7 @@ takes the actor first and asks ``permissions.authorize`` before anything else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from attrs import frozen
 
@@ -41,6 +41,21 @@ def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
     return limit
+
+
+def set_exactly(
+    wanted: set[int],
+    current: Iterable[int],
+    add: Callable[[int], object],
+    remove: Callable[[int], object],
+) -> None:
+    """Add each wanted id that is missing and remove each present one not wanted, in id
+    order (each call records its own audit event)."""
+    present = set(current)
+    for item in sorted(wanted - present):
+        add(item)
+    for item in sorted(present - wanted):
+        remove(item)
 
 
 @frozen
@@ -105,15 +120,14 @@ class Contacts:
         wanted = set(user_ids)
         with self.store() as uow:
             existing_contact(uow, contact_id)
-            unknown = sorted(uid for uid in wanted if uow.users.get(uid) is None)
-            if unknown:
-                raise InvalidInput(f"unknown user ids {unknown}; see GET /api/users")
-            current = set(uow.links.user_ids(contact_id))
-            now = self.clock()
-            for user_id in sorted(wanted - current):
-                uow.links.add(contact_id, user_id, actor_id(actor), now)
-            for user_id in sorted(current - wanted):
-                uow.links.remove(contact_id, user_id, actor_id(actor), now)
+            unknown_ids(uow, "user", wanted)
+            by, now = actor_id(actor), self.clock()
+            set_exactly(
+                wanted,
+                uow.links.user_ids(contact_id),
+                lambda user_id: uow.links.add(contact_id, user_id, by, now),
+                lambda user_id: uow.links.remove(contact_id, user_id, by, now),
+            )
             result = uow.links.user_ids(contact_id)
             uow.commit()
         return result
@@ -145,12 +159,13 @@ class Contacts:
         with self.store() as uow:
             existing_contact(uow, contact_id)
             unknown_ids(uow, "team", wanted)
-            current = set(uow.links.team_ids(contact_id))
-            now = self.clock()
-            for team_id in sorted(wanted - current):
-                uow.links.add_team(contact_id, team_id, actor_id(actor), now)
-            for team_id in sorted(current - wanted):
-                uow.links.remove_team(contact_id, team_id, actor_id(actor), now)
+            by, now = actor_id(actor), self.clock()
+            set_exactly(
+                wanted,
+                uow.links.team_ids(contact_id),
+                lambda team_id: uow.links.add_team(contact_id, team_id, by, now),
+                lambda team_id: uow.links.remove_team(contact_id, team_id, by, now),
+            )
             result = uow.links.team_ids(contact_id)
             uow.commit()
         return result

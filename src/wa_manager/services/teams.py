@@ -16,6 +16,7 @@ from attrs import frozen
 from wa_manager.domain.errors import InvalidInput
 from wa_manager.domain.model import Actor, Team, TeamEvent
 from wa_manager.domain.ports import Clock, UnitOfWorkFactory
+from wa_manager.services.contacts import set_exactly
 from wa_manager.services.lookups import existing_user, resolve_team, unknown_ids
 from wa_manager.services.permissions import Action, actor_id, authorize
 
@@ -86,11 +87,13 @@ class Teams:
         with self.store() as uow:
             team = resolve_team(uow, team_id)
             unknown_ids(uow, "user", wanted)
-            now = self.clock()
-            for user_id in sorted(wanted - set(team.user_ids)):
-                uow.teams.add_member(team.id, user_id, actor_id(actor), now)
-            for user_id in sorted(set(team.user_ids) - wanted):
-                uow.teams.remove_member(team.id, user_id, actor_id(actor), now)
+            by, now = actor_id(actor), self.clock()
+            set_exactly(
+                wanted,
+                team.user_ids,
+                lambda user_id: uow.teams.add_member(team.id, user_id, by, now),
+                lambda user_id: uow.teams.remove_member(team.id, user_id, by, now),
+            )
             result = resolve_team(uow, team.id)
             uow.commit()
         return result

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, Table, delete, exists, func, insert, literal, select
 
 from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.grants import grantees_by_contact
 from wa_manager.adapters.sql.selection import selected
 from wa_manager.adapters.sql.tables import (
     contact_links,
@@ -35,17 +36,7 @@ _GRANTS: dict[str, tuple[Table, str, Table]] = {
 
 def user_ids_by_contact(db: Database, contact_ids: Sequence[int]) -> dict[int, list[int]]:
     """contact id -> linked user ids (ascending), for many contacts in one query."""
-    if not contact_ids:
-        return {}
-    rows = db.execute(
-        select(contact_links.c.contact_id, contact_links.c.user_id)
-        .where(contact_links.c.contact_id.in_(contact_ids))
-        .order_by(contact_links.c.contact_id, contact_links.c.user_id)
-    )
-    result: dict[int, list[int]] = {}
-    for row in rows:
-        result.setdefault(row[0], []).append(row[1])
-    return result
+    return grantees_by_contact(db, contact_links.c.contact_id, contact_links.c.user_id, contact_ids)
 
 
 class SqlLinkRepository:

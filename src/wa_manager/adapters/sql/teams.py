@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Row, Select, delete, insert, select, union
 
 from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.grants import grantees_by_contact
 from wa_manager.adapters.sql.tables import (
     contact_links,
     contact_teams,
@@ -43,17 +44,7 @@ def visible_contact_ids(user_id: int) -> Select[Any]:
 
 def team_ids_by_contact(db: Database, contact_ids: Sequence[int]) -> dict[int, list[int]]:
     """contact id -> linked team ids (ascending), for many contacts in one query."""
-    if not contact_ids:
-        return {}
-    rows = db.execute(
-        select(contact_teams.c.contact_id, contact_teams.c.team_id)
-        .where(contact_teams.c.contact_id.in_(contact_ids))
-        .order_by(contact_teams.c.contact_id, contact_teams.c.team_id)
-    )
-    result: dict[int, list[int]] = {}
-    for contact_id, team_id in rows:
-        result.setdefault(contact_id, []).append(team_id)
-    return result
+    return grantees_by_contact(db, contact_teams.c.contact_id, contact_teams.c.team_id, contact_ids)
 
 
 def _team_from_row(row: Row[Any], user_ids: Sequence[int]) -> Team:

@@ -82,10 +82,28 @@ _TEAM_OPTION = click.option(
 )
 
 
-def _grantee(username: str | None, team: str | None) -> str:
+def _change_link(
+    runtime: Runtime, contact: str, username: str | None, team: str | None, *, add: bool
+) -> None:
+    """Link or unlink a user or (``--team``) a team, and say what happened."""
     if (username is None) == (team is None):
         raise click.UsageError("give either USERNAME or --team TEAM")
-    return username if username is not None else f"team {team}"
+    contacts_ = runtime.app().contacts
+    if team is not None:
+        who = f"team {team}"
+        changed = (contacts_.link_team if add else contacts_.unlink_team)(CLI, contact, team)
+    else:
+        assert username is not None
+        who = username
+        changed = (contacts_.link if add else contacts_.unlink)(CLI, contact, username)
+    if add:
+        click.echo(
+            f"Linked {contact} to {who}" if changed else f"{contact} was already linked to {who}"
+        )
+    else:
+        click.echo(
+            f"Unlinked {contact} from {who}" if changed else f"{contact} was not linked to {who}"
+        )
 
 
 @links.command("add")
@@ -95,16 +113,7 @@ def _grantee(username: str | None, team: str | None) -> str:
 @pass_runtime
 def add_link(runtime: Runtime, contact: str, username: str | None, team: str | None) -> None:
     """Let USERNAME (or every member of --team) see CONTACT's conversation (idempotent)."""
-    who = _grantee(username, team)
-    contacts_ = runtime.app().contacts
-    if team is not None:
-        changed = contacts_.link_team(CLI, contact, team)
-    else:
-        assert username is not None
-        changed = contacts_.link(CLI, contact, username)
-    click.echo(
-        f"Linked {contact} to {who}" if changed else f"{contact} was already linked to {who}"
-    )
+    _change_link(runtime, contact, username, team, add=True)
 
 
 @links.command("remove")
@@ -114,16 +123,7 @@ def add_link(runtime: Runtime, contact: str, username: str | None, team: str | N
 @pass_runtime
 def remove_link(runtime: Runtime, contact: str, username: str | None, team: str | None) -> None:
     """Stop USERNAME (or --team) seeing CONTACT's conversation (idempotent)."""
-    who = _grantee(username, team)
-    contacts_ = runtime.app().contacts
-    if team is not None:
-        changed = contacts_.unlink_team(CLI, contact, team)
-    else:
-        assert username is not None
-        changed = contacts_.unlink(CLI, contact, username)
-    click.echo(
-        f"Unlinked {contact} from {who}" if changed else f"{contact} was not linked to {who}"
-    )
+    _change_link(runtime, contact, username, team, add=False)
 
 
 @links.command("list")
