@@ -3,10 +3,20 @@ team links, bulk links; the answers a client sees, on the memory store."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
-from test_http_support import PASSWORD, World, all_pages, make_app, person_chats, running, sync
+from test_http_support import (
+    PASSWORD,
+    World,
+    all_pages,
+    browser_login,
+    make_app,
+    person_chats,
+    running,
+    sync,
+)
 from tests.conftest import migrated_url
 from tests.integration.conftest import STORE_PARAMS
 
@@ -241,3 +251,27 @@ def test_plain_users_cannot_administer(world: World) -> None:
     ]
     for method, path, body in calls:
         assert world.client.request(method, path, json=body, headers=headers).status_code == 403
+
+
+def test_a_disabled_users_session_is_refused_and_signing_in_fails_like_a_wrong_password(
+    world: World,
+) -> None:
+    browser_login(world.client, "maria")
+    assert world.client.get("/api/me").json()["username"] == "maria"
+    disabled = world.client.patch(
+        f"/api/users/{world.user.user.id}",
+        json={"disabled": True},
+        headers=world.admin.headers,
+    )
+    assert disabled.status_code == 200
+    assert world.client.get("/api/me").status_code == 401
+    form = world.client.get("/login").text
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
+    assert csrf
+    refused = world.client.post(
+        "/login",
+        data={"username": "maria", "password": PASSWORD, "csrf_token": csrf.group(1)},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 401
+    assert "Wrong username or password" in refused.text
