@@ -32,7 +32,7 @@ from wa_manager.domain.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from wa_manager.domain.rules import validate_username
+from wa_manager.domain.rules import validate_label, validate_username
 from wa_manager.services.lookups import existing_user
 from wa_manager.services.permissions import Action, authorize
 
@@ -79,10 +79,7 @@ def check_role(role: str) -> Role:
 
 def check_token_name(name: str) -> str:
     """A token's label: 1-100 characters, not blank."""
-    name = name.strip()
-    if not name or len(name) > MAX_TOKEN_NAME_LENGTH:
-        raise InvalidInput(f"a token name has 1 to {MAX_TOKEN_NAME_LENGTH} characters")
-    return name
+    return validate_label(name, "token name", MAX_TOKEN_NAME_LENGTH)
 
 
 class NoSessions:

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 from attrs import frozen
 
-from wa_manager.domain.errors import InvalidInput
 from wa_manager.domain.model import Actor, Team, TeamEvent
 from wa_manager.domain.ports import Clock, UnitOfWorkFactory
+from wa_manager.domain.rules import validate_label
 from wa_manager.services.contacts import set_exactly
 from wa_manager.services.lookups import existing_user, resolve_team, unknown_ids
 from wa_manager.services.permissions import Action, actor_id, authorize
@@ -25,12 +25,7 @@ MAX_TEAM_NAME_LENGTH = 64
 
 def check_team_name(name: str) -> str:
     """A team name: 1-64 characters, not blank, no control characters."""
-    name = name.strip()
-    if not name or len(name) > MAX_TEAM_NAME_LENGTH:
-        raise InvalidInput(f"a team name has 1 to {MAX_TEAM_NAME_LENGTH} characters")
-    if any(ord(char) < 32 or ord(char) == 127 for char in name):
-        raise InvalidInput("a team name cannot hold control characters")
-    return name
+    return validate_label(name, "team name", MAX_TEAM_NAME_LENGTH)
 
 
 @frozen

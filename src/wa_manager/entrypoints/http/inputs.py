@@ -104,7 +104,9 @@ class BulkLinkBody(msgspec.Struct, forbid_unknown_fields=True):
     (and ``vanished``), and the users and teams to link to or unlink from them all."""
 
     contact_ids: IdList | None = None
-    search: Annotated[str, msgspec.Meta(max_length=MAX_SEARCH_LENGTH)] | None = None
+    search: (
+        Annotated[str, msgspec.Meta(max_length=MAX_SEARCH_LENGTH, pattern="^[^\\x00]*$")] | None
+    ) = None
     vanished: bool | None = None
     add_user_ids: IdList = msgspec.field(default_factory=list)
     remove_user_ids: IdList = msgspec.field(default_factory=list)
