@@ -244,12 +244,16 @@ class UserSpec(NamedTuple):
 class World(NamedTuple):
     """Users, contacts (one per distinct conversation id) and who is linked to whom.
 
-    ``links`` holds (index into ``contact_ids``, index into ``users``) pairs.
+    ``links`` holds (index into ``contact_ids``, index into ``users``) pairs;
+    ``teams`` the members of each team (indexes into ``users``), and ``team_links``
+    (index into ``contact_ids``, index into ``teams``) pairs.
     """
 
     users: list[UserSpec]
     contact_ids: list[str]
     links: set[tuple[int, int]]
+    teams: tuple[frozenset[int], ...] = ()
+    team_links: frozenset[tuple[int, int]] = frozenset()
 
 
 @st.composite
@@ -263,4 +267,8 @@ def worlds(draw: st.DrawFn, max_users: int = 5, max_contacts: int = 12) -> World
     contact_ids = draw(st.lists(quick_conversation_ids(), max_size=max_contacts, unique=True))
     pairs = [(c, u) for c in range(len(contact_ids)) for u in range(len(users))]
     links = draw(st.sets(st.sampled_from(pairs))) if pairs else set()
-    return World(users, contact_ids, links)
+    members = st.frozensets(st.sampled_from(range(len(users)))) if users else st.just(frozenset())
+    teams = tuple(draw(st.lists(members, max_size=3)))
+    team_pairs = [(c, t) for c in range(len(contact_ids)) for t in range(len(teams))]
+    team_links = draw(st.frozensets(st.sampled_from(team_pairs))) if team_pairs else frozenset()
+    return World(users, contact_ids, links, teams, team_links)

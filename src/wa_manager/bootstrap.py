@@ -7,7 +7,7 @@ UltraMsg need no token), argon2 for passwords, the system clock, and for ``wa-ma
 the built-in fake UltraMsg (``start_demo_upstream``).
 
 The ``App`` holds the use-case objects (``app.syncs``, ``app.accounts``,
-``app.contacts``, ``app.conversations``, ``app.messaging``, ``app.webhooks``),
+``app.contacts``, ``app.teams``, ``app.conversations``, ``app.messaging``, ``app.webhooks``),
 each bound to its ports once; every one of their methods takes the actor first.
 On top sits the small library façade of the public interface (``sync``,
 ``add_user``, ``link``, ``unlink``, ``conversations_for`` act as the system,
@@ -36,6 +36,7 @@ from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, Contacts
 from wa_manager.services.conversations import Conversations
 from wa_manager.services.messages import Messages
 from wa_manager.services.sync import Syncs
+from wa_manager.services.teams import Teams
 from wa_manager.services.webhooks import Webhooks
 
 
@@ -118,6 +119,7 @@ class App:
         self.syncs = Syncs(store, clock, upstream, include_groups=settings.sync_groups)
         self.accounts = Accounts(store, hasher, clock, password_policy)
         self.contacts = Contacts(store, clock)
+        self.teams = Teams(store, clock)
         self.conversations = Conversations(store)
         self.messaging = Messages(store, clock, upstream.channel)
         self.webhooks = Webhooks(

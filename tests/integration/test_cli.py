@@ -266,13 +266,14 @@ def test_version_and_help_come_from_the_package_and_docstrings(invoke: Invoke) -
 def test_users_add_and_list(invoke: Invoke) -> None:
     assert "maria" in ok(invoke("users", "add", "maria", "--role", "user")).stdout
     ok(invoke("users", "add", "alice", "--role", "admin"))
-    assert as_json(invoke("users", "list", "--json")) == [
-        {"id": 1, "username": "maria", "role": "user"},
-        {"id": 2, "username": "alice", "role": "admin"},
+    listed = as_json(invoke("users", "list", "--json"))
+    assert [{k: user[k] for k in ("id", "username", "role", "disabled")} for user in listed] == [
+        {"id": 1, "username": "maria", "role": "user", "disabled": False},
+        {"id": 2, "username": "alice", "role": "admin", "disabled": False},
     ]
     table = ok(invoke("users", "list")).stdout.splitlines()
-    assert table[0].split() == ["ID", "USERNAME", "ROLE"]
-    assert table[2].split() == ["2", "alice", "admin"]
+    assert table[0].split() == ["ID", "USERNAME", "ROLE", "STATUS"]
+    assert table[2].split() == ["2", "alice", "admin", "enabled"]
 
 
 def test_a_duplicate_username_exits_1_with_a_clear_error(invoke: Invoke) -> None:

@@ -222,7 +222,13 @@ def test_invisible_and_absent_conversations_give_identical_404s(synced: World) -
 
 def test_me_answers_the_caller(world: World) -> None:
     response = world.client.get("/api/me", headers=world.user.headers)
-    assert response.json() == {"id": world.user.user.id, "username": "maria", "role": "user"}
+    me = response.json()
+    assert {k: me[k] for k in ("id", "username", "role", "disabled")} == {
+        "id": world.user.user.id,
+        "username": "maria",
+        "role": "user",
+        "disabled": False,
+    }
 
 
 def test_users_list_and_create(world: World) -> None:

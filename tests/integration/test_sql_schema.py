@@ -23,6 +23,10 @@ TABLES = {
     "link_events",
     "sync_runs",
     "users",
+    "teams",
+    "team_members",
+    "contact_teams",
+    "team_events",
 }
 
 
@@ -69,6 +73,23 @@ def test_the_schema_has_the_indexes_the_queries_need(database_url: str) -> None:
     if engine.dialect.name == "postgresql":  # SQLite's unique index holds the id already
         assert ("contact_id", "id") in conversation_indexes
     assert link_key == ["contact_id", "user_id"]
+
+
+def test_visibility_through_teams_reads_indexes(database_url: str) -> None:
+    """A member's teams by user, a team's contacts by team (``visible_contact_ids``)."""
+    engine = create_engine(database_url)
+    try:
+        inspector = inspect(engine)
+        member_indexes = {tuple(i["column_names"]) for i in inspector.get_indexes("team_members")}
+        team_link_indexes = {
+            tuple(i["column_names"]) for i in inspector.get_indexes("contact_teams")
+        }
+        team_uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints("teams")}
+    finally:
+        engine.dispose()
+    assert ("user_id", "team_id") in member_indexes
+    assert ("team_id", "contact_id") in team_link_indexes
+    assert ("name",) in team_uniques
 
 
 def test_an_unmigrated_database_is_refused_with_what_to_run(blank_database_url: str) -> None:

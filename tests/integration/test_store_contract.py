@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from wa_manager.domain.errors import AlreadyExists, NotFound, SyncAlreadyRunning
 from wa_manager.domain.model import (
+    BulkLinkChange,
+    ContactSelection,
     NewContact,
     Role,
     StoredContactState,
@@ -644,3 +646,86 @@ def test_a_second_sync_lock_is_refused_until_the_first_ends(
 
 def test_a_store_answers_ping(store: Store) -> None:
     store.ping()
+
+
+# -- teams, team links, bulk links, user changes ------------------------------------------
+
+
+def test_teams_members_and_team_links_are_idempotent_and_audited(store: Store) -> None:
+    (c1, c2) = with_conversations(store, person("1"), person("2"))
+    admin, maria = add_user(store, "boss", "admin"), add_user(store, "maria")
+    with store() as uow:
+        team = uow.teams.add("Support", NOW)
+        assert uow.teams.add_member(team.id, maria.id, admin.id, NOW) is True
+        assert uow.teams.add_member(team.id, maria.id, admin.id, NOW) is False
+        contact_id = uow.conversations.get(admin, c1).contact.id  # type: ignore[union-attr]
+        assert uow.links.add_team(contact_id, team.id, admin.id, NOW) is True
+        assert uow.links.add_team(contact_id, team.id, admin.id, NOW) is False
+        uow.commit()
+    with store() as uow:
+        assert [c.id for c in uow.conversations.page(maria, limit=10, before_id=None).items] == [c1]
+        assert uow.conversations.get(maria, c2) is None
+        assert uow.contacts.get(contact_id).team_ids == (team.id,)  # type: ignore[union-attr]
+        assert uow.teams.by_name("Support") == uow.teams.get(team.id)
+        assert uow.teams.get(team.id).user_ids == (maria.id,)  # type: ignore[union-attr]
+        assert uow.teams.remove_member(team.id, maria.id, None, LATER) is True
+        uow.commit()
+    with store() as uow:
+        assert uow.conversations.get(maria, c1) is None
+        events = [(e.action, e.user_id, e.actor_id) for e in uow.teams.history(team.id)]
+        assert events == [("join", maria.id, admin.id), ("leave", maria.id, None)]
+        (link,) = uow.links.history(contact_id)
+        assert (link.action, link.user_id, link.team_id) == ("link", None, team.id)
+    with pytest.raises(AlreadyExists), store() as uow:
+        uow.teams.add("Support", NOW)
+
+
+def test_bulk_changes_count_and_audit_only_what_changed(store: Store) -> None:
+    ids = add_contacts(store, person("1", "Anna"), person("2", "Bert"), person("3", "Anton"))
+    maria, tom = add_user(store, "maria"), add_user(store, "tom")
+    with store() as uow:
+        team = uow.teams.add("Support", NOW)
+        uow.links.add(ids[0], maria.id, None, NOW)
+        uow.commit()
+    by_name = ContactSelection(search="an")  # Anna and Anton, case-insensitive
+    add = BulkLinkChange(add_user_ids=(maria.id, tom.id), add_team_ids=(team.id,))
+    with store() as uow:
+        assert uow.links.count_selected(by_name) == 2
+        assert uow.links.bulk_change(by_name, add, None, LATER) == 5
+        assert uow.links.bulk_change(by_name, add, None, LATER) == 0
+        uow.commit()
+    with store() as uow:
+        assert uow.contacts.get(ids[2]).user_ids == (maria.id, tom.id)  # type: ignore[union-attr]
+        assert uow.contacts.get(ids[1]).user_ids == ()  # type: ignore[union-attr]
+        remove = BulkLinkChange(remove_user_ids=(maria.id,), remove_team_ids=(team.id,))
+        chosen = ContactSelection(contact_ids=(ids[0], ids[1]))
+        assert uow.links.bulk_change(chosen, remove, None, LATER) == 2
+        uow.commit()
+    with store() as uow:
+        history = [(e.action, e.user_id, e.team_id) for e in uow.links.history(ids[0])]
+        assert sorted(history, key=str) == sorted(
+            [
+                ("link", maria.id, None),
+                ("link", tom.id, None),
+                ("link", None, team.id),
+                ("unlink", maria.id, None),
+                ("unlink", None, team.id),
+            ],
+            key=str,
+        )
+        assert uow.contacts.get(ids[0]).user_ids == (tom.id,)  # type: ignore[union-attr]
+
+
+def test_user_updates_and_the_enabled_admins(store: Store) -> None:
+    boss, maria = add_user(store, "boss", "admin"), add_user(store, "maria")
+    with store() as uow:
+        assert uow.users.lock_enabled_admins() == [boss.id]
+        changed = uow.users.update(maria.id, role="admin", active=None)
+        assert changed is not None
+        assert changed.is_admin
+        assert changed.active
+        assert uow.users.update(boss.id, role=None, active=False).disabled  # type: ignore[union-attr]
+        assert uow.users.update(10**6, role="user", active=None) is None
+        uow.commit()
+    with store() as uow:
+        assert uow.users.lock_enabled_admins() == [maria.id]

@@ -38,8 +38,8 @@ from wa_manager.domain.model import LIBRARY
 from wa_manager.entrypoints.http.headers import SECURITY_HEADERS
 from wa_manager.testing import FakeMessenger, StaticChats
 
-PUBLIC, USER, ADMIN, ADMIN_BEARER, PAGE_USER, PAGE_ADMIN, FORM = (
-    "public", "user", "admin", "admin-bearer", "page-user", "page-admin", "form",
+PUBLIC, USER, ADMIN, ADMIN_BEARER, PAGE_USER, PAGE_ADMIN, FORM, PAGE_FORM = (
+    "public", "user", "admin", "admin-bearer", "page-user", "page-admin", "form", "page-form",
 )  # fmt: skip
 
 ROUTE_ROLES = {
@@ -64,6 +64,17 @@ ROUTE_ROLES = {
     ("GET", "/api/users"): ADMIN,
     ("POST", "/api/users"): ADMIN,
     ("GET", "/api/me"): USER,
+    ("PATCH", "/api/users/{id}"): ADMIN,
+    ("POST", "/api/me/password"): USER,
+    ("GET", "/api/tokens"): USER,
+    ("POST", "/api/tokens"): USER,
+    ("DELETE", "/api/tokens/{id}"): USER,
+    ("GET", "/api/teams"): ADMIN,
+    ("POST", "/api/teams"): ADMIN,
+    ("PUT", "/api/teams/{id}/members"): ADMIN,
+    ("GET", "/api/contacts/{id}/teams"): ADMIN,
+    ("PUT", "/api/contacts/{id}/teams"): ADMIN,
+    ("POST", "/api/links/bulk"): ADMIN,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/"): PUBLIC,
@@ -73,6 +84,13 @@ ROUTE_ROLES = {
     ("POST", "/logout"): FORM,
     ("GET", "/settings/contact-links"): PAGE_ADMIN,
     ("GET", "/conversations"): PAGE_USER,
+    ("GET", "/settings/users"): PAGE_ADMIN,
+    ("POST", "/settings/users"): PAGE_FORM,
+    ("GET", "/settings/teams"): PAGE_ADMIN,
+    ("POST", "/settings/teams"): PAGE_FORM,
+    ("GET", "/account"): PAGE_USER,
+    ("POST", "/account"): PAGE_FORM,
+    ("POST", "/settings/contact-links/bulk"): PAGE_FORM,
     ("GET", "/static/{path}"): PUBLIC,
 }
 
@@ -95,11 +113,17 @@ def app_routes(world: World) -> set[tuple[str, str]]:
     return found
 
 
-BODIES = {("POST", "/api/conversations/{id}/messages"): {"body": "Hello"}}
+BODIES = {
+    ("POST", "/api/conversations/{id}/messages"): {"body": "Hello"},
+    ("POST", "/api/me/password"): {"current_password": PASSWORD, "new_password": PASSWORD},
+    ("POST", "/api/tokens"): {"name": "route check"},
+}
 """A valid body where ``{}`` is none, so that the role decides the answer, not a 422."""
 
 
 def concrete(path: str) -> str:
+    if path == "/api/tokens/{id}":  # token 1 is the admin's own: revoking it ends the test
+        return "/api/tokens/999999"
     return path.replace("{id}", "1").replace("{path}", "app.css").replace("{secret}", "guess")
 
 
@@ -124,7 +148,7 @@ def test_every_route_answers_each_role_as_its_table_entry_says(
         if role in (USER, ADMIN, ADMIN_BEARER):
             assert codes["anonymous"] == 401, where
             # a plain user may call USER routes, and sees a 404 for what is not theirs
-            assert codes["user"] in ((200, 404) if role == USER else (403,)), where
+            assert codes["user"] in ((200, 201, 204, 404) if role == USER else (403,)), where
             assert codes["admin"] not in (401, 403), where
         elif role in (PAGE_USER, PAGE_ADMIN):
             assert codes["anonymous"] == 303, where
@@ -133,6 +157,9 @@ def test_every_route_answers_each_role_as_its_table_entry_says(
             assert codes["admin"] == 200, where
         elif role == FORM:  # a form post without the session's CSRF token is refused
             assert set(codes.values()) <= {400, 403}, where
+        elif role == PAGE_FORM:  # a signed-in page's form: to /login, or refused without CSRF
+            assert codes["anonymous"] == 303, where
+            assert codes["user"] == codes["admin"] == 403, where
         else:
             assert codes["anonymous"] not in (401, 403), where
         for answer in status.values():
@@ -305,15 +332,17 @@ def test_unknown_user_and_wrong_password_look_the_same(figures: Recorder) -> Non
 
 CONTACTS = 6
 USERS = 3
+TEAMS = 2
 
 
 MACHINE_HOOK_SECRET = "machine-hook-3c2d1e"
 
 
 class LinkMachine(RuleBasedStateMachine):
-    """Links and unlinks at random, with messages coming in and replies going out; after
-    each step every user sees exactly their own conversations and their threads, and
-    may reply exactly where they may see."""
+    """Links and unlinks users and teams at random (one by one and in bulk), changes team
+    members, with messages coming in and replies going out; after each step every user
+    sees exactly the conversations the model says (linked directly or through a team),
+    reads exactly those threads, and may reply exactly there."""
 
     recorder: Recorder | None = None
 
@@ -338,6 +367,21 @@ class LinkMachine(RuleBasedStateMachine):
             )
         }
         self.model: dict[int, set[int]] = {contact: set() for contact in self.contact_ids}
+        self.team_ids = [
+            self.world.client.post(
+                "/api/teams", json={"name": f"team{index}"}, headers=self.world.admin.headers
+            ).json()["id"]
+            for index in range(TEAMS)
+        ]
+        self.team_links: dict[int, set[int]] = {contact: set() for contact in self.contact_ids}
+        self.team_members: dict[int, set[int]] = {team: set() for team in self.team_ids}
+
+    def _sees(self, user_id: int, contact: int) -> bool:
+        """The model of visibility: linked directly, or through a team of theirs."""
+        teams = self.team_links[contact]
+        return user_id in self.model[contact] or any(
+            user_id in self.team_members[team] for team in teams
+        )
 
     def teardown(self) -> None:
         if hasattr(self, "context"):
@@ -372,6 +416,76 @@ class LinkMachine(RuleBasedStateMachine):
     def set_exactly(self, contact: int, members: set[int]) -> None:
         self._put(self.contact_ids[contact], {self.members[m].user.id for m in members})
 
+    @rule(team=st.integers(0, TEAMS - 1), members=st.sets(st.integers(0, USERS - 1)))
+    def set_team_members(self, team: int, members: set[int]) -> None:
+        team_id = self.team_ids[team]
+        user_ids = {self.members[m].user.id for m in members}
+        answer = self.world.client.put(
+            f"/api/teams/{team_id}/members",
+            json={"user_ids": sorted(user_ids)},
+            headers=self.world.admin.headers,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["user_ids"] == sorted(user_ids)
+        self.team_members[team_id] = user_ids
+        self._count(requests=1)
+
+    @rule(contact=st.integers(0, CONTACTS - 1), teams=st.sets(st.integers(0, TEAMS - 1)))
+    def set_contact_teams(self, contact: int, teams: set[int]) -> None:
+        contact_id = self.contact_ids[contact]
+        team_ids = {self.team_ids[t] for t in teams}
+        answer = self.world.client.put(
+            f"/api/contacts/{contact_id}/teams",
+            json={"team_ids": sorted(team_ids)},
+            headers=self.world.admin.headers,
+        )
+        assert answer.json() == {"team_ids": sorted(team_ids)}, answer.text
+        self.team_links[contact_id] = team_ids
+        self._count(requests=1)
+
+    @rule(
+        contacts=st.sets(st.integers(0, CONTACTS - 1), min_size=1),
+        add_users=st.sets(st.integers(0, USERS - 1)),
+        remove_users=st.sets(st.integers(0, USERS - 1)),
+        add_teams=st.sets(st.integers(0, TEAMS - 1)),
+        remove_teams=st.sets(st.integers(0, TEAMS - 1)),
+    )
+    def bulk_link(
+        self,
+        contacts: set[int],
+        add_users: set[int],
+        remove_users: set[int],
+        add_teams: set[int],
+        remove_teams: set[int],
+    ) -> None:
+        remove_users -= add_users
+        remove_teams -= add_teams
+        change = {
+            "add_user_ids": sorted(self.members[m].user.id for m in add_users),
+            "remove_user_ids": sorted(self.members[m].user.id for m in remove_users),
+            "add_team_ids": sorted(self.team_ids[t] for t in add_teams),
+            "remove_team_ids": sorted(self.team_ids[t] for t in remove_teams),
+        }
+        chosen = sorted(self.contact_ids[c] for c in contacts)
+        answer = self.world.client.post(
+            "/api/links/bulk",
+            json={"contact_ids": chosen, **change},
+            headers=self.world.admin.headers,
+        )
+        if not any(change.values()):
+            assert answer.status_code == 422
+            return
+        assert answer.status_code == 200, answer.text
+        changed = 0
+        for contact_id in chosen:
+            users, teams = self.model[contact_id], self.team_links[contact_id]
+            new_users = (users | set(change["add_user_ids"])) - set(change["remove_user_ids"])
+            new_teams = (teams | set(change["add_team_ids"])) - set(change["remove_team_ids"])
+            changed += len(users ^ new_users) + len(teams ^ new_teams)
+            self.model[contact_id], self.team_links[contact_id] = new_users, new_teams
+        assert answer.json() == {"contacts": len(chosen), "changed": changed}
+        self._count(requests=1)
+
     @rule(contact=st.integers(0, CONTACTS - 1))
     def message_arrives(self, contact: int) -> None:
         contact_id = self.contact_ids[contact]
@@ -396,7 +510,7 @@ class LinkMachine(RuleBasedStateMachine):
             json={"body": f"reply from {sender.user.username}"},
             headers=sender.headers,
         )
-        may_see = sender.user.id in self.model[contact_id]
+        may_see = self._sees(sender.user.id, contact_id)
         assert answer.status_code == (201 if may_see else 404), answer.text
         if may_see:
             self.thread_length[contact_id] += 1
@@ -407,7 +521,7 @@ class LinkMachine(RuleBasedStateMachine):
         if not hasattr(self, "world"):
             return
         for member in self.members:
-            expected = {c for c, users in self.model.items() if member.user.id in users}
+            expected = {c for c in self.contact_ids if self._sees(member.user.id, c)}
             seen = all_pages(self.world.client, "/api/conversations", member.headers, 4)
             assert sorted(item["contact"]["id"] for item in seen) == sorted(expected)
             for contact in self.contact_ids:

@@ -15,7 +15,16 @@ import pytest
 from tests.unit.support import ANNA, ULTRAMSG_SAMPLE, everything
 from wa_manager import App
 from wa_manager.domain.errors import PermissionDenied
-from wa_manager.domain.model import CLI, LIBRARY, WEBHOOK, Role, SystemActor, User
+from wa_manager.domain.model import (
+    CLI,
+    LIBRARY,
+    WEBHOOK,
+    BulkLinkChange,
+    ContactSelection,
+    Role,
+    SystemActor,
+    User,
+)
 from wa_manager.services.permissions import ADMIN_ACTIONS, SYSTEM_ACTIONS, Action, authorize
 from wa_manager.testing import memory_app
 
@@ -34,6 +43,7 @@ USE_CASES: dict[str, Call] = {
     "accounts.create_token": lambda app, actor, cid: app.accounts.create_token(actor, "maria"),
     "contacts.page": lambda app, actor, cid: app.contacts.page(actor),
     "contacts.get": lambda app, actor, cid: app.contacts.get(actor, cid),
+    "contacts.count": lambda app, actor, cid: app.contacts.count(actor, search="a"),
     "contacts.link": lambda app, actor, cid: app.contacts.link(actor, str(cid), "maria"),
     "contacts.unlink": lambda app, actor, cid: app.contacts.unlink(actor, str(cid), "boss"),
     "contacts.set_users": lambda app, actor, cid: app.contacts.set_users(actor, cid, []),
@@ -45,10 +55,51 @@ USE_CASES: dict[str, Call] = {
     "conversations.all": lambda app, actor, cid: app.conversations.all(actor),
     "conversations.get": lambda app, actor, cid: app.conversations.get(actor, cid),
     "webhooks.handle": lambda app, actor, cid: app.webhooks.handle(actor, {"event_type": "x"}),
+    "accounts.change_user": lambda app, actor, cid: app.accounts.change_user(
+        actor, _user_id(app, "maria"), role="user"
+    ),
+    "accounts.issue_token": lambda app, actor, cid: app.accounts.issue_token(actor, "maria", "x"),
+    "accounts.change_own_password": lambda app, actor, cid: app.accounts.change_own_password(
+        actor, "wrong password", "a new password"
+    ),
+    "accounts.issue_own_token": lambda app, actor, cid: app.accounts.issue_own_token(actor, "x"),
+    "accounts.tokens": lambda app, actor, cid: app.accounts.tokens(actor),
+    "accounts.revoke_token": lambda app, actor, cid: app.accounts.revoke_token(actor, 10**6),
+    "contacts.link_team": lambda app, actor, cid: app.contacts.link_team(
+        actor, str(cid), "support"
+    ),
+    "contacts.unlink_team": lambda app, actor, cid: app.contacts.unlink_team(
+        actor, str(cid), "support"
+    ),
+    "contacts.set_teams": lambda app, actor, cid: app.contacts.set_teams(actor, cid, []),
+    "contacts.team_ids": lambda app, actor, cid: app.contacts.team_ids(actor, cid),
+    "contacts.bulk_link": lambda app, actor, cid: app.contacts.bulk_link(
+        actor, ContactSelection(contact_ids=(cid,)), BulkLinkChange(add_team_ids=(1,))
+    ),
+    "teams.add": lambda app, actor, cid: app.teams.add(actor, "ops"),
+    "teams.list": lambda app, actor, cid: app.teams.list(actor),
+    "teams.get": lambda app, actor, cid: app.teams.get(actor, "support"),
+    "teams.add_member": lambda app, actor, cid: app.teams.add_member(actor, "support", "maria"),
+    "teams.remove_member": lambda app, actor, cid: app.teams.remove_member(
+        actor, "support", "boss"
+    ),
+    "teams.set_members": lambda app, actor, cid: app.teams.set_members(actor, 1, []),
+    "teams.history": lambda app, actor, cid: app.teams.history(actor, "support"),
 }
 USER_CASES = {"conversations.page", "conversations.all", "conversations.get"}
+# Open to every signed-in user, each for their own account (the system has none).
+OWN_ACCOUNT_CASES = {
+    "accounts.change_own_password",
+    "accounts.issue_own_token",
+    "accounts.tokens",
+    "accounts.revoke_token",
+}
 SYSTEM_CASES = {"webhooks.handle"}
-USE_CASE_OBJECTS = ("syncs", "accounts", "contacts", "conversations", "webhooks")
+USE_CASE_OBJECTS = ("syncs", "accounts", "contacts", "teams", "conversations", "webhooks")
+
+
+def _user_id(app: App, username: str) -> int:
+    return app.accounts.user(LIBRARY, username).id
 
 
 class StatusChats:
@@ -68,6 +119,7 @@ def app() -> App:
     built.add_user("boss", "admin")
     built.add_user("maria", "user")
     built.link(ANNA, "boss")
+    built.teams.add(LIBRARY, "support")
     return built
 
 
@@ -106,7 +158,9 @@ def test_a_use_case_called_without_an_actor_cannot_run(app: App, name: str) -> N
     assert everything(app) == before
 
 
-@pytest.mark.parametrize("name", sorted(set(USE_CASES) - USER_CASES - SYSTEM_CASES))
+@pytest.mark.parametrize(
+    "name", sorted(set(USE_CASES) - USER_CASES - SYSTEM_CASES - OWN_ACCOUNT_CASES)
+)
 def test_a_plain_user_may_not_use_an_admin_case_and_an_admin_may(app: App, name: str) -> None:
     maria = app.accounts.user(LIBRARY, "maria")
     boss = app.accounts.user(LIBRARY, "boss")
@@ -152,5 +206,10 @@ def test_the_system_may_do_everything(action: Action) -> None:
 
 def test_every_action_is_admin_system_or_for_everyone() -> None:
     everyone = set(Action) - ADMIN_ACTIONS - SYSTEM_ACTIONS
-    assert everyone == {Action.SEE_CONVERSATIONS, Action.READ_MESSAGES, Action.SEND_MESSAGES}
+    assert everyone == {
+        Action.SEE_CONVERSATIONS,
+        Action.READ_MESSAGES,
+        Action.SEND_MESSAGES,
+        Action.MANAGE_OWN_ACCOUNT,
+    }
     assert not ADMIN_ACTIONS & SYSTEM_ACTIONS

@@ -4,7 +4,8 @@
 (contacts by a sync, users, links) and checks, for every user as viewer:
 
 - an inactive user sees nothing; an active admin sees every conversation; an
-  active user sees exactly the conversations of the contacts linked to them;
+  active user sees exactly the conversations of the contacts linked to them, or
+  to a team they are a member of;
 - the list comes newest first, page by page, without repeats or gaps;
 - ``conversation(viewer, id)`` answers iff the id is in the viewer's list, and
   says ``NotFound`` alike for invisible and absent ids.
@@ -22,7 +23,7 @@ from tests.strategies import World
 from wa_manager.bootstrap import App, bootstrap
 from wa_manager.config import Settings
 from wa_manager.domain.errors import NotFound
-from wa_manager.domain.model import Conversation, Role, User
+from wa_manager.domain.model import LIBRARY, Conversation, Role, User
 from wa_manager.domain.ports import Store
 from wa_manager.testing import DEFAULT_INSTANCE_ID, FastHasher, FixedClock, StaticChats
 
@@ -40,6 +41,12 @@ def populate(store: Store, world: World) -> tuple[App, list[User]]:
     users = [app.add_user(spec.username, spec.role) for spec in world.users]
     for contact_index, user_index in sorted(world.links):
         app.link(world.contact_ids[contact_index], users[user_index].username)
+    for team_index, members in enumerate(world.teams):
+        team = app.teams.add(LIBRARY, f"team {team_index}")
+        for user_index in sorted(members):
+            app.teams.add_member(LIBRARY, team.id, users[user_index].username)
+    for contact_index, team_index in sorted(world.team_links):
+        app.contacts.link_team(LIBRARY, world.contact_ids[contact_index], f"team {team_index}")
     viewers = [
         attrs.evolve(user, active=spec.active)
         for user, spec in zip(users, world.users, strict=True)
@@ -72,6 +79,9 @@ def check_visibility(store: Store, world: World, page_size: int = 3) -> None:
 
     for user_index, viewer in enumerate(viewers):
         linked = {world.contact_ids[c] for c, u in world.links if u == user_index}
+        linked |= {
+            world.contact_ids[c] for c, t in world.team_links if user_index in world.teams[t]
+        }
         if not viewer.active:
             expected: set[int] = set()
         elif viewer.role is Role.ADMIN:

@@ -33,15 +33,17 @@ from typing import Any, Concatenate, NamedTuple, ParamSpec, Self, TypeVar
 
 from attrs import define, evolve, field, fields
 
-from wa_manager.domain.errors import AlreadyExists, NotFound, SyncAlreadyRunning
+from wa_manager.domain.errors import AlreadyExists, Conflict, NotFound, SyncAlreadyRunning
 from wa_manager.domain.messages import may_become
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
     CONVERSATION_STATUS_ACTIVE,
     Actor,
     ApiToken,
+    BulkLinkChange,
     Contact,
     ContactLink,
+    ContactSelection,
     ContactSummary,
     Conversation,
     Direction,
@@ -54,6 +56,8 @@ from wa_manager.domain.model import (
     StoredContactState,
     SyncReport,
     SyncRun,
+    Team,
+    TeamEvent,
     User,
 )
 from wa_manager.domain.ports import (
@@ -62,6 +66,7 @@ from wa_manager.domain.ports import (
     LinkRepository,
     MessageRepository,
     SyncRunRepository,
+    TeamRepository,
     TokenRepository,
     UserRepository,
 )
@@ -103,6 +108,10 @@ class _Tables:
     message_ids: dict[tuple[str, str], int] = field(factory=dict)  # (source, wa id) -> id
     message_refs: dict[str, int] = field(factory=dict)  # reference id -> id
     message_keys: dict[tuple[int | None, str], int] = field(factory=dict)  # idempotency
+    teams: dict[int, Team] = field(factory=dict)  # with their members' ids
+    team_ids: dict[str, int] = field(factory=dict)  # name -> id
+    team_events: list[TeamEvent] = field(factory=list)
+    contact_teams: dict[int, frozenset[int]] = field(factory=dict)  # contact id -> team ids
 
     def copy(self) -> _Tables:
         return _Tables(**{f.name: getattr(self, f.name).copy() for f in fields(_Tables)})
@@ -198,6 +207,79 @@ class _Tables:
         self.link_events.append(LinkEvent(contact_id, user_id, action, actor_id, now))
         return True
 
+    def update_user(self, user_id: int, role: str | None, active: bool | None) -> None:
+        """Checked again on replay: a change that would leave no enabled admin is a
+        ``Conflict`` (what the SQL store's row locks give a concurrent change)."""
+        user = self.users.get(user_id)
+        if user is None:
+            return
+        changed = evolve(
+            user,
+            role=user.role if role is None else role,
+            active=user.active if active is None else active,
+        )
+        if user.is_admin and user.active and not (changed.is_admin and changed.active):
+            others = [u for u in self.users.values() if u.is_admin and u.active and u.id != user_id]
+            if not others:
+                raise Conflict("that would leave no enabled admin")
+        self.users[user_id] = changed
+
+    def insert_team(self, team: Team) -> Team:
+        if team.name in self.team_ids:
+            raise AlreadyExists(f"a team named {team.name!r} exists already; pick another name")
+        self.teams[team.id] = team
+        self.team_ids[team.name] = team.id
+        return team
+
+    def change_member(
+        self, team_id: int, user_id: int, actor_id: int | None, now: datetime, *, add: bool
+    ) -> bool:
+        team = self.teams.get(team_id)
+        if team is None:
+            raise NotFound(f"no team with id {team_id}")
+        if user_id not in self.users:
+            raise NotFound(f"no user with id {user_id}")
+        if (user_id in team.user_ids) == add:
+            return False
+        members = set(team.user_ids) | {user_id} if add else set(team.user_ids) - {user_id}
+        self.teams[team_id] = evolve(team, user_ids=tuple(sorted(members)))
+        action = "join" if add else "leave"
+        self.team_events.append(TeamEvent(team_id, user_id, action, actor_id, now))
+        return True
+
+    def change_team_link(
+        self, contact_id: int, team_id: int, actor_id: int | None, now: datetime, *, add: bool
+    ) -> bool:
+        if contact_id not in self.contacts:
+            raise NotFound(f"no contact with id {contact_id}")
+        if team_id not in self.teams:
+            raise NotFound(f"no team with id {team_id}")
+        linked = self.contact_teams.get(contact_id, frozenset())
+        if (team_id in linked) == add:
+            return False
+        self.contact_teams[contact_id] = linked | {team_id} if add else linked - {team_id}
+        action = "link" if add else "unlink"
+        self.link_events.append(LinkEvent(contact_id, None, action, actor_id, now, team_id=team_id))
+        return True
+
+    def bulk_change_links(
+        self,
+        contact_ids: Sequence[int],
+        change: BulkLinkChange,
+        actor_id: int | None,
+        now: datetime,
+    ) -> int:
+        changed = 0
+        for add, user_ids in ((True, change.add_user_ids), (False, change.remove_user_ids)):
+            for user_id in user_ids:
+                for contact_id in contact_ids:
+                    changed += self.change_link(contact_id, user_id, actor_id, now, add=add)
+        for add, team_ids in ((True, change.add_team_ids), (False, change.remove_team_ids)):
+            for team_id in team_ids:
+                for contact_id in contact_ids:
+                    changed += self.change_team_link(contact_id, team_id, actor_id, now, add=add)
+        return changed
+
     def put_sync_run(self, run: SyncRun) -> None:
         self.sync_runs[run.id] = run
 
@@ -270,7 +352,28 @@ class _Tables:
         row = self.contacts.get(contact_id)
         if row is None:
             return None
-        return evolve(row, user_ids=tuple(sorted(self.linked.get(contact_id, ()))))
+        return evolve(
+            row,
+            user_ids=tuple(sorted(self.linked.get(contact_id, ()))),
+            team_ids=tuple(sorted(self.contact_teams.get(contact_id, ()))),
+        )
+
+    def viewers_of(self, contact_id: int) -> set[int]:
+        """Who may see the contact: its linked users and the members of its linked teams."""
+        viewers = set(self.linked.get(contact_id, ()))
+        for team_id in self.contact_teams.get(contact_id, ()):
+            viewers.update(self.teams[team_id].user_ids)
+        return viewers
+
+    def selected(self, selection: ContactSelection) -> list[int]:
+        """The ids of the contacts ``selection`` names, ascending."""
+        if selection.contact_ids is not None:
+            return sorted(cid for cid in set(selection.contact_ids) if cid in self.contacts)
+        return sorted(
+            cid
+            for cid, c in self.contacts.items()
+            if contact_matches(c, selection.search, selection.vanished)
+        )
 
     def conversation(self, row: _ConversationRow) -> Conversation:
         contact = self.contacts[row.contact_id]
@@ -297,6 +400,17 @@ def _page(items_by_id: Iterable[tuple[int, T]], limit: int, before_id: int | Non
         items=tuple(item for _, item in chosen),
         next_before_id=chosen[-1][0] if more and chosen else None,
     )
+
+
+def contact_matches(contact: Contact, search: str | None, vanished: bool | None) -> bool:
+    """Whether a contact passes the contact list's ``search`` and ``vanished`` filters."""
+    if vanished is not None and (contact.vanished_at is not None) != vanished:
+        return False
+    if not search:
+        return True
+    needle = search.lower()
+    texts = (contact.name, contact.phone, contact.wa_id)
+    return any(needle in text.lower() for text in texts if text)
 
 
 class _Repository:
@@ -377,18 +491,15 @@ class MemoryContacts(_Repository):
         before_id: int | None,
         vanished: bool | None = None,
     ) -> Page[Contact]:
-        needle = search.lower() if search else None
-
-        def wanted(c: Contact) -> bool:
-            if vanished is not None and (c.vanished_at is not None) != vanished:
-                return False
-            if needle is None:
-                return True
-            return any(needle in text.lower() for text in (c.name, c.phone, c.wa_id) if text)
-
         tables = self._tables
         page = _page(
-            ((cid, c) for cid, c in tables.contacts.items() if wanted(c)), limit, before_id
+            (
+                (cid, c)
+                for cid, c in tables.contacts.items()
+                if contact_matches(c, search, vanished)
+            ),
+            limit,
+            before_id,
         )
         linked = (tables.contact(c.id) for c in page.items)
         return Page(tuple(c for c in linked if c is not None), page.next_before_id)
@@ -431,7 +542,7 @@ class MemoryConversations(_Repository):
         return len(self._lacking(source))
 
     def _visible(self, viewer: Actor, row: _ConversationRow) -> bool:
-        return may_see_contact(viewer, self._tables.linked.get(row.contact_id, ()))
+        return may_see_contact(viewer, self._tables.viewers_of(row.contact_id))
 
     def page(self, viewer: Actor, *, limit: int, before_id: int | None) -> Page[Conversation]:
         tables = self._tables
@@ -579,6 +690,16 @@ class MemoryUsers(_Repository):
     def list(self) -> builtins.list[User]:
         return [self._tables.users[user_id] for user_id in sorted(self._tables.users)]
 
+    def lock_enabled_admins(self) -> builtins.list[int]:
+        users = self._tables.users
+        return sorted(uid for uid, user in users.items() if user.is_admin and user.active)
+
+    def update(self, user_id: int, *, role: str | None, active: bool | None) -> User | None:
+        if user_id not in self._tables.users:
+            return None
+        self._uow.write(_Tables.update_user, user_id, role, active)
+        return self._tables.users[user_id]
+
 
 class MemoryTokens(_Repository):
     """``TokenRepository`` in memory: tokens are found by their hash."""
@@ -612,6 +733,44 @@ class MemoryTokens(_Repository):
         tokens = self._tables.tokens
         return [tokens[tid] for tid in sorted(tokens) if tokens[tid].user_id == user_id]
 
+    def get(self, token_id: int) -> ApiToken | None:
+        return self._tables.tokens.get(token_id)
+
+    def list_all(self) -> builtins.list[ApiToken]:
+        tokens = self._tables.tokens
+        return [tokens[tid] for tid in sorted(tokens)]
+
+
+class MemoryTeams(_Repository):
+    """``TeamRepository`` in memory: teams carry their members."""
+
+    def add(self, name: str, now: datetime) -> Team:
+        if name in self._tables.team_ids:
+            raise AlreadyExists(f"a team named {name!r} exists already; pick another name")
+        (team_id,) = self._uow.store.new_ids("teams", 1)
+        return self._uow.write(_Tables.insert_team, Team(id=team_id, name=name, created_at=now))
+
+    def get(self, team_id: int) -> Team | None:
+        return self._tables.teams.get(team_id)
+
+    def by_name(self, name: str) -> Team | None:
+        team_id = self._tables.team_ids.get(name)
+        return None if team_id is None else self._tables.teams[team_id]
+
+    def list(self) -> builtins.list[Team]:
+        return [self._tables.teams[team_id] for team_id in sorted(self._tables.teams)]
+
+    def add_member(self, team_id: int, user_id: int, actor_id: int | None, now: datetime) -> bool:
+        return self._uow.write(_Tables.change_member, team_id, user_id, actor_id, now, add=True)
+
+    def remove_member(
+        self, team_id: int, user_id: int, actor_id: int | None, now: datetime
+    ) -> bool:
+        return self._uow.write(_Tables.change_member, team_id, user_id, actor_id, now, add=False)
+
+    def history(self, team_id: int) -> builtins.list[TeamEvent]:
+        return [event for event in self._tables.team_events if event.team_id == team_id]
+
 
 class MemoryLinks(_Repository):
     """``LinkRepository`` in memory, with its audit trail."""
@@ -630,6 +789,34 @@ class MemoryLinks(_Repository):
 
     def history(self, contact_id: int) -> builtins.list[LinkEvent]:
         return [event for event in self._tables.link_events if event.contact_id == contact_id]
+
+    def add_team(self, contact_id: int, team_id: int, actor_id: int | None, now: datetime) -> bool:
+        return self._uow.write(
+            _Tables.change_team_link, contact_id, team_id, actor_id, now, add=True
+        )
+
+    def remove_team(
+        self, contact_id: int, team_id: int, actor_id: int | None, now: datetime
+    ) -> bool:
+        return self._uow.write(
+            _Tables.change_team_link, contact_id, team_id, actor_id, now, add=False
+        )
+
+    def team_ids(self, contact_id: int) -> builtins.list[int]:
+        return sorted(self._tables.contact_teams.get(contact_id, ()))
+
+    def count_selected(self, selection: ContactSelection) -> int:
+        return len(self._tables.selected(selection))
+
+    def bulk_change(
+        self,
+        selection: ContactSelection,
+        change: BulkLinkChange,
+        actor_id: int | None,
+        now: datetime,
+    ) -> int:
+        contact_ids = self._tables.selected(selection)
+        return self._uow.write(_Tables.bulk_change_links, contact_ids, change, actor_id, now)
 
 
 class MemorySyncRuns(_Repository):
@@ -682,6 +869,7 @@ class FakeUnitOfWork:
         self.users: UserRepository = MemoryUsers(self)
         self.tokens: TokenRepository = MemoryTokens(self)
         self.links: LinkRepository = MemoryLinks(self)
+        self.teams: TeamRepository = MemoryTeams(self)
         self.sync_runs: SyncRunRepository = MemorySyncRuns(self)
         self.messages: MessageRepository = MemoryMessages(self)
         self._base: _Tables | None = None  # the published tables this unit of work reads

@@ -96,6 +96,7 @@ class Contact:
     last_seen_at: datetime | None = None
     vanished_at: datetime | None = None
     user_ids: tuple[int, ...] = ()
+    team_ids: tuple[int, ...] = ()
 
 
 @frozen
@@ -134,6 +135,11 @@ class User:
     def is_admin(self) -> bool:
         """Admins see every conversation and manage links, users and syncs."""
         return self.role is Role.ADMIN
+
+    @property
+    def disabled(self) -> bool:
+        """The wire name of a locked-out user (``not active``)."""
+        return not self.active
 
 
 @frozen
@@ -184,13 +190,55 @@ class ContactLink:
 
 @frozen
 class LinkEvent:
-    """One line of the link audit trail: who linked or unlinked whom, and when."""
+    """One line of the link audit trail: who linked or unlinked whom, and when.
+
+    A link of a user has ``user_id`` set; a link of a team has ``team_id`` set instead.
+    """
 
     contact_id: int
-    user_id: int
+    user_id: int | None
     action: str = field(validator=validators.in_(("link", "unlink")))
     actor_id: int | None
     at: datetime
+    team_id: int | None = None
+
+
+@frozen
+class Team:
+    """A named group of users: linking a contact to a team lets every member see it."""
+
+    id: int
+    name: str = field(validator=_non_empty)
+    user_ids: tuple[int, ...] = ()
+    created_at: datetime | None = None
+
+
+@frozen
+class TeamEvent:
+    """One line of a team's audit trail: who added or removed a member, and when."""
+
+    team_id: int
+    user_id: int
+    action: str = field(validator=validators.in_(("join", "leave")))
+    actor_id: int | None
+    at: datetime
+
+
+class BulkLinkChange(NamedTuple):
+    """What a bulk link changes on every chosen contact (ids of users and teams)."""
+
+    add_user_ids: tuple[int, ...] = ()
+    remove_user_ids: tuple[int, ...] = ()
+    add_team_ids: tuple[int, ...] = ()
+    remove_team_ids: tuple[int, ...] = ()
+
+
+class ContactSelection(NamedTuple):
+    """Which contacts a bulk operation touches: these ids, or every match of a filter."""
+
+    contact_ids: tuple[int, ...] | None = None
+    search: str | None = None
+    vanished: bool | None = None
 
 
 @frozen

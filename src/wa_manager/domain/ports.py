@@ -20,8 +20,10 @@ from typing import Protocol, Self, runtime_checkable
 from wa_manager.domain.model import (
     Actor,
     ApiToken,
+    BulkLinkChange,
     Contact,
     ContactLink,
+    ContactSelection,
     Conversation,
     LinkEvent,
     Message,
@@ -35,6 +37,8 @@ from wa_manager.domain.model import (
     StoredContactState,
     SyncReport,
     SyncRun,
+    Team,
+    TeamEvent,
     User,
 )
 
@@ -159,6 +163,15 @@ class UserRepository(Protocol):
         """Every user, ordered by id."""
         ...
 
+    def lock_enabled_admins(self) -> builtins.list[int]:
+        """The ids of the enabled admins, ascending, locked until the transaction ends:
+        a concurrent change of any of them waits, then sees this one's outcome."""
+        ...
+
+    def update(self, user_id: int, *, role: str | None, active: bool | None) -> User | None:
+        """Change the role and/or the ``active`` flag (None: keep); the user, or None."""
+        ...
+
 
 class TokenRepository(Protocol):
     """API tokens, stored as hashes only."""
@@ -172,6 +185,42 @@ class TokenRepository(Protocol):
     def revoke(self, token_id: int, now: datetime) -> bool: ...
 
     def list_for(self, user_id: int) -> builtins.list[ApiToken]: ...
+
+    def get(self, token_id: int) -> ApiToken | None: ...
+
+    def list_all(self) -> builtins.list[ApiToken]:
+        """Every token of every user (revoked ones too), by id."""
+        ...
+
+
+class TeamRepository(Protocol):
+    """Teams, unique by name, their members, and the audit trail of membership."""
+
+    def add(self, name: str, now: datetime) -> Team:
+        """Create a team; raise ``AlreadyExists`` for a taken name."""
+        ...
+
+    def get(self, team_id: int) -> Team | None: ...
+
+    def by_name(self, name: str) -> Team | None: ...
+
+    def list(self) -> builtins.list[Team]:
+        """Every team with its members, ordered by id."""
+        ...
+
+    def add_member(self, team_id: int, user_id: int, actor_id: int | None, now: datetime) -> bool:
+        """Add a member (idempotent); record a ``join`` event when it changed something."""
+        ...
+
+    def remove_member(
+        self, team_id: int, user_id: int, actor_id: int | None, now: datetime
+    ) -> bool:
+        """Remove a member (idempotent); record a ``leave`` event when it changed something."""
+        ...
+
+    def history(self, team_id: int) -> builtins.list[TeamEvent]:
+        """The team's membership events, oldest first."""
+        ...
 
 
 class LinkRepository(Protocol):
@@ -194,7 +243,36 @@ class LinkRepository(Protocol):
         ...
 
     def history(self, contact_id: int) -> builtins.list[LinkEvent]:
-        """The audit events of one contact, oldest first."""
+        """The audit events of one contact (user and team links), oldest first."""
+        ...
+
+    def add_team(self, contact_id: int, team_id: int, actor_id: int | None, now: datetime) -> bool:
+        """Link a team (idempotent); an audit event when it changed something."""
+        ...
+
+    def remove_team(
+        self, contact_id: int, team_id: int, actor_id: int | None, now: datetime
+    ) -> bool:
+        """Unlink a team (idempotent); an audit event when it changed something."""
+        ...
+
+    def team_ids(self, contact_id: int) -> builtins.list[int]:
+        """The ids of the teams linked to a contact, ascending."""
+        ...
+
+    def count_selected(self, selection: ContactSelection) -> int:
+        """How many contacts ``selection`` names (of its ids, those that exist)."""
+        ...
+
+    def bulk_change(
+        self,
+        selection: ContactSelection,
+        change: BulkLinkChange,
+        actor_id: int | None,
+        now: datetime,
+    ) -> int:
+        """Add and remove these user and team links on every selected contact, set-based,
+        with an audit event per link that changed; return how many changed."""
         ...
 
 
@@ -288,6 +366,7 @@ class UnitOfWork(Protocol):
     users: UserRepository
     tokens: TokenRepository
     links: LinkRepository
+    teams: TeamRepository
     sync_runs: SyncRunRepository
 
     def __enter__(self) -> Self: ...
@@ -332,6 +411,14 @@ class Store(Protocol):
         """Hold the instance's run lock for a whole sync (fetch, write, history), or raise
         ``SyncAlreadyRunning`` at once while a live sync holds it. Its holder's death
         releases it, so an unfinished run nobody holds the lock for was interrupted."""
+        ...
+
+
+class SessionEnder(Protocol):
+    """Ends a user's browser sessions (a password change, disable or role change)."""
+
+    def end_sessions_of(self, user_id: int, keep: str | None = None) -> None:
+        """End every session of ``user_id`` but the one whose id is ``keep``."""
         ...
 
 

@@ -198,3 +198,14 @@ def validate_username(username: str) -> str:
             f"username {username!r} may only contain letters, digits and . _ - @; choose another"
         )
     return username
+
+
+def validate_label(text: str, what: str, max_length: int) -> str:
+    """A name people give something (a team, a token): trimmed, 1 to ``max_length``
+    characters, no control characters; else ``InvalidInput`` naming ``what``."""
+    text = text.strip()
+    if not text or len(text) > max_length:
+        raise InvalidInput(f"a {what} has 1 to {max_length} characters")
+    if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in text):
+        raise InvalidInput(f"a {what} cannot hold control characters")
+    return text

@@ -92,6 +92,7 @@ class Contact(Shape):
     created_at: Time
     last_seen_at: Time | None
     vanished_at: Time | None
+    team_ids: list[Id]
 
     @classmethod
     def of(cls, contact: model.Contact) -> Contact:
@@ -107,6 +108,7 @@ class Contact(Shape):
             created_at=_time(contact.created_at),
             last_seen_at=iso_time(contact.last_seen_at),
             vanished_at=iso_time(contact.vanished_at),
+            team_ids=list(contact.team_ids),
         )
 
 
@@ -148,16 +150,118 @@ class Conversation(Shape):
 
 
 class User(Shape):
-    """A member of the team (never a password hash)."""
+    """A member of the team (never a password hash); a disabled user cannot sign in."""
 
     id: Id
     username: str
     role: RoleName
+    disabled: bool
+    created_at: Time | None
 
     @classmethod
     def of(cls, user: model.User) -> User:
         """The shape of a user."""
-        return cls(id=user.id, username=user.username, role=str(user.role))
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=str(user.role),
+            disabled=user.disabled,
+            created_at=iso_time(user.created_at),
+        )
+
+
+class Team(Shape):
+    """A named group of users: a contact linked to it is seen by every member."""
+
+    id: Id
+    name: str
+    user_ids: list[Id]
+    created_at: Time | None
+
+    @classmethod
+    def of(cls, team: model.Team) -> Team:
+        """The shape of a team with its members."""
+        return cls(
+            id=team.id,
+            name=team.name,
+            user_ids=list(team.user_ids),
+            created_at=iso_time(team.created_at),
+        )
+
+
+class TeamEvent(Shape):
+    """One line of a team's audit trail: a member joined or left."""
+
+    team_id: Id
+    user_id: Id
+    username: str | None
+    action: Annotated[str, one_of("join", "leave")]
+    actor_id: int | None
+    actor: str | None
+    at: Time
+
+    @classmethod
+    def of(cls, event: model.TeamEvent, usernames: Mapping[int, str]) -> TeamEvent:
+        """The shape of a membership event, with the names of the user and the actor."""
+        return cls(
+            team_id=event.team_id,
+            user_id=event.user_id,
+            username=usernames.get(event.user_id),
+            action=event.action,
+            actor_id=event.actor_id,
+            actor=_name_of(event.actor_id, usernames),
+            at=_time(event.at),
+        )
+
+
+class Token(Shape):
+    """An API token as listed: who owns it, its label and its use; never the secret."""
+
+    id: Id
+    username: str
+    name: str
+    created_at: Time
+    last_used_at: Time | None
+    revoked_at: Time | None
+
+    @classmethod
+    def of(cls, token: model.ApiToken, username: str) -> Token:
+        """The shape of a stored token and its owner's name."""
+        return cls(
+            id=token.id,
+            username=username,
+            name=token.name,
+            created_at=_time(token.created_at),
+            last_used_at=iso_time(token.last_used_at),
+            revoked_at=iso_time(token.revoked_at),
+        )
+
+
+class NewToken(Shape):
+    """A token just made: ``token`` is the secret, shown this once and never again."""
+
+    id: Id
+    name: str
+    token: str
+    created_at: Time
+
+    @classmethod
+    def of(cls, token: model.ApiToken, secret: str) -> NewToken:
+        """The shape of a new token with its secret."""
+        return cls(id=token.id, name=token.name, token=secret, created_at=_time(token.created_at))
+
+
+class BulkLinked(Shape):
+    """What a bulk link did: how many contacts it chose, how many links changed."""
+
+    contacts: Count
+    changed: Count
+
+
+class TeamIds(Shape):
+    """The teams linked to a contact."""
+
+    team_ids: list[Id]
 
 
 class Link(Shape):
@@ -210,27 +314,37 @@ class SyncRun(Shape):
 
 
 class LinkEvent(Shape):
-    """One line of a contact's link audit trail."""
+    """One line of a contact's link audit trail: a user's link (``user_id``) or a
+    team's (``team_id``; ``user_id`` null)."""
 
     contact_id: Id
-    user_id: Id
+    user_id: Id | None
     username: str | None
     action: LinkAction
     actor_id: int | None
     actor: str | None
     at: Time
+    team_id: Id | None = None
+    team: str | None = None
 
     @classmethod
-    def of(cls, event: model.LinkEvent, usernames: Mapping[int, str]) -> LinkEvent:
-        """The shape of an audit event, with the names of the user and the actor."""
+    def of(
+        cls,
+        event: model.LinkEvent,
+        usernames: Mapping[int, str],
+        team_names: Mapping[int, str] | None = None,
+    ) -> LinkEvent:
+        """The shape of an audit event, with the names of the user or team and the actor."""
         return cls(
             contact_id=event.contact_id,
             user_id=event.user_id,
-            username=usernames.get(event.user_id),
+            username=_name_of(event.user_id, usernames),
             action=event.action,
             actor_id=event.actor_id,
             actor=_name_of(event.actor_id, usernames),
             at=_time(event.at),
+            team_id=event.team_id,
+            team=_name_of(event.team_id, team_names or {}),
         )
 
 

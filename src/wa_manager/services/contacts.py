@@ -6,15 +6,30 @@ takes the actor first and asks ``permissions.authorize`` before anything else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from attrs import frozen
 
-from wa_manager.domain.errors import InvalidInput, NotFound
-from wa_manager.domain.model import Actor, Contact, ContactLink, LinkEvent, Page, User
-from wa_manager.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from wa_manager.domain.rules import normalize_phone_query
+from wa_manager.domain.errors import InvalidInput
+from wa_manager.domain.model import (
+    Actor,
+    BulkLinkChange,
+    Contact,
+    ContactLink,
+    ContactSelection,
+    LinkEvent,
+    Page,
+    User,
+)
+from wa_manager.domain.ports import Clock, UnitOfWorkFactory
 from wa_manager.services import export
+from wa_manager.services.lookups import (
+    existing_contact,
+    existing_user,
+    resolve_contact,
+    resolve_team,
+    unknown_ids,
+)
 from wa_manager.services.permissions import Action, actor_id, authorize
 
 MAX_PAGE_SIZE = 200
@@ -28,38 +43,19 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def existing_contact(uow: UnitOfWork, contact_id: int) -> Contact:
-    """The contact with this id, or ``NotFound``."""
-    contact = uow.contacts.get(contact_id)
-    if contact is None:
-        raise NotFound(f"no contact with id {contact_id}")
-    return contact
-
-
-def existing_user(uow: UnitOfWork, username: str) -> User:
-    """The user with this name, or ``NotFound`` saying where to look."""
-    user = uow.users.by_username(username)
-    if user is None:
-        raise NotFound(f"no user named {username!r}; see `wa-manager users list`")
-    return user
-
-
-def resolve_contact(uow: UnitOfWork, ref: str) -> Contact:
-    """Find a contact by its id, its wa_id, or its phone in E.164; else ``NotFound``."""
-    ref = ref.strip()
-    contact: Contact | None = None
-    if ref.isascii() and ref.isdigit():
-        contact = uow.contacts.get(int(ref))
-    elif "@" in ref:
-        contact = uow.contacts.find(None, wa_id=ref)
-    elif (phone := normalize_phone_query(ref)) is not None:
-        contact = uow.contacts.find(None, phone=phone)
-    if contact is None:
-        raise NotFound(
-            f"no contact {ref!r}; give its id, its wa_id (e.g. 4915112345678@c.us) "
-            "or its phone in E.164 (e.g. +4915112345678)"
-        )
-    return contact
+def set_exactly(
+    wanted: set[int],
+    current: Iterable[int],
+    add: Callable[[int], object],
+    remove: Callable[[int], object],
+) -> None:
+    """Add each wanted id that is missing and remove each present one not wanted, in id
+    order (each call records its own audit event)."""
+    present = set(current)
+    for item in sorted(wanted - present):
+        add(item)
+    for item in sorted(present - wanted):
+        remove(item)
 
 
 @frozen
@@ -85,6 +81,14 @@ class Contacts:
             return uow.contacts.page(
                 search=search or None, limit=limit, before_id=before_id, vanished=vanished
             )
+
+    def count(
+        self, actor: Actor, *, search: str | None = None, vanished: bool | None = None
+    ) -> int:
+        """How many contacts match ``search``/``vanished`` (the "select all N matching")."""
+        authorize(actor, Action.LIST_CONTACTS)
+        with self.store() as uow:
+            return uow.links.count_selected(ContactSelection(search=search, vanished=vanished))
 
     def get(self, actor: Actor, contact_id: int) -> Contact:
         """One contact, or ``NotFound``."""
@@ -116,18 +120,95 @@ class Contacts:
         wanted = set(user_ids)
         with self.store() as uow:
             existing_contact(uow, contact_id)
-            unknown = sorted(uid for uid in wanted if uow.users.get(uid) is None)
-            if unknown:
-                raise InvalidInput(f"unknown user ids {unknown}; see GET /api/users")
-            current = set(uow.links.user_ids(contact_id))
-            now = self.clock()
-            for user_id in sorted(wanted - current):
-                uow.links.add(contact_id, user_id, actor_id(actor), now)
-            for user_id in sorted(current - wanted):
-                uow.links.remove(contact_id, user_id, actor_id(actor), now)
+            unknown_ids(uow, "user", wanted)
+            by, now = actor_id(actor), self.clock()
+            set_exactly(
+                wanted,
+                uow.links.user_ids(contact_id),
+                lambda user_id: uow.links.add(contact_id, user_id, by, now),
+                lambda user_id: uow.links.remove(contact_id, user_id, by, now),
+            )
             result = uow.links.user_ids(contact_id)
             uow.commit()
         return result
+
+    def link_team(self, actor: Actor, contact: str, team: str) -> bool:
+        """Let every member of ``team`` (id or name) see ``contact``; True if it changed."""
+        return self._change_team_link(actor, contact, team, add=True)
+
+    def unlink_team(self, actor: Actor, contact: str, team: str) -> bool:
+        """Take that right away from the team again; True if it changed anything."""
+        return self._change_team_link(actor, contact, team, add=False)
+
+    def _change_team_link(
+        self, actor: Actor, contact_ref: str, team_ref: str, *, add: bool
+    ) -> bool:
+        authorize(actor, Action.CHANGE_LINKS)
+        with self.store() as uow:
+            contact = resolve_contact(uow, contact_ref)
+            team = resolve_team(uow, team_ref)
+            change = uow.links.add_team if add else uow.links.remove_team
+            changed = change(contact.id, team.id, actor_id(actor), self.clock())
+            uow.commit()
+        return changed
+
+    def set_teams(self, actor: Actor, contact_id: int, team_ids: Iterable[int]) -> list[int]:
+        """Make exactly ``team_ids`` linked to the contact; unknown teams are ``InvalidInput``."""
+        authorize(actor, Action.CHANGE_LINKS)
+        wanted = set(team_ids)
+        with self.store() as uow:
+            existing_contact(uow, contact_id)
+            unknown_ids(uow, "team", wanted)
+            by, now = actor_id(actor), self.clock()
+            set_exactly(
+                wanted,
+                uow.links.team_ids(contact_id),
+                lambda team_id: uow.links.add_team(contact_id, team_id, by, now),
+                lambda team_id: uow.links.remove_team(contact_id, team_id, by, now),
+            )
+            result = uow.links.team_ids(contact_id)
+            uow.commit()
+        return result
+
+    def team_ids(self, actor: Actor, contact_id: int) -> list[int]:
+        """The ids of the teams linked to a contact."""
+        authorize(actor, Action.SEE_LINKS)
+        with self.store() as uow:
+            existing_contact(uow, contact_id)
+            return uow.links.team_ids(contact_id)
+
+    def bulk_link(
+        self, actor: Actor, selection: ContactSelection, change: BulkLinkChange
+    ) -> tuple[int, int]:
+        """Add and remove user and team links on every selected contact, in one
+        transaction, each change audited; (contacts selected, links changed).
+
+        ``InvalidInput`` for nothing to change, an id both added and removed, or an
+        unknown contact, user or team id.
+        """
+        authorize(actor, Action.CHANGE_LINKS)
+        if not any(change):
+            raise InvalidInput(
+                "say what to change: add_user_ids, remove_user_ids, add_team_ids, remove_team_ids"
+            )
+        for what, added, removed in (
+            ("user", change.add_user_ids, change.remove_user_ids),
+            ("team", change.add_team_ids, change.remove_team_ids),
+        ):
+            if both := sorted(set(added) & set(removed)):
+                raise InvalidInput(f"{what} ids {both} are both added and removed; pick one")
+        with self.store() as uow:
+            unknown_ids(uow, "user", [*change.add_user_ids, *change.remove_user_ids])
+            unknown_ids(uow, "team", [*change.add_team_ids, *change.remove_team_ids])
+            count = uow.links.count_selected(selection)
+            if selection.contact_ids is not None and count != len(set(selection.contact_ids)):
+                missing = sorted(
+                    cid for cid in set(selection.contact_ids) if uow.contacts.get(cid) is None
+                )
+                raise InvalidInput(f"unknown contact ids {missing[:20]}; see GET /api/contacts")
+            changed = uow.links.bulk_change(selection, change, actor_id(actor), self.clock())
+            uow.commit()
+        return count, changed
 
     def user_ids(self, actor: Actor, contact_id: int) -> list[int]:
         """The ids of the users linked to a contact."""

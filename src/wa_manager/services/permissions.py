@@ -35,6 +35,11 @@ class Action(enum.StrEnum):
     LIST_USERS = "list users"
     ADD_USER = "add users"
     CREATE_TOKEN = "create API tokens"  # noqa: S105 (an action, not a secret)
+    CHANGE_USERS = "change users' roles, passwords and access"
+    SEE_ALL_TOKENS = "see or revoke other users' API tokens"
+    MANAGE_OWN_ACCOUNT = "manage their own password and API tokens"
+    SEE_TEAMS = "see teams"
+    MANAGE_TEAMS = "create teams and change their members"
     SEE_CONVERSATIONS = "see conversations"
     READ_MESSAGES = "read messages"
     SEND_MESSAGES = "send messages"
@@ -55,6 +60,10 @@ ADMIN_ACTIONS = frozenset(
         Action.LIST_USERS,
         Action.ADD_USER,
         Action.CREATE_TOKEN,
+        Action.CHANGE_USERS,
+        Action.SEE_ALL_TOKENS,
+        Action.SEE_TEAMS,
+        Action.MANAGE_TEAMS,
     }
 )
 """What only admins (and the system) may do."""

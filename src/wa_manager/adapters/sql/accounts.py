@@ -90,6 +90,30 @@ class SqlUserRepository:
             for row in self._db.execute(select(*_USER_COLUMNS).order_by(users.c.id))
         ]
 
+    def lock_enabled_admins(self) -> builtins.list[int]:
+        """The enabled admins' ids, locked (``FOR UPDATE``, in id order) until the
+        transaction ends. A concurrent transaction waits on these rows, then reads
+        their new state: two admins disabling each other cannot both see the other
+        still enabled. (SQLite's units of work hold the write lock from the start.)"""
+        query = (
+            select(users.c.id)
+            .where(users.c.role == "admin", users.c.active.is_(True))
+            .order_by(users.c.id)
+            .with_for_update()
+        )
+        return [row[0] for row in self._db.execute(query)]
+
+    def update(self, user_id: int, *, role: str | None, active: bool | None) -> User | None:
+        """Change the role and/or ``active`` (None: keep); the user as it is now, or None."""
+        values: dict[str, Any] = {}
+        if role is not None:
+            values["role"] = str(role)
+        if active is not None:
+            values["active"] = active
+        if values:
+            self._db.execute(update(users).where(users.c.id == user_id).values(**values))
+        return self.get(user_id)
+
 
 class SqlTokenRepository:
     """API tokens, stored as hashes only."""
@@ -139,4 +163,14 @@ class SqlTokenRepository:
         rows = self._db.execute(
             select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id)
         )
+        return [_token_from_row(row) for row in rows]
+
+    def get(self, token_id: int) -> ApiToken | None:
+        """The token with this id (never its hash), or None."""
+        row = self._db.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+        return None if row is None else _token_from_row(row)
+
+    def list_all(self) -> builtins.list[ApiToken]:
+        """Every token of every user (revoked ones too), by id."""
+        rows = self._db.execute(select(api_tokens).order_by(api_tokens.c.id))
         return [_token_from_row(row) for row in rows]

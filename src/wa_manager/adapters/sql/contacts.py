@@ -7,11 +7,13 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, or_, select, update
 
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.links import user_ids_by_contact
+from wa_manager.adapters.sql.selection import contact_conditions
 from wa_manager.adapters.sql.tables import contacts
+from wa_manager.adapters.sql.teams import team_ids_by_contact
 from wa_manager.domain.model import Contact, NewContact, Page, StoredContactState
 
 # Rows per statement where a statement takes a list of keys (SQLite allows 32766 variables).
@@ -34,7 +36,9 @@ def batched(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
         yield batch
 
 
-def contact_from_row(row: Row[Any], user_ids: Sequence[int] = ()) -> Contact:
+def contact_from_row(
+    row: Row[Any], user_ids: Sequence[int] = (), team_ids: Sequence[int] = ()
+) -> Contact:
     """A ``Contact`` from a row of ``contacts``."""
     return Contact(
         id=row.id,
@@ -47,6 +51,7 @@ def contact_from_row(row: Row[Any], user_ids: Sequence[int] = ()) -> Contact:
         last_seen_at=row.last_seen_at,
         vanished_at=row.vanished_at,
         user_ids=tuple(user_ids),
+        team_ids=tuple(team_ids),
     )
 
 
@@ -121,7 +126,11 @@ class SqlContactRepository:
         row = self._db.execute(select(contacts).where(contacts.c.id == contact_id)).first()
         if row is None:
             return None
-        return contact_from_row(row, user_ids_by_contact(self._db, [row.id]).get(row.id, ()))
+        return contact_from_row(
+            row,
+            user_ids_by_contact(self._db, [row.id]).get(row.id, ()),
+            team_ids_by_contact(self._db, [row.id]).get(row.id, ()),
+        )
 
     def find(
         self, source: str | None, wa_id: str | None = None, phone: str | None = None
@@ -153,26 +162,15 @@ class SqlContactRepository:
         query = select(contacts)
         if before_id is not None:
             query = query.where(contacts.c.id < before_id)
-        if search:
-            # SQLite's own LIKE ignores ASCII case: only non-ASCII text needs the
-            # (Python, slower) Unicode lower() on every row; PostgreSQL has ILIKE.
-            native = self._db.dialect == "sqlite" and search.isascii()
-            query = query.where(
-                or_(
-                    *(
-                        column.contains(search, autoescape=True)
-                        if native
-                        else column.icontains(search, autoescape=True)
-                        for column in (contacts.c.name, contacts.c.phone, contacts.c.wa_id)
-                    )
-                )
-            )
-        if vanished is not None:
-            column = contacts.c.vanished_at
-            query = query.where(and_(column.is_not(None) if vanished else column.is_(None)))
+        query = query.where(*contact_conditions(self._db.dialect, search, vanished))
         rows = self._db.execute(query.order_by(contacts.c.id.desc()).limit(limit + 1)).all()
         shown = rows[:limit]
-        links = user_ids_by_contact(self._db, [row.id for row in shown])
-        items = tuple(contact_from_row(row, links.get(row.id, ())) for row in shown)
+        ids = [row.id for row in shown]
+        links = user_ids_by_contact(self._db, ids)
+        team_links = team_ids_by_contact(self._db, ids)
+        items = tuple(
+            contact_from_row(row, links.get(row.id, ()), team_links.get(row.id, ()))
+            for row in shown
+        )
         next_before_id = shown[-1].id if len(rows) > limit else None
         return Page(items=items, next_before_id=next_before_id)

@@ -152,17 +152,63 @@ contact_links = Table(
 )
 
 # The audit trail keeps plain ids (no foreign keys): it outlives what it describes.
+# A user's link names ``user_id``; a team's link names ``team_id`` instead (migration 0005).
 link_events = Table(
     "link_events",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("contact_id", Id, nullable=False),
+    Column("user_id", Id, nullable=True),
+    Column("action", String(8), nullable=False),
+    Column("actor_id", Id, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("team_id", Id, nullable=True),
+    CheckConstraint("action IN ('link', 'unlink')", name="action"),
+    Index(None, "contact_id", "id"),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("name"),
+)
+
+# Visibility reads a member's teams by user: (user_id, team_id).
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", Id, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("team_id", "user_id"),
+    Index(None, "user_id", "team_id"),
+)
+
+# Visibility reads a team's contacts: (team_id, contact_id).
+contact_teams = Table(
+    "contact_teams",
+    metadata,
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("team_id", Id, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column("created_by", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("contact_id", "team_id"),
+    Index(None, "team_id", "contact_id"),
+)
+
+team_events = Table(
+    "team_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("team_id", Id, nullable=False),
     Column("user_id", Id, nullable=False),
     Column("action", String(8), nullable=False),
     Column("actor_id", Id, nullable=True),
     Column("at", UtcDateTime, nullable=False),
-    CheckConstraint("action IN ('link', 'unlink')", name="action"),
-    Index(None, "contact_id", "id"),
+    CheckConstraint("action IN ('join', 'leave')", name="action"),
+    Index(None, "team_id", "id"),
 )
 
 sync_runs = Table(

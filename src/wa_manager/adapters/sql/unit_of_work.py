@@ -32,6 +32,7 @@ from wa_manager.adapters.sql.errors import translate, unreachable
 from wa_manager.adapters.sql.links import SqlLinkRepository
 from wa_manager.adapters.sql.messages import SqlMessageRepository
 from wa_manager.adapters.sql.sync_runs import SqlSyncRunRepository
+from wa_manager.adapters.sql.teams import SqlTeamRepository
 from wa_manager.domain.errors import SyncAlreadyRunning
 from wa_manager.domain.ports import (
     ContactRepository,
@@ -39,6 +40,7 @@ from wa_manager.domain.ports import (
     LinkRepository,
     MessageRepository,
     SyncRunRepository,
+    TeamRepository,
     TokenRepository,
     UserRepository,
 )
@@ -84,6 +86,7 @@ class SqlUnitOfWork:
         self.users: UserRepository = SqlUserRepository(db)
         self.tokens: TokenRepository = SqlTokenRepository(db)
         self.links: LinkRepository = SqlLinkRepository(db)
+        self.teams: TeamRepository = SqlTeamRepository(db)
         self.sync_runs: SyncRunRepository = SqlSyncRunRepository(db)
         self.messages: MessageRepository = SqlMessageRepository(db)
         self._db = db

@@ -1,13 +1,14 @@
-"""``wa-manager users …`` and ``wa-manager tokens create``."""
+"""``wa-manager users …``, ``tokens …`` and ``teams …``."""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from wa_manager.domain.errors import InvalidInput
-from wa_manager.domain.model import CLI, Role
+from wa_manager.domain.model import CLI, Role, User
 from wa_manager.entrypoints import shapes
 from wa_manager.entrypoints.cli.output import echo_json, echo_table
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
@@ -65,10 +66,56 @@ def list_users(runtime: Runtime, as_json: bool) -> None:
         echo_json([shapes.User.of(user) for user in found])
         return
     echo_table(
-        ("ID", "USERNAME", "ROLE"),
-        ((user.id, user.username, user.role) for user in found),
+        ("ID", "USERNAME", "ROLE", "STATUS"),
+        (
+            (user.id, user.username, user.role, "disabled" if user.disabled else "enabled")
+            for user in found
+        ),
         empty="No users yet; add one with `wa-manager users add NAME --role admin`.",
     )
+
+
+def _change_user(runtime: Runtime, username: str, **change: Any) -> User:
+    accounts = runtime.app().accounts
+    return accounts.change_user(CLI, accounts.user(CLI, username).id, **change)
+
+
+@users.command("disable")
+@click.argument("username")
+@pass_runtime
+def disable_user(runtime: Runtime, username: str) -> None:
+    """Lock USERNAME out: their sessions and API tokens are refused at once."""
+    _change_user(runtime, username, disabled=True)
+    click.echo(f"Disabled {username!r}")
+
+
+@users.command("enable")
+@click.argument("username")
+@pass_runtime
+def enable_user(runtime: Runtime, username: str) -> None:
+    """Let USERNAME sign in again (their unrevoked tokens work again too)."""
+    _change_user(runtime, username, disabled=False)
+    click.echo(f"Enabled {username!r}")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@pass_runtime
+def set_password(runtime: Runtime, username: str, password_stdin: bool) -> None:
+    """Give USERNAME a new password (read from stdin); their sessions end."""
+    _change_user(runtime, username, password=read_password_from_stdin())
+    click.echo(f"New password set for {username!r}")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice([role.value for role in Role]))
+@pass_runtime
+def set_role(runtime: Runtime, username: str, role: str) -> None:
+    """Make USERNAME an admin or a user (the last enabled admin stays one)."""
+    user = _change_user(runtime, username, role=role)
+    click.echo(f"{username!r} is now {user.role}")
 
 
 @click.group()
@@ -78,10 +125,96 @@ def tokens() -> None:
 
 @tokens.command("create")
 @click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="A label to recognise it by.")
 @pass_runtime
-def create_token(runtime: Runtime, username: str) -> None:
+def create_token(runtime: Runtime, username: str, name: str) -> None:
     """Print a new API token for USERNAME, alone on stdout; it is shown only once."""
-    click.echo(runtime.app().accounts.create_token(CLI, username, name="cli"))
+    _, secret = runtime.app().accounts.issue_token(CLI, username, name)
+    click.echo(secret)
 
 
-COMMANDS = (users, tokens)
+@tokens.command("list")
+@click.argument("username", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_runtime
+def list_tokens(runtime: Runtime, username: str | None, as_json: bool) -> None:
+    """List API tokens (of USERNAME, or everyone's); never their secrets."""
+    found = [
+        shapes.Token.of(token, owner)
+        for token, owner in runtime.app().accounts.tokens(CLI, username)
+    ]
+    if as_json:
+        echo_json(found)
+        return
+    echo_table(
+        ("ID", "USERNAME", "NAME", "CREATED", "LAST USED", "REVOKED"),
+        ((t.id, t.username, t.name, t.created_at, t.last_used_at, t.revoked_at) for t in found),
+        empty="No API tokens; make one with `wa-manager tokens create USERNAME`.",
+    )
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=click.IntRange(min=1))
+@pass_runtime
+def revoke_token(runtime: Runtime, token_id: int) -> None:
+    """Revoke the token TOKEN_ID (see `tokens list`): refused from now on."""
+    runtime.app().accounts.revoke_token(CLI, token_id)
+    click.echo(f"Revoked token {token_id}")
+
+
+@click.group()
+def teams() -> None:
+    """Teams: a contact linked to a team is seen by every member."""
+
+
+@teams.command("add")
+@click.argument("name")
+@pass_runtime
+def add_team(runtime: Runtime, name: str) -> None:
+    """Create the team NAME."""
+    team = runtime.app().teams.add(CLI, name)
+    click.echo(f"Created team {team.name!r} (id {team.id})")
+
+
+@teams.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_runtime
+def list_teams(runtime: Runtime, as_json: bool) -> None:
+    """List every team and its members."""
+    app = runtime.app()
+    found = app.teams.list(CLI)
+    if as_json:
+        echo_json([shapes.Team.of(team) for team in found])
+        return
+    names = app.accounts.usernames(CLI)
+    echo_table(
+        ("ID", "NAME", "MEMBERS"),
+        ((t.id, t.name, ", ".join(names.get(u, str(u)) for u in t.user_ids)) for t in found),
+        empty="No teams yet; add one with `wa-manager teams add NAME`.",
+    )
+
+
+@teams.group("members")
+def members() -> None:
+    """Who is in a team. TEAM is its name or id."""
+
+
+@members.command("add")
+@click.argument("team")
+@click.argument("username")
+@pass_runtime
+def add_member(runtime: Runtime, team: str, username: str) -> None:
+    """Put USERNAME in TEAM (idempotent); prints the team as JSON."""
+    echo_json(shapes.Team.of(runtime.app().teams.add_member(CLI, team, username)))
+
+
+@members.command("remove")
+@click.argument("team")
+@click.argument("username")
+@pass_runtime
+def remove_member(runtime: Runtime, team: str, username: str) -> None:
+    """Take USERNAME out of TEAM (idempotent): they lose its contacts at once."""
+    echo_json(shapes.Team.of(runtime.app().teams.remove_member(CLI, team, username)))
+
+
+COMMANDS = (users, tokens, teams)

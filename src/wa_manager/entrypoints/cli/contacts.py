@@ -77,32 +77,53 @@ def links() -> None:
     """
 
 
+_TEAM_OPTION = click.option(
+    "--team", metavar="TEAM", help="A team (name or id) instead of USERNAME: all its members."
+)
+
+
+def _change_link(
+    runtime: Runtime, contact: str, username: str | None, team: str | None, *, add: bool
+) -> None:
+    """Link or unlink a user or (``--team``) a team, and say what happened."""
+    if (username is None) == (team is None):
+        raise click.UsageError("give either USERNAME or --team TEAM")
+    contacts_ = runtime.app().contacts
+    if team is not None:
+        who = f"team {team}"
+        changed = (contacts_.link_team if add else contacts_.unlink_team)(CLI, contact, team)
+    else:
+        assert username is not None
+        who = username
+        changed = (contacts_.link if add else contacts_.unlink)(CLI, contact, username)
+    if add:
+        click.echo(
+            f"Linked {contact} to {who}" if changed else f"{contact} was already linked to {who}"
+        )
+    else:
+        click.echo(
+            f"Unlinked {contact} from {who}" if changed else f"{contact} was not linked to {who}"
+        )
+
+
 @links.command("add")
 @click.argument("contact")
-@click.argument("username")
+@click.argument("username", required=False)
+@_TEAM_OPTION
 @pass_runtime
-def add_link(runtime: Runtime, contact: str, username: str) -> None:
-    """Let USERNAME see CONTACT's conversation (idempotent)."""
-    changed = runtime.app().contacts.link(CLI, contact, username)
-    click.echo(
-        f"Linked {contact} to {username}"
-        if changed
-        else f"{contact} was already linked to {username}"
-    )
+def add_link(runtime: Runtime, contact: str, username: str | None, team: str | None) -> None:
+    """Let USERNAME (or every member of --team) see CONTACT's conversation (idempotent)."""
+    _change_link(runtime, contact, username, team, add=True)
 
 
 @links.command("remove")
 @click.argument("contact")
-@click.argument("username")
+@click.argument("username", required=False)
+@_TEAM_OPTION
 @pass_runtime
-def remove_link(runtime: Runtime, contact: str, username: str) -> None:
-    """Stop USERNAME seeing CONTACT's conversation (idempotent)."""
-    changed = runtime.app().contacts.unlink(CLI, contact, username)
-    click.echo(
-        f"Unlinked {contact} from {username}"
-        if changed
-        else f"{contact} was not linked to {username}"
-    )
+def remove_link(runtime: Runtime, contact: str, username: str | None, team: str | None) -> None:
+    """Stop USERNAME (or --team) seeing CONTACT's conversation (idempotent)."""
+    _change_link(runtime, contact, username, team, add=False)
 
 
 @links.command("list")

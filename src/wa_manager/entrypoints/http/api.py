@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from wa_manager.domain.model import SyncReport, User
 from wa_manager.entrypoints import shapes
-from wa_manager.entrypoints.http import extras, threads, webhooks
+from wa_manager.entrypoints.http import admin, extras, inputs, threads, webhooks
 from wa_manager.entrypoints.http.answers import answer, paged
 from wa_manager.entrypoints.http.auth import (
     AUTH_SESSION,
@@ -314,6 +314,59 @@ OPERATIONS: tuple[Operation, ...] = (
         status=201, body=NewUserBody, errors=(409,),
     ),
     Operation("GET", "/api/me", get_me, Access.USER, "The caller", shapes.User),
+    Operation(
+        "PATCH", "/api/users/{id}", admin.change_user, Access.ADMIN,
+        "Change a user's role, access (disabled) or password; 409 when that would leave "
+        "no enabled admin", shapes.User, path_params=(_ID,), body=inputs.UserChangeBody,
+        errors=(404, 409),
+    ),
+    Operation(
+        "POST", "/api/me/password", admin.change_my_password, Access.USER,
+        "Change one's own password (422 when the current one is wrong)", None, status=204,
+        body=inputs.PasswordChangeBody,
+    ),
+    Operation(
+        "GET", "/api/tokens", admin.list_tokens, Access.USER,
+        "API tokens, never their secrets: admins see every one, users their own",
+        shapes.Items[shapes.Token],
+    ),
+    Operation(
+        "POST", "/api/tokens", admin.create_token, Access.USER,
+        "A new API token for the caller; the secret is shown in this answer only",
+        shapes.NewToken, status=201, body=inputs.NewTokenBody,
+    ),
+    Operation(
+        "DELETE", "/api/tokens/{id}", admin.revoke_token, Access.USER,
+        "Revoke a token at once: one's own, or any for an admin", None, status=204,
+        path_params=(_ID,), errors=(404,),
+    ),
+    Operation(
+        "GET", "/api/teams", admin.list_teams, Access.ADMIN, "Every team with its members",
+        shapes.Items[shapes.Team],
+    ),
+    Operation(
+        "POST", "/api/teams", admin.create_team, Access.ADMIN, "Create a team", shapes.Team,
+        status=201, body=inputs.NewTeamBody, errors=(409,),
+    ),
+    Operation(
+        "PUT", "/api/teams/{id}/members", admin.set_team_members, Access.ADMIN,
+        "Make exactly these users the team's members (leaving takes access away at once)",
+        shapes.Team, path_params=(_ID,), body=inputs.TeamMembersBody, errors=(404,),
+    ),
+    Operation(
+        "GET", "/api/contacts/{id}/teams", admin.get_contact_teams, Access.ADMIN,
+        "The teams linked to a contact", shapes.TeamIds, path_params=(_ID,), errors=(404,),
+    ),
+    Operation(
+        "PUT", "/api/contacts/{id}/teams", admin.set_contact_teams, Access.ADMIN,
+        "Link exactly these teams to a contact", shapes.TeamIds, path_params=(_ID,),
+        body=inputs.ContactTeamsBody, errors=(404,),
+    ),
+    Operation(
+        "POST", "/api/links/bulk", admin.bulk_link, Access.ADMIN,
+        "Link or unlink users and teams on the given contacts, or on every contact "
+        "matching a search, in one transaction", shapes.BulkLinked, body=inputs.BulkLinkBody,
+    ),
     Operation(
         "GET", "/openapi.json", openapi_document, Access.PUBLIC,
         "This OpenAPI document", dict[str, Any],

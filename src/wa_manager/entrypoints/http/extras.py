@@ -84,7 +84,8 @@ async def get_link_history(request: Request, user: User) -> Response:
     contact_id = path_id(request, "contact")
     events = await run_in_threadpool(app.contacts.link_history, user, contact_id)
     names = await run_in_threadpool(app.accounts.usernames, user)
-    return answer(shapes.Items([shapes.LinkEvent.of(event, names) for event in events]))
+    teams = {team.id: team.name for team in await run_in_threadpool(app.teams.list, user)}
+    return answer(shapes.Items([shapes.LinkEvent.of(event, names, teams) for event in events]))
 
 
 async def export_contacts(request: Request, user: User) -> Response:

@@ -56,7 +56,76 @@ class NewMessageBody(msgspec.Struct, forbid_unknown_fields=True):
     body: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_BODY_LENGTH)]
 
 
-REQUEST_BODIES: tuple[type[msgspec.Struct], ...] = (ContactUsersBody, NewUserBody, NewMessageBody)
+Password = Annotated[str, msgspec.Meta(max_length=1024)]
+IdList = Annotated[list[Id], msgspec.Meta(max_length=10_000)]
+
+
+class UserChangeBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``PATCH /api/users/{id}``: what to change (absent: keep)."""
+
+    role: Literal["admin", "user"] | None = None
+    disabled: bool | None = None
+    password: Password | None = None
+
+
+class PasswordChangeBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/me/password``: the current password, and the new one."""
+
+    current_password: Password
+    new_password: Password
+
+
+class NewTokenBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/tokens``: a label for the new token."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class NewTeamBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/teams``: a new team's name."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class TeamMembersBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``PUT /api/teams/{id}/members``: exactly the members."""
+
+    user_ids: IdList
+
+
+class ContactTeamsBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``PUT /api/contacts/{id}/teams``: exactly the teams to link."""
+
+    team_ids: IdList
+
+
+class BulkLinkBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/links/bulk``: ``contact_ids``, or every contact matching ``search``
+    (and ``vanished``), and the users and teams to link to or unlink from them all."""
+
+    contact_ids: IdList | None = None
+    search: (
+        Annotated[str, msgspec.Meta(max_length=MAX_SEARCH_LENGTH, pattern="^[^\\x00]*$")] | None
+    ) = None
+    vanished: bool | None = None
+    add_user_ids: IdList = msgspec.field(default_factory=list)
+    remove_user_ids: IdList = msgspec.field(default_factory=list)
+    add_team_ids: IdList = msgspec.field(default_factory=list)
+    remove_team_ids: IdList = msgspec.field(default_factory=list)
+
+
+REQUEST_BODIES: tuple[type[msgspec.Struct], ...] = (
+    ContactUsersBody,
+    NewUserBody,
+    NewMessageBody,
+    UserChangeBody,
+    PasswordChangeBody,
+    NewTokenBody,
+    NewTeamBody,
+    TeamMembersBody,
+    ContactTeamsBody,
+    BulkLinkBody,
+)
 
 
 async def json_body(request: Request, body_type: type[Body]) -> Body:

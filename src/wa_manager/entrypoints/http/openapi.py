@@ -19,7 +19,7 @@ from wa_manager.entrypoints.shapes import Error
 JsonSchema = dict[str, Any]
 REF_TEMPLATE = "#/components/schemas/{name}"
 
-_SUCCESS = {200: "OK", 201: "Created"}
+_SUCCESS = {200: "OK", 201: "Created", 204: "Done; no content"}
 
 ERROR_DESCRIPTIONS = {
     401: "no or bad credentials",
@@ -112,10 +112,12 @@ def _operation(operation: Operation, refs: dict[Any, JsonSchema]) -> dict[str, A
         "description": f"Who: {operation.access.value}.",
         "security": _SECURITY[operation.access],
         "responses": {
-            str(status): {
-                "description": _SUCCESS.get(status, "OK"),
-                "content": {operation.media_type: {"schema": refs[operation.response]}},
-            }
+            str(status): {"description": _SUCCESS.get(status, "OK")}
+            | (
+                {}
+                if status == 204
+                else {"content": {operation.media_type: {"schema": refs[operation.response]}}}
+            )
             for status in (operation.status, *operation.also)
         },
     }

@@ -241,7 +241,7 @@ async def contact_links(request: Request, user: User) -> Response:
     app = wa_app(request)
     query = query_of(request, ContactQuery)
     before_id = query.before_id("contacts")
-    page, users, last_sync, history = await run_in_threadpool(
+    page, users, last_sync, history, teams, matching = await run_in_threadpool(
         lambda: (
             app.contacts.page(
                 user,
@@ -253,6 +253,8 @@ async def contact_links(request: Request, user: User) -> Response:
             app.accounts.users(user),
             app.syncs.last(user),
             app.syncs.history(user, limit=SYNC_HISTORY_ROWS).items,
+            app.teams.list(user),
+            app.contacts.count(user, search=query.search, vanished=query.vanished),
         )
     )
     usernames = {known.id: known.username for known in users}
@@ -268,6 +270,12 @@ async def contact_links(request: Request, user: User) -> Response:
         schedule=schedule_of(request),
         usernames=usernames,
         linked_names=lambda contact: _names(contact.user_ids, usernames),
+        users=users,
+        teams=teams,
+        team_names={team.id: team.name for team in teams},
+        matching=matching,
+        bulk_notice=request.query_params.get("bulk", ""),
+        bulk_error=request.query_params.get("bulk_error", ""),
         pager=page_links(
             CONTACT_LINKS_PATH,
             page,

@@ -1,0 +1,144 @@
+"""``SqlTeamRepository``: teams, their members and the membership audit trail; and
+``visible_contact_ids``, the one statement of who may see which contact.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, delete, insert, select, union
+
+from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.grants import grantees_by_contact
+from wa_manager.adapters.sql.tables import (
+    contact_links,
+    contact_teams,
+    team_events,
+    team_members,
+    teams,
+)
+from wa_manager.domain.errors import AlreadyExists, NotFound
+from wa_manager.domain.model import Team, TeamEvent
+
+
+def visible_contact_ids(user_id: int) -> Select[Any]:
+    """The ids of the contacts user ``user_id`` may see: linked to them directly, or
+    to a team they are a member of (``docs/interface.md#visibility``).
+
+    Both halves read indexes alone: ``contact_links`` (user_id, contact_id), and
+    ``team_members`` (user_id, team_id) joined to ``contact_teams`` (team_id, contact_id).
+    """
+    direct = select(contact_links.c.contact_id.label("contact_id")).where(
+        contact_links.c.user_id == user_id
+    )
+    through_teams = (
+        select(contact_teams.c.contact_id.label("contact_id"))
+        .join_from(team_members, contact_teams, contact_teams.c.team_id == team_members.c.team_id)
+        .where(team_members.c.user_id == user_id)
+    )
+    return select(union(direct, through_teams).subquery("visible").c.contact_id)
+
+
+def team_ids_by_contact(db: Database, contact_ids: Sequence[int]) -> dict[int, list[int]]:
+    """contact id -> linked team ids (ascending), for many contacts in one query."""
+    return grantees_by_contact(db, contact_teams.c.contact_id, contact_teams.c.team_id, contact_ids)
+
+
+def _team_from_row(row: Row[Any], user_ids: Sequence[int]) -> Team:
+    return Team(id=row.id, name=row.name, user_ids=tuple(user_ids), created_at=row.created_at)
+
+
+class SqlTeamRepository:
+    """Teams, unique by name, and who is in them."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, name: str, now: datetime) -> Team:
+        """Create a team; ``AlreadyExists`` for a taken name."""
+        statement = insert(teams).values(name=name, created_at=now).returning(*teams.c)
+        taken = AlreadyExists(f"a team named {name!r} exists already; pick another name")
+        return _team_from_row(self._db.execute(statement, integrity_error=taken).one(), ())
+
+    def _members(self, team_ids: Sequence[int]) -> dict[int, list[int]]:
+        rows = self._db.execute(
+            select(team_members.c.team_id, team_members.c.user_id)
+            .where(team_members.c.team_id.in_(team_ids))
+            .order_by(team_members.c.team_id, team_members.c.user_id)
+        )
+        result: dict[int, list[int]] = {}
+        for team_id, user_id in rows:
+            result.setdefault(team_id, []).append(user_id)
+        return result
+
+    def _read(self, *conditions: Any) -> builtins.list[Team]:
+        rows = self._db.execute(select(teams).where(*conditions).order_by(teams.c.id)).all()
+        members = self._members([row.id for row in rows]) if rows else {}
+        return [_team_from_row(row, members.get(row.id, ())) for row in rows]
+
+    def get(self, team_id: int) -> Team | None:
+        """The team with this id and its members, or None."""
+        found = self._read(teams.c.id == team_id)
+        return found[0] if found else None
+
+    def by_name(self, name: str) -> Team | None:
+        """The team with this name (exact), or None."""
+        found = self._read(teams.c.name == name)
+        return found[0] if found else None
+
+    def list(self) -> builtins.list[Team]:
+        """Every team with its members, by id."""
+        return self._read()
+
+    def add_member(self, team_id: int, user_id: int, actor_id: int | None, now: datetime) -> bool:
+        """Add a member (idempotent); True and a ``join`` event when it changed something."""
+        statement = (
+            self._db.insert(team_members)
+            .values(team_id=team_id, user_id=user_id)
+            .on_conflict_do_nothing(index_elements=["team_id", "user_id"])
+        )
+        unknown = NotFound(f"no team with id {team_id} or no user with id {user_id}")
+        changed = self._db.execute(statement, integrity_error=unknown).rowcount > 0
+        if changed:
+            self._record(team_id, user_id, "join", actor_id, now)
+        return changed
+
+    def remove_member(
+        self, team_id: int, user_id: int, actor_id: int | None, now: datetime
+    ) -> bool:
+        """Remove a member (idempotent); True and a ``leave`` event when it changed something."""
+        statement = delete(team_members).where(
+            team_members.c.team_id == team_id, team_members.c.user_id == user_id
+        )
+        changed = self._db.execute(statement).rowcount > 0
+        if changed:
+            self._record(team_id, user_id, "leave", actor_id, now)
+        return changed
+
+    def _record(
+        self, team_id: int, user_id: int, action: str, actor_id: int | None, now: datetime
+    ) -> None:
+        self._db.execute(
+            insert(team_events).values(
+                team_id=team_id, user_id=user_id, action=action, actor_id=actor_id, at=now
+            )
+        )
+
+    def history(self, team_id: int) -> builtins.list[TeamEvent]:
+        """The team's membership events, oldest first."""
+        rows = self._db.execute(
+            select(team_events).where(team_events.c.team_id == team_id).order_by(team_events.c.id)
+        )
+        return [
+            TeamEvent(
+                team_id=row.team_id,
+                user_id=row.user_id,
+                action=row.action,
+                actor_id=row.actor_id,
+                at=row.at,
+            )
+            for row in rows
+        ]

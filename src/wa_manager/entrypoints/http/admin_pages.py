@@ -1,0 +1,243 @@
+"""Settings › Users, Settings › Teams, My account, and the bulk link form of Contact Links.
+
+Plain HTML forms, no script needed: each form posts to its page with the session's
+CSRF token (checked here for every caller, so a Bearer token cannot post a form),
+the use case runs, and the page is shown again with what happened, or with one
+clear line saying what went wrong. A one-time password or a new API token is shown
+in that answer only, never put in a URL, a cookie or a log.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from wa_manager.domain.errors import InvalidInput, WaManagerError
+from wa_manager.domain.model import BulkLinkChange, ContactSelection, User
+from wa_manager.entrypoints.http.auth import CSRF_FORM_FIELD, check_csrf, signed_in, wa_app
+from wa_manager.entrypoints.http.errors import status_of
+from wa_manager.entrypoints.http.pages import CONTACT_LINKS_PATH, render
+
+USERS_PATH = "/settings/users"
+TEAMS_PATH = "/settings/teams"
+ACCOUNT_PATH = "/account"
+BULK_PATH = CONTACT_LINKS_PATH + "/bulk"
+
+
+def one_time_password() -> str:
+    """A password to hand over once; its owner changes it under My account."""
+    return secrets.token_urlsafe(12)
+
+
+async def _checked_form(request: Request) -> FormData:
+    """The posted form, after checking its CSRF token whoever is calling."""
+    form = await request.form()
+    token = form.get(CSRF_FORM_FIELD)
+    check_csrf(request, token if isinstance(token, str) else None)
+    return form
+
+
+def _ids(form: FormData, name: str) -> list[int]:
+    return [int(v) for v in form.getlist(name) if isinstance(v, str) and v.isdigit()]
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+# -- Settings › Users --------------------------------------------------------------
+
+
+async def _users_page(request: Request, user: User, status: int = 200, **extra: Any) -> Response:
+    users = await run_in_threadpool(wa_app(request).accounts.users, user)
+    return render(
+        request, "settings_users.html", status_code=status, active="users", users=users, **extra
+    )
+
+
+@signed_in(login_redirect=True)
+async def users_page(request: Request, user: User) -> Response:
+    """``GET /settings/users`` (admins): every user, with forms to change them."""
+    return await _users_page(request, user)
+
+
+@signed_in(login_redirect=True)
+async def users_submit(request: Request, user: User) -> Response:
+    """``POST /settings/users``: add a user, change a role, disable, enable, reset a password."""
+    form = await _checked_form(request)
+    accounts = wa_app(request).accounts
+    action = _text(form, "action")
+    target = int(_text(form, "user_id") or 0)
+    secret: str | None = None
+    try:
+        if action == "add":
+            secret = one_time_password()
+            username = _text(form, "username")
+            role = _text(form, "role")
+            made = await run_in_threadpool(accounts.add_user, user, username, role, secret)
+            notice = f"Added {made.username}. Give them this one-time password:"
+        elif action in ("disable", "enable"):
+            changed = await run_in_threadpool(
+                lambda: accounts.change_user(user, target, disabled=action == "disable")
+            )
+            notice = f"{changed.username} is {action}d."
+        elif action == "role":
+            role = _text(form, "role")
+            changed = await run_in_threadpool(lambda: accounts.change_user(user, target, role=role))
+            notice = f"{changed.username} is now {changed.role}."
+        elif action == "reset":
+            secret = one_time_password()
+            changed = await run_in_threadpool(
+                lambda: accounts.change_user(user, target, password=secret)
+            )
+            notice = f"New one-time password for {changed.username}:"
+        else:
+            return await _users_page(request, user, 422, error="Unknown action; reload the page.")
+    except WaManagerError as error:
+        return await _users_page(request, user, status_of(error), error=error.message)
+    return await _users_page(request, user, notice=notice, secret=secret)
+
+
+# -- Settings › Teams --------------------------------------------------------------
+
+
+async def _teams_page(request: Request, user: User, status: int = 200, **extra: Any) -> Response:
+    app = wa_app(request)
+    teams, users = await run_in_threadpool(lambda: (app.teams.list(user), app.accounts.users(user)))
+    return render(
+        request,
+        "settings_teams.html",
+        status_code=status,
+        active="teams",
+        teams=teams,
+        users=users,
+        **extra,
+    )
+
+
+@signed_in(login_redirect=True)
+async def teams_page(request: Request, user: User) -> Response:
+    """``GET /settings/teams`` (admins): every team and its members."""
+    return await _teams_page(request, user)
+
+
+@signed_in(login_redirect=True)
+async def teams_submit(request: Request, user: User) -> Response:
+    """``POST /settings/teams``: create a team, or set a team's members."""
+    form = await _checked_form(request)
+    teams = wa_app(request).teams
+    try:
+        if _text(form, "action") == "add":
+            team = await run_in_threadpool(teams.add, user, _text(form, "name"))
+            notice = f"Created the team {team.name}."
+        else:
+            team_id = int(_text(form, "team_id") or 0)
+            members = _ids(form, "user_ids")
+            team = await run_in_threadpool(teams.set_members, user, team_id, members)
+            notice = f"Saved the members of {team.name}."
+    except WaManagerError as error:
+        return await _teams_page(request, user, status_of(error), error=error.message)
+    return await _teams_page(request, user, notice=notice)
+
+
+# -- My account --------------------------------------------------------------------
+
+
+async def _account_page(request: Request, user: User, status: int = 200, **extra: Any) -> Response:
+    found = await run_in_threadpool(wa_app(request).accounts.tokens, user)
+    own = [token for token, _ in found if token.user_id == user.id]
+    return render(
+        request, "account.html", status_code=status, active="account", tokens=own, **extra
+    )
+
+
+@signed_in(login_redirect=True)
+async def account_page(request: Request, user: User) -> Response:
+    """``GET /account``: change one's password; one's own API tokens."""
+    return await _account_page(request, user)
+
+
+@signed_in(login_redirect=True)
+async def account_submit(request: Request, user: User) -> Response:
+    """``POST /account``: change the password, create a token, or revoke one."""
+    form = await _checked_form(request)
+    accounts = wa_app(request).accounts
+    action = _text(form, "action")
+    secret: str | None = None
+    try:
+        if action == "password":
+            current = form.get("current_password")
+            new = form.get("new_password")
+            if not isinstance(current, str) or not isinstance(new, str):
+                raise InvalidInput("type your current password and a new one")
+            await run_in_threadpool(accounts.change_own_password, user, current, new)
+            notice = "Your password is changed."
+        elif action == "create-token":
+            token, secret = await run_in_threadpool(
+                accounts.issue_own_token, user, _text(form, "name")
+            )
+            notice = f"Your new token {token.name!r}; copy it now, it is not shown again:"
+        else:
+            token_id = int(_text(form, "token_id") or 0)
+            await run_in_threadpool(accounts.revoke_token, user, token_id)
+            notice = "The token is revoked."
+    except WaManagerError as error:
+        return await _account_page(request, user, status_of(error), error=error.message)
+    return await _account_page(request, user, notice=notice, secret=secret)
+
+
+# -- bulk links on Contact Links ---------------------------------------------------
+
+
+@signed_in(login_redirect=True)
+async def bulk_submit(request: Request, user: User) -> Response:
+    """``POST /settings/contact-links/bulk``: link or unlink the checked users and teams
+    on the checked contacts, or on every contact matching the search; back to the page."""
+    form = await _checked_form(request)
+    search, vanished = _text(form, "search"), _text(form, "vanished")
+    back = {"search": search, "vanished": vanished}
+    if _text(form, "scope") == "matching":
+        selection = ContactSelection(
+            search=search, vanished={"true": True, "false": False}.get(vanished)
+        )
+    else:
+        selection = ContactSelection(contact_ids=tuple(_ids(form, "contact_ids")))
+    users, teams = tuple(_ids(form, "user_ids")), tuple(_ids(form, "team_ids"))
+    remove = _text(form, "mode") == "remove"
+    change = (
+        BulkLinkChange(remove_user_ids=users, remove_team_ids=teams)
+        if remove
+        else BulkLinkChange(add_user_ids=users, add_team_ids=teams)
+    )
+    try:
+        if not selection.contact_ids and selection.search is None:
+            raise InvalidInput("check at least one contact, or choose all matching contacts")
+        contacts, changed = await run_in_threadpool(
+            wa_app(request).contacts.bulk_link, user, selection, change
+        )
+        back["bulk"] = f"{contacts} contacts, {changed} links changed"
+    except WaManagerError as error:
+        back["bulk_error"] = error.message
+    query = urlencode({key: value for key, value in back.items() if value})
+    return RedirectResponse(f"{CONTACT_LINKS_PATH}?{query}", status_code=303)
+
+
+def admin_page_routes() -> list[BaseRoute]:
+    """The routes of these pages."""
+    return [
+        Route(USERS_PATH, users_page, methods=["GET"]),
+        Route(USERS_PATH, users_submit, methods=["POST"]),
+        Route(TEAMS_PATH, teams_page, methods=["GET"]),
+        Route(TEAMS_PATH, teams_submit, methods=["POST"]),
+        Route(ACCOUNT_PATH, account_page, methods=["GET"]),
+        Route(ACCOUNT_PATH, account_submit, methods=["POST"]),
+        Route(BULK_PATH, bulk_submit, methods=["POST"]),
+    ]
