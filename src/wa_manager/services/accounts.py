@@ -99,6 +99,7 @@ class Accounts:
     hasher: PasswordHasher
     clock: Clock
     policy: PasswordPolicy
+    sessions: SessionEnder = field(factory=NoSessions)
 
     def check_password(self, username: str, password: str) -> None:
         """Refuse (``InvalidInput``, saying why) a password that is too short or too long,
@@ -116,7 +117,6 @@ class Accounts:
                 f"that password is refused: {weakness}; choose a longer one, "
                 "e.g. four unrelated words"
             )
-    sessions: SessionEnder = field(factory=NoSessions)
 
     def end_sessions_of(self, user_id: int, keep: str | None = None) -> None:
         """End every browser session of ``user_id`` but ``keep`` (the caller's own)."""
