@@ -11,9 +11,19 @@ from sqlalchemy import Row, insert, select, update
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.tables import api_tokens, users
 from wa_manager.domain.errors import AlreadyExists, NotFound
-from wa_manager.domain.model import ApiToken, User
+from wa_manager.domain.model import ApiToken, TokenUse, User
 
 _USER_COLUMNS = (users.c.id, users.c.username, users.c.role, users.c.active, users.c.created_at)
+
+
+def user_columns() -> tuple[Any, ...]:
+    """The columns ``user_from_row`` reads, for joins with other tables."""
+    return _USER_COLUMNS
+
+
+def user_from_row(row: Row[Any]) -> User:
+    """A ``User`` from a row that has the columns of ``user_columns()``."""
+    return _user_from_row(row)
 
 
 def _user_from_row(row: Row[Any]) -> User:
@@ -140,3 +150,26 @@ class SqlTokenRepository:
             select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id)
         )
         return [_token_from_row(row) for row in rows]
+
+    def find_live(self, token_hash: str) -> TokenUse | None:
+        """A live token of an active user, read only; else None."""
+        row = self._db.execute(
+            select(api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at, *_USER_COLUMNS)
+            .join_from(api_tokens, users, users.c.id == api_tokens.c.user_id)
+            .where(
+                api_tokens.c.token_hash == token_hash,
+                api_tokens.c.revoked_at.is_(None),
+                users.c.active.is_(True),
+            )
+        ).first()
+        if row is None:
+            return None
+        return TokenUse(
+            token_id=row.token_id, user=_user_from_row(row), last_used_at=row.last_used_at
+        )
+
+    def note_use(self, token_id: int, now: datetime) -> None:
+        """Set ``last_used_at``."""
+        self._db.execute(
+            update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=now)
+        )
