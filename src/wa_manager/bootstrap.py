@@ -7,7 +7,8 @@ UltraMsg need no token), argon2 for passwords, the system clock, and for ``wa-ma
 the built-in fake UltraMsg (``start_demo_upstream``).
 
 The ``App`` holds the use-case objects (``app.syncs``, ``app.accounts``,
-``app.contacts``, ``app.conversations``, ``app.messaging``, ``app.webhooks``),
+``app.contacts``, ``app.conversations``, ``app.messaging``, ``app.webhooks``;
+``app.sessions`` and ``app.login_throttle`` for the web server),
 each bound to its ports once; every one of their methods takes the actor first.
 On top sits the small library façade of the public interface (``sync``,
 ``add_user``, ``link``, ``unlink``, ``conversations_for`` act as the system,
@@ -28,6 +29,7 @@ from wa_manager.services.accounts import Accounts
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, Contacts
 from wa_manager.services.conversations import Conversations
 from wa_manager.services.messages import Messages
+from wa_manager.services.sessions import LoginThrottle, Sessions
 from wa_manager.services.sync import Syncs
 from wa_manager.services.webhooks import Webhooks
 
@@ -109,6 +111,8 @@ class App:
         self.clock = clock
         self.syncs = Syncs(store, clock, upstream, include_groups=settings.sync_groups)
         self.accounts = Accounts(store, hasher, clock)
+        self.sessions = Sessions(store, clock)
+        self.login_throttle = LoginThrottle(store, clock)
         self.contacts = Contacts(store, clock)
         self.conversations = Conversations(store)
         self.messaging = Messages(store, clock, upstream.channel)

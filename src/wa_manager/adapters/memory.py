@@ -765,7 +765,9 @@ class MemorySecrets(_Repository):
 class MemoryLeases(_Repository):
     """``LeaseRepository`` in memory."""
 
-    def claim(self, name: str, holder: str, now: datetime, period_seconds: float) -> datetime | None:
+    def claim(
+        self, name: str, holder: str, now: datetime, period_seconds: float
+    ) -> datetime | None:
         if self._uow.write(_Tables.claim_lease, name, holder, now, period_seconds):
             return None
         return self._tables.leases[name][1]

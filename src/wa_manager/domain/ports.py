@@ -243,7 +243,9 @@ class SecretRepository(Protocol):
 class LeaseRepository(Protocol):
     """Named turns shared by every process: at most one holder per period."""
 
-    def claim(self, name: str, holder: str, now: datetime, period_seconds: float) -> datetime | None:
+    def claim(
+        self, name: str, holder: str, now: datetime, period_seconds: float
+    ) -> datetime | None:
         """Take the turn called ``name`` when the last one began ``period_seconds``
         ago or more, atomically; None when taken, else when the current turn began."""
         ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import functools
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -89,7 +90,7 @@ def upgrade_engine(engine: Engine, url: str) -> None:
             if sqlite:
                 # A migration that rebuilds a table (batch mode) drops the old one: with
                 # foreign keys on, that would cascade to every row that refers to it.
-                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                _sqlite_pragma(connection, "foreign_keys=OFF")
                 begin_immediately(connection)
             try:
                 with connection.begin():
@@ -102,11 +103,17 @@ def upgrade_engine(engine: Engine, url: str) -> None:
                         _check_foreign_keys(connection)
             finally:
                 if sqlite:
-                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    _sqlite_pragma(connection, "foreign_keys=ON")
     except sa_exc.OperationalError as error:
         raise unreachable(url, error) from error
     except sa_exc.SQLAlchemyError as error:
         raise translate(error, url) from error
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> None:
+    """Set a pragma outside any transaction (SQLite ignores some inside one)."""
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    dbapi_connection.execute(f"PRAGMA {pragma}")
 
 
 def _check_foreign_keys(connection: Connection) -> None:

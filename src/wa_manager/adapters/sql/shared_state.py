@@ -82,7 +82,9 @@ class SqlSessionRepository:
 
     def touch(self, session_id: int, now: datetime) -> None:
         """Note that the session was used."""
-        self._db.execute(update(sessions).where(sessions.c.id == session_id).values(last_seen_at=now))
+        self._db.execute(
+            update(sessions).where(sessions.c.id == session_id).values(last_seen_at=now)
+        )
 
     def end(self, session_hash: str, now: datetime) -> bool:
         """End a live session; True if it was live."""
@@ -183,7 +185,9 @@ class SqlLeaseRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def claim(self, name: str, holder: str, now: datetime, period_seconds: float) -> datetime | None:
+    def claim(
+        self, name: str, holder: str, now: datetime, period_seconds: float
+    ) -> datetime | None:
         """Take the turn when the last began ``period_seconds`` ago or more; None when
         taken, else when the current turn began."""
         column = leases.c
