@@ -74,13 +74,13 @@ class Accounts:
     def user(self, actor: Actor, username: str) -> User:
         """The user with this name, or ``NotFound`` saying so."""
         authorize(actor, Action.LIST_USERS)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             return existing_user(uow, username)
 
     def users(self, actor: Actor) -> list[User]:
         """Every user, by id."""
         authorize(actor, Action.LIST_USERS)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             return uow.users.list()
 
     def usernames(self, actor: Actor) -> dict[int, str]:

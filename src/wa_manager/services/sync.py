@@ -156,13 +156,13 @@ class Syncs:
         """Recorded syncs, newest first."""
         authorize(actor, Action.SEE_SYNC_HISTORY)
         check_limit(limit)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             return uow.sync_runs.page(limit=limit, before_id=before_id)
 
     def last(self, actor: Actor) -> SyncRun | None:
         """The most recent recorded sync, if any."""
         authorize(actor, Action.SEE_SYNC_HISTORY)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             return uow.sync_runs.latest()
 
     def instance_status(self, actor: Actor) -> InstanceStatus:
