@@ -140,6 +140,13 @@ def test_a_lease_is_taken_once_per_period(store: Store) -> None:
     assert claim(store, "a", NOW + timedelta(seconds=31)) == NOW + timedelta(seconds=30)
 
 
+def test_the_holder_of_a_lease_may_take_it_again_early(store: Store) -> None:
+    """A holder retrying after a failed sync; the others still wait for the period."""
+    assert claim(store, "a", NOW) is None
+    assert claim(store, "a", NOW + timedelta(seconds=5)) is None
+    assert claim(store, "b", NOW + timedelta(seconds=30)) == NOW + timedelta(seconds=5)
+
+
 def test_a_read_only_unit_of_work_reads(store: Store) -> None:
     maria = add_user(store, "maria")
     with store(read_only=True) as uow:

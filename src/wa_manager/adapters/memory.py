@@ -232,7 +232,11 @@ class _Tables:
 
     def claim_lease(self, name: str, holder: str, now: datetime, period_seconds: float) -> bool:
         current = self.leases.get(name)
-        if current is not None and current[1] > now - timedelta(seconds=period_seconds):
+        if (
+            current is not None
+            and current[0] != holder
+            and current[1] > now - timedelta(seconds=period_seconds)
+        ):
             return False
         self.leases[name] = (holder, now)
         return True

@@ -247,7 +247,8 @@ class LeaseRepository(Protocol):
         self, name: str, holder: str, now: datetime, period_seconds: float
     ) -> datetime | None:
         """Take the turn called ``name`` when the last one began ``period_seconds``
-        ago or more, atomically; None when taken, else when the current turn began."""
+        ago or more, or was ``holder``'s own, atomically; None when taken, else when
+        the current turn (another holder's) began."""
         ...
 
 

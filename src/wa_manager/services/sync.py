@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import secrets
+import socket
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -28,6 +31,11 @@ from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, check_limit
 from wa_manager.services.permissions import Action, authorize
 from wa_manager.services.scheduler import SyncScheduler
 from wa_manager.services.status import InstanceStatus
+
+SCHEDULED_SYNC_LEASE = "scheduled-sync"
+# A process that lost the turn looks again this long after the turn ends, so that the
+# holder (waking at the same moment) takes the next one rather than racing for it.
+TURN_SLACK_SECONDS = 1.0
 
 
 def sync_contacts(
@@ -171,9 +179,28 @@ class Syncs:
         instance_id, source = self.upstream()
         return status.instance_status(source, instance_id)
 
-    def scheduler(self, every_seconds: float) -> SyncScheduler:
-        """A scheduler that syncs as ``SCHEDULER`` every ``every_seconds`` (not started)."""
-        return SyncScheduler(lambda: self.run(SCHEDULER), every_seconds, clock=self.clock)
+    def scheduler(self, every_seconds: float, *, holder: str | None = None) -> SyncScheduler:
+        """A scheduler that syncs as ``SCHEDULER`` every ``every_seconds`` (not started).
+
+        Every process's scheduler takes its turn from the lease ``scheduled-sync`` in
+        the store, so N processes make one scheduled sync per interval in all;
+        ``holder`` names this one (default: host, process id and a random part).
+        """
+        me = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+        def claim_turn() -> float | None:
+            now = self.clock()
+            with self.store() as uow:
+                began = uow.leases.claim(SCHEDULED_SYNC_LEASE, me, now, every_seconds)
+                uow.commit()
+            if began is None:
+                return None
+            ends = began + timedelta(seconds=every_seconds)
+            return max(1.0, (ends - now).total_seconds()) + TURN_SLACK_SECONDS
+
+        return SyncScheduler(
+            lambda: self.run(SCHEDULER), every_seconds, clock=self.clock, claim_turn=claim_turn
+        )
 
 
 @attrs.define

@@ -188,8 +188,8 @@ class SqlLeaseRepository:
     def claim(
         self, name: str, holder: str, now: datetime, period_seconds: float
     ) -> datetime | None:
-        """Take the turn when the last began ``period_seconds`` ago or more; None when
-        taken, else when the current turn began."""
+        """Take the turn when the last began ``period_seconds`` ago or more, or was
+        ours; None when taken, else when the current (someone else's) turn began."""
         column = leases.c
         statement = (
             self._db.insert(leases)
@@ -197,7 +197,8 @@ class SqlLeaseRepository:
             .on_conflict_do_update(
                 index_elements=[column.name],
                 set_={"holder": holder, "started_at": now},
-                where=column.started_at <= now - timedelta(seconds=period_seconds),
+                where=(column.started_at <= now - timedelta(seconds=period_seconds))
+                | (column.holder == holder),
             )
             .returning(column.name)
         )
