@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,11 +40,76 @@ class ServerRunner(Protocol):
     def __call__(self, asgi_app: Any, *, host: str, port: int) -> None: ...
 
 
+# SIGTERM: requests in flight get this long to finish before the server stops anyway.
+SHUTDOWN_GRACE_SECONDS = 30
+# The ASGI app factory each worker process of ``serve --workers N`` calls.
+WORKER_APP_FACTORY = "wa_manager.entrypoints.http.app:app_from_environment"
+
+
+class WorkersRunner(Protocol):
+    """Runs N worker processes, each building the app from ``environ`` (uvicorn)."""
+
+    def __call__(
+        self, environ: Mapping[str, str], *, host: str, port: int, workers: int
+    ) -> None: ...
+
+
+def _graceful_sigterm() -> Callable[[], None]:
+    """Make SIGTERM end the process with status 0 once uvicorn has shut down gracefully.
+
+    uvicorn stops accepting, lets requests in flight finish (``SHUTDOWN_GRACE_SECONDS``
+    at most), runs the shutdown (the scheduler lets a running sync end, connections
+    close), restores the handler it found and raises the signal again: the handler
+    installed here then only notes it, and the command returns normally. Returns a
+    function that puts the previous handler back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, lambda _signal, _frame: None)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
+
+
 def run_with_uvicorn(asgi_app: Any, *, host: str, port: int) -> None:
-    """Serve ``asgi_app`` with uvicorn until Ctrl-C."""
+    """Serve ``asgi_app`` with uvicorn until Ctrl-C or SIGTERM (then gracefully, exit 0)."""
     import uvicorn
 
-    uvicorn.run(asgi_app, host=host, port=port, log_level="info")
+    restore = _graceful_sigterm()
+    try:
+        uvicorn.run(
+            asgi_app,
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
+    finally:
+        restore()
+
+
+def run_uvicorn_workers(environ: Mapping[str, str], *, host: str, port: int, workers: int) -> None:
+    """``workers`` uvicorn worker processes behind one socket, each building its app with
+    ``app_from_environment`` from ``environ`` (copied into this process's environment,
+    which the workers inherit)."""
+    import uvicorn
+
+    os.environ.update(environ)
+    restore = _graceful_sigterm()
+    try:
+        uvicorn.run(
+            WORKER_APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
+    finally:
+        restore()
 
 
 @define
@@ -53,6 +120,7 @@ class Wiring:
     app_factory: AppFactory = bootstrap
     upgrade: Callable[[Settings], None] = upgrade_database
     run_server: ServerRunner = run_with_uvicorn
+    run_workers: WorkersRunner = run_uvicorn_workers
     demo_upstream: Callable[[str, str], DemoUpstream] = start_demo_upstream
 
 

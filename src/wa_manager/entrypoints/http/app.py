@@ -144,3 +144,14 @@ def create_app(
     http_app.state.openapi = openapi_document()
     http_app.state.scheduler = scheduler
     return http_app
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker of ``wa-manager serve --workers N``: settings from the
+    environment the ``serve`` command prepared, closed when the worker stops."""
+    import os
+
+    from wa_manager.bootstrap import bootstrap
+    from wa_manager.config import Settings
+
+    return create_app(bootstrap(Settings.from_env(os.environ)), close_on_shutdown=True)
