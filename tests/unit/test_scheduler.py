@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -221,7 +222,7 @@ def test_schedulers_of_several_processes_sync_once_per_interval_in_all() -> None
     runs = apps[0].syncs.history(LIBRARY, limit=50).items
     started = sorted(run.started_at for run in runs)
     assert 9 <= len(started) <= 10
-    assert all(b - a >= timedelta(seconds=60) for a, b in zip(started, started[1:], strict=False))
+    assert all(b - a >= timedelta(seconds=60) for a, b in itertools.pairwise(started))
     for scheduler in schedulers:
         state = scheduler.state()
         assert (state.last_error, state.consecutive_failures) == (None, 0)
