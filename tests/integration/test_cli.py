@@ -532,9 +532,7 @@ def test_serve_on_sqlite_warns_that_it_is_one_process_only(invoke: Invoke) -> No
 def test_serve_on_postgresql_does_not_warn(invoke: Invoke) -> None:
     server = RecordingServer()
     url = "postgresql+psycopg://wa@db.example/wa"
-    wiring = Wiring(
-        app_factory=lambda settings: memory_app(database_url=url), run_server=server
-    )
+    wiring = Wiring(app_factory=lambda settings: memory_app(database_url=url), run_server=server)
     result = ok(invoke("serve", obj=wiring))
     assert result.stderr == ""
 

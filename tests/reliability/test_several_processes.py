@@ -30,6 +30,7 @@ from tests.reliability.support import (
     WEBHOOK_SECRET,
     cli_environment,
     free_port,
+    wait_until_serving,
 )
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg
 
@@ -60,12 +61,7 @@ class Cluster:
                 stderr=output,
             )
         root = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{root}/healthz", timeout=2).status_code == 200:
-                    break
-            assert process.poll() is None, log.read_text()
-            time.sleep(0.1)
+        wait_until_serving(root, process, log)
         self.processes.append(process)
         self.roots.append(root)
         return root

@@ -10,22 +10,7 @@ from wa_manager.bootstrap import App
 from wa_manager.domain.errors import AlreadyExists, AuthError, InvalidInput, NotFound
 from wa_manager.domain.model import LIBRARY, Role
 from wa_manager.services.accounts import hash_api_token
-from wa_manager.testing import DEFAULT_NOW, FixedClock, InMemoryStore, memory_app
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def store() -> InMemoryStore:
-    return InMemoryStore()
-
-
-@pytest.fixture
-def app(store: InMemoryStore, clock: FixedClock) -> App:
-    return memory_app(store=store, clock=clock)
+from wa_manager.testing import DEFAULT_NOW, FixedClock, InMemoryStore
 
 
 def test_a_new_user_is_listed_with_its_role(app: App) -> None:

@@ -17,21 +17,6 @@ from wa_manager.services.sessions import (
 from wa_manager.testing import DEFAULT_NOW, FixedClock, InMemoryStore, memory_app
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def store() -> InMemoryStore:
-    return InMemoryStore()
-
-
-@pytest.fixture
-def app(store: InMemoryStore, clock: FixedClock) -> App:
-    return memory_app(store=store, clock=clock)
-
-
 def test_a_session_names_its_user_until_it_is_ended_for_good(app: App) -> None:
     maria = app.add_user("maria", "user")
     secret = app.sessions.start(maria)

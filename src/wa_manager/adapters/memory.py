@@ -643,15 +643,11 @@ class MemoryTokens(_Repository):
         return self._uow.write(_Tables.insert_token, token, token_hash)
 
     def user_for(self, token_hash: str, now: datetime) -> User | None:
-        token_id = self._tables.token_ids.get(token_hash)
-        if token_id is None:
+        found = self.find_live(token_hash)
+        if found is None:
             return None
-        token = self._tables.tokens[token_id]
-        user = self._tables.users.get(token.user_id)
-        if token.revoked_at is not None or user is None or not user.active:
-            return None
-        self._uow.write(_Tables.note_token_use, token_id, now)
-        return user
+        self.note_use(found.token_id, now)
+        return found.user
 
     def revoke(self, token_id: int, now: datetime) -> bool:
         token = self._tables.tokens.get(token_id)

@@ -119,21 +119,11 @@ class SqlTokenRepository:
 
     def user_for(self, token_hash: str, now: datetime) -> User | None:
         """The active user of a live token, noting ``last_used_at``; else None."""
-        row = self._db.execute(
-            select(api_tokens.c.id.label("token_id"), *_USER_COLUMNS)
-            .join_from(api_tokens, users, users.c.id == api_tokens.c.user_id)
-            .where(
-                api_tokens.c.token_hash == token_hash,
-                api_tokens.c.revoked_at.is_(None),
-                users.c.active.is_(True),
-            )
-        ).first()
-        if row is None:
+        found = self.find_live(token_hash)
+        if found is None:
             return None
-        self._db.execute(
-            update(api_tokens).where(api_tokens.c.id == row.token_id).values(last_used_at=now)
-        )
-        return _user_from_row(row)
+        self.note_use(found.token_id, now)
+        return found.user
 
     def revoke(self, token_id: int, now: datetime) -> bool:
         """Revoke a live token; True if it was live."""
