@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.conftest import drop_postgres_schema, in_fresh_postgres_schema, postgres_url
+from tests.reliability.figures import Recorder
 from tests.reliability.support import (
     INSTANCE,
     TOKEN,
@@ -140,7 +141,7 @@ def sign_in(browser: httpx.Client, root: str, username: str, password: str) -> h
 
 
 def test_three_processes_share_sessions_throttle_messages_and_stop_gracefully(
-    cluster: tuple[Cluster, FakeUltraMsg, str],
+    cluster: tuple[Cluster, FakeUltraMsg, str], figures: Recorder
 ) -> None:
     processes, fake, token = cluster
     for _ in range(3):
@@ -153,6 +154,11 @@ def test_three_processes_share_sessions_throttle_messages_and_stop_gracefully(
     clients = contextlib.ExitStack()
     with clients:
         run_the_tour(processes, fake, bearer, clients)
+    figures.note(
+        "several processes",
+        "3 processes: sessions, CSRF, sign-out, throttle, messages shared; SIGTERM mid-request: "
+        "the answer arrives, exit 0",
+    )
 
 
 def run_the_tour(
@@ -229,7 +235,7 @@ OBSERVED = 125  # seconds: turns begin at most at 0, 30, 60, 90 and 120
 
 
 def test_three_schedulers_make_one_sync_per_interval_in_all(
-    cluster: tuple[Cluster, FakeUltraMsg, str],
+    cluster: tuple[Cluster, FakeUltraMsg, str], figures: Recorder
 ) -> None:
     processes, _fake, token = cluster
     for _ in range(3):
@@ -240,6 +246,11 @@ def test_three_schedulers_make_one_sync_per_interval_in_all(
     runs = httpx.get(f"{processes.next()}/api/sync-runs?limit=50", headers=bearer).json()["items"]
     assert 1 <= len(runs) <= 5, runs
     assert {(run["trigger"], run["error"]) for run in runs} == {("schedule", None)}, runs
+    figures.add("several processes", requests=len(runs))
+    figures.note(
+        "several processes",
+        f"3 processes, --sync-every {SYNC_EVERY}s, {OBSERVED} s: {len(runs)} scheduled syncs",
+    )
     for root in processes.roots:
         schedule = httpx.get(f"{root}/api/sync-schedule", headers=bearer).json()
         assert (schedule["last_error"], schedule["consecutive_failures"]) == (None, 0)
