@@ -74,7 +74,9 @@ def signing_key(request: Request) -> str:
     return key
 
 
-def _session_secret(request: Request) -> str | None:
+def session_secret(request: Request) -> str | None:
+    """The session secret the cookie carries, if any (e.g. to keep this session when
+    ending a user's others: ``app.sessions.end_all_for(user.id, except_secret=...)``)."""
     secret = request.session.get(SESSION_ID_FIELD)
     return secret if isinstance(secret, str) and secret else None
 
@@ -94,7 +96,7 @@ async def login(request: Request, user: User) -> None:
 
 
 async def _end_session(request: Request) -> None:
-    secret = _session_secret(request)
+    secret = session_secret(request)
     if secret is not None:
         await run_in_threadpool(wa_app(request).sessions.end, secret)
 
@@ -110,7 +112,7 @@ async def logout(request: Request) -> None:
 
 def csrf_token(request: Request) -> str:
     """The CSRF token of the cookie's session (an anonymous one is made before login)."""
-    secret = _session_secret(request)
+    secret = session_secret(request)
     if secret is None:
         secret = secrets.token_urlsafe(32)
         request.session[SESSION_ID_FIELD] = secret
@@ -119,7 +121,7 @@ def csrf_token(request: Request) -> str:
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Raise ``CsrfError`` (403) unless ``submitted`` is this session's CSRF token."""
-    secret = _session_secret(request)
+    secret = session_secret(request)
     expected = csrf_token_for(signing_key(request), secret) if secret is not None else ""
     if (
         not expected
@@ -177,7 +179,7 @@ async def current_user(request: Request) -> User | None:
         user = await run_in_threadpool(wa_app(request).accounts.user_for_token, token)
         method = AUTH_BEARER
     else:
-        secret = _session_secret(request)
+        secret = session_secret(request)
         if secret is not None:
             try:
                 user = await run_in_threadpool(wa_app(request).sessions.user_for, secret)
