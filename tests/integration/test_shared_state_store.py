@@ -285,3 +285,27 @@ def test_concurrent_first_uses_of_a_secret_agree_on_one(
         assert len(set(race(8, get))) == 1
     finally:
         sql_store.close()
+
+
+@pytest.mark.parametrize("backend", POSTGRES)
+def test_concurrent_logins_get_no_more_attempts_than_the_limit(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    """Eight guesses at once, as if through eight processes: five reach the password check."""
+    from wa_manager.services.sessions import LoginThrottle, TooManyAttempts
+
+    sql_store = SqlStore.open(migrated_url(backend, request))
+    throttle = LoginThrottle(sql_store, lambda: NOW)
+
+    def guess() -> str:
+        try:
+            throttle.attempt("maria", "10.0.0.1")
+        except TooManyAttempts:
+            return "refused"
+        return "checked"
+
+    try:
+        outcomes = race(8, guess)
+        assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 3  # type: ignore[type-var]
+    finally:
+        sql_store.close()
