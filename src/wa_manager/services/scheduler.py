@@ -21,6 +21,9 @@ drive it step by step with a fake clock and no real sleeping.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -29,11 +32,41 @@ from attrs import frozen
 
 from wa_manager.domain.errors import WaManagerError
 from wa_manager.domain.model import SyncReport
-from wa_manager.domain.ports import Clock
+from wa_manager.domain.ports import Clock, UnitOfWorkFactory
 
 logger = logging.getLogger("wa_manager.scheduler")
 
 DEFAULT_INITIAL_BACKOFF = 30.0
+# A process that lost the turn looks again this long after the turn ends, so that the
+# holder (waking at the same moment) takes the next one rather than racing for it.
+TURN_SLACK_SECONDS = 1.0
+
+
+def turns_from_lease(
+    store: UnitOfWorkFactory,
+    clock: Clock,
+    name: str,
+    interval: float,
+    *,
+    holder: str | None = None,
+) -> Callable[[], float | None]:
+    """A ``claim_turn`` for ``SyncScheduler``: the lease ``name`` in the store, one turn
+    per ``interval`` among every process. It answers None when this process has the
+    turn, else the seconds until it should look again. ``holder`` names this process
+    (default: host, process id and a random part)."""
+    me = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+    def claim_turn() -> float | None:
+        now = clock()
+        with store() as uow:
+            began = uow.leases.claim(name, me, now, interval)
+            uow.commit()
+        if began is None:
+            return None
+        ends = began + timedelta(seconds=interval)
+        return max(1.0, (ends - now).total_seconds()) + TURN_SLACK_SECONDS
+
+    return claim_turn
 
 
 @frozen

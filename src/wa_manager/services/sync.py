@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
-import secrets
-import socket
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import attrs
 
@@ -29,13 +26,10 @@ from wa_manager.domain.rules import plan_sync
 from wa_manager.services import status
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, check_limit
 from wa_manager.services.permissions import Action, authorize
-from wa_manager.services.scheduler import SyncScheduler
+from wa_manager.services.scheduler import SyncScheduler, turns_from_lease
 from wa_manager.services.status import InstanceStatus
 
-SCHEDULED_SYNC_LEASE = "scheduled-sync"
-# A process that lost the turn looks again this long after the turn ends, so that the
-# holder (waking at the same moment) takes the next one rather than racing for it.
-TURN_SLACK_SECONDS = 1.0
+SCHEDULED_SYNC_LEASE = "scheduled-sync"  # the lease the processes' schedulers share
 
 
 def sync_contacts(
@@ -186,18 +180,9 @@ class Syncs:
         the store, so N processes make one scheduled sync per interval in all;
         ``holder`` names this one (default: host, process id and a random part).
         """
-        me = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-        def claim_turn() -> float | None:
-            now = self.clock()
-            with self.store() as uow:
-                began = uow.leases.claim(SCHEDULED_SYNC_LEASE, me, now, every_seconds)
-                uow.commit()
-            if began is None:
-                return None
-            ends = began + timedelta(seconds=every_seconds)
-            return max(1.0, (ends - now).total_seconds()) + TURN_SLACK_SECONDS
-
+        claim_turn = turns_from_lease(
+            self.store, self.clock, SCHEDULED_SYNC_LEASE, every_seconds, holder=holder
+        )
         return SyncScheduler(
             lambda: self.run(SCHEDULER), every_seconds, clock=self.clock, claim_turn=claim_turn
         )
