@@ -309,3 +309,39 @@ def test_concurrent_logins_get_no_more_attempts_than_the_limit(
         assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 3  # type: ignore[type-var]
     finally:
         sql_store.close()
+
+
+@pytest.mark.parametrize("backend", SQL)
+def test_two_processes_schedulers_on_one_database_sync_once_per_turn(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    from wa_manager.bootstrap import bootstrap
+    from wa_manager.config import Settings
+    from wa_manager.domain.model import LIBRARY
+    from wa_manager.testing import FastHasher, FixedClock, StaticChats
+
+    sql_store = SqlStore.open(migrated_url(backend, request))
+    clock = FixedClock(NOW)
+    apps = [
+        bootstrap(
+            Settings(instance_id="instance1"),
+            chats=StaticChats([]),
+            store=sql_store,
+            clock=clock,
+            hasher=FastHasher(),
+        )
+        for _ in range(2)
+    ]
+    try:
+        first, second = (app.syncs.scheduler(60.0, holder=f"p{n}") for n, app in enumerate(apps))
+        assert first.run_once() == 60.0
+        clock.advance(timedelta(seconds=20))
+        assert second.run_once() == 41.0  # 40 s of first's turn left, and a second of slack
+        clock.advance(timedelta(seconds=41))
+        second.run_once()
+        assert first.run_once() == 61.0  # second has the turn now, for 60 s and the slack
+        runs = apps[0].syncs.history(LIBRARY, limit=10).items
+        assert sorted(run.started_at for run in runs) == [NOW, NOW + timedelta(seconds=61)]
+        assert (second.state().last_error, first.state().consecutive_failures) == (None, 0)
+    finally:
+        sql_store.close()
