@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -155,23 +155,25 @@ def test_a_read_only_unit_of_work_reads(store: Store) -> None:
 
 # -- SQL only ------------------------------------------------------------------------------
 
-SQL = backend_params("sqlite", "postgres")
 POSTGRES = backend_params("postgres")
 
 
-@pytest.mark.parametrize("backend", SQL)
-def test_a_deleted_users_id_is_never_handed_out_again(
-    backend: str, request: pytest.FixtureRequest
-) -> None:
-    sql_store = SqlStore.open(migrated_url(backend, request))
+@pytest.fixture(params=POSTGRES)
+def postgres_store(request: pytest.FixtureRequest) -> Iterator[SqlStore]:
+    """An empty migrated PostgreSQL store, for races run for real."""
+    sql_store = SqlStore.open(migrated_url(request.param, request))
     try:
-        add_user(sql_store, "first")
-        gone = add_user(sql_store, "gone")
-        with sql_store.engine.begin() as connection:
-            connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": gone.id})
-        assert add_user(sql_store, "later").id > gone.id
+        yield sql_store
     finally:
         sql_store.close()
+
+
+def test_a_deleted_users_id_is_never_handed_out_again(sql_store: SqlStore) -> None:
+    add_user(sql_store, "first")
+    gone = add_user(sql_store, "gone")
+    with sql_store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": gone.id})
+    assert add_user(sql_store, "later").id > gone.id
 
 
 def test_a_read_only_unit_of_work_does_not_wait_for_a_sqlite_writer(tmp_path: Path) -> None:
@@ -243,59 +245,33 @@ def race(workers: int, work: Callable[[], object]) -> list[object]:
     return results
 
 
-@pytest.mark.parametrize("backend", POSTGRES)
-def test_concurrent_login_attempts_are_each_counted_once(
-    backend: str, request: pytest.FixtureRequest
-) -> None:
-    sql_store = SqlStore.open(migrated_url(backend, request))
-    try:
-        counts = race(8, lambda: hit(sql_store, "same", NOW)[0])
-        assert sorted(counts) == list(range(1, 9))  # type: ignore[type-var]
-    finally:
-        sql_store.close()
+def test_concurrent_login_attempts_are_each_counted_once(postgres_store: SqlStore) -> None:
+    counts = race(8, lambda: hit(postgres_store, "same", NOW)[0])
+    assert sorted(counts) == list(range(1, 9))  # type: ignore[type-var]
 
 
-@pytest.mark.parametrize("backend", POSTGRES)
-def test_concurrent_claims_of_a_lease_give_it_to_one(
-    backend: str, request: pytest.FixtureRequest
-) -> None:
-    sql_store = SqlStore.open(migrated_url(backend, request))
-    try:
-        claim(sql_store, "earlier", NOW - timedelta(minutes=5))
-        outcomes = race(8, lambda: claim(sql_store, threading.current_thread().name, NOW))
-        assert outcomes.count(None) == 1
-        assert [o for o in outcomes if o is not None] == [NOW] * 7
-    finally:
-        sql_store.close()
+def test_concurrent_claims_of_a_lease_give_it_to_one(postgres_store: SqlStore) -> None:
+    claim(postgres_store, "earlier", NOW - timedelta(minutes=5))
+    outcomes = race(8, lambda: claim(postgres_store, threading.current_thread().name, NOW))
+    assert outcomes.count(None) == 1
+    assert [o for o in outcomes if o is not None] == [NOW] * 7
 
 
-@pytest.mark.parametrize("backend", POSTGRES)
-def test_concurrent_first_uses_of_a_secret_agree_on_one(
-    backend: str, request: pytest.FixtureRequest
-) -> None:
-    sql_store = SqlStore.open(migrated_url(backend, request))
-
+def test_concurrent_first_uses_of_a_secret_agree_on_one(postgres_store: SqlStore) -> None:
     def get() -> str:
-        with sql_store() as uow:
+        with postgres_store() as uow:
             value = uow.secrets.get_or_add("key", threading.current_thread().name, NOW)
             uow.commit()
         return value
 
-    try:
-        assert len(set(race(8, get))) == 1
-    finally:
-        sql_store.close()
+    assert len(set(race(8, get))) == 1
 
 
-@pytest.mark.parametrize("backend", POSTGRES)
-def test_concurrent_logins_get_no_more_attempts_than_the_limit(
-    backend: str, request: pytest.FixtureRequest
-) -> None:
+def test_concurrent_logins_get_no_more_attempts_than_the_limit(postgres_store: SqlStore) -> None:
     """Eight guesses at once, as if through eight processes: five reach the password check."""
     from wa_manager.services.sessions import LoginThrottle, TooManyAttempts
 
-    sql_store = SqlStore.open(migrated_url(backend, request))
-    throttle = LoginThrottle(sql_store, lambda: NOW)
+    throttle = LoginThrottle(postgres_store, lambda: NOW)
 
     def guess() -> str:
         try:
@@ -304,23 +280,16 @@ def test_concurrent_logins_get_no_more_attempts_than_the_limit(
             return "refused"
         return "checked"
 
-    try:
-        outcomes = race(8, guess)
-        assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 3  # type: ignore[type-var]
-    finally:
-        sql_store.close()
+    outcomes = race(8, guess)
+    assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 3  # type: ignore[type-var]
 
 
-@pytest.mark.parametrize("backend", SQL)
-def test_two_processes_schedulers_on_one_database_sync_once_per_turn(
-    backend: str, request: pytest.FixtureRequest
-) -> None:
+def test_two_processes_schedulers_on_one_database_sync_once_per_turn(sql_store: SqlStore) -> None:
     from wa_manager.bootstrap import bootstrap
     from wa_manager.config import Settings
     from wa_manager.domain.model import LIBRARY
     from wa_manager.testing import FastHasher, FixedClock, StaticChats
 
-    sql_store = SqlStore.open(migrated_url(backend, request))
     clock = FixedClock(NOW)
     apps = [
         bootstrap(
@@ -332,16 +301,13 @@ def test_two_processes_schedulers_on_one_database_sync_once_per_turn(
         )
         for _ in range(2)
     ]
-    try:
-        first, second = (app.syncs.scheduler(60.0, holder=f"p{n}") for n, app in enumerate(apps))
-        assert first.run_once() == 60.0
-        clock.advance(timedelta(seconds=20))
-        assert second.run_once() == 41.0  # 40 s of first's turn left, and a second of slack
-        clock.advance(timedelta(seconds=41))
-        second.run_once()
-        assert first.run_once() == 61.0  # second has the turn now, for 60 s and the slack
-        runs = apps[0].syncs.history(LIBRARY, limit=10).items
-        assert sorted(run.started_at for run in runs) == [NOW, NOW + timedelta(seconds=61)]
-        assert (second.state().last_error, first.state().consecutive_failures) == (None, 0)
-    finally:
-        sql_store.close()
+    first, second = (app.syncs.scheduler(60.0, holder=f"p{n}") for n, app in enumerate(apps))
+    assert first.run_once() == 60.0
+    clock.advance(timedelta(seconds=20))
+    assert second.run_once() == 41.0  # 40 s of first's turn left, and a second of slack
+    clock.advance(timedelta(seconds=41))
+    second.run_once()
+    assert first.run_once() == 61.0  # second has the turn now, for 60 s and the slack
+    runs = apps[0].syncs.history(LIBRARY, limit=10).items
+    assert sorted(run.started_at for run in runs) == [NOW, NOW + timedelta(seconds=61)]
+    assert (second.state().last_error, first.state().consecutive_failures) == (None, 0)
