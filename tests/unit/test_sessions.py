@@ -63,6 +63,15 @@ def test_ending_all_of_a_users_sessions_can_keep_the_current_one(app: App) -> No
         app.sessions.user_for(desk)
 
 
+def test_end_sessions_of_keeps_the_callers_own(app: App) -> None:
+    maria = app.add_user("maria", "user")
+    mine, other = app.sessions.start(maria), app.sessions.start(maria)
+    app.sessions.end_sessions_of(maria.id, keep=mine)
+    assert app.sessions.user_for(mine) == maria
+    with pytest.raises(AuthError):
+        app.sessions.user_for(other)
+
+
 def test_a_session_notes_when_it_was_seen_only_every_few_minutes(
     app: App, store: InMemoryStore, clock: FixedClock
 ) -> None:

@@ -122,6 +122,11 @@ class Sessions:
             uow.commit()
         return ended
 
+    def end_sessions_of(self, user_id: int, keep: str | None = None) -> None:
+        """``end_all_for`` under the name of the ``SessionEnder`` port that account
+        management calls (``keep``: the caller's own session secret)."""
+        self.end_all_for(user_id, except_secret=keep)
+
     def signing_key(self) -> str:
         """The shared key that signs cookies and CSRF tokens, made on first use."""
         with self.store() as uow:
