@@ -7,7 +7,8 @@ UltraMsg need no token), argon2 for passwords, the system clock, and for ``wa-ma
 the built-in fake UltraMsg (``start_demo_upstream``).
 
 The ``App`` holds the use-case objects (``app.syncs``, ``app.accounts``,
-``app.contacts``, ``app.teams``, ``app.conversations``, ``app.messaging``, ``app.webhooks``),
+``app.contacts``, ``app.teams``, ``app.conversations``, ``app.messaging``, ``app.webhooks``;
+``app.sessions`` and ``app.login_throttle`` for the web server),
 each bound to its ports once; every one of their methods takes the actor first.
 On top sits the small library façade of the public interface (``sync``,
 ``add_user``, ``link``, ``unlink``, ``conversations_for`` act as the system,
@@ -35,6 +36,7 @@ from wa_manager.services.accounts import Accounts
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, Contacts
 from wa_manager.services.conversations import Conversations
 from wa_manager.services.messages import Messages
+from wa_manager.services.sessions import LoginThrottle, Sessions
 from wa_manager.services.sync import Syncs
 from wa_manager.services.teams import Teams
 from wa_manager.services.webhooks import Webhooks
@@ -117,7 +119,9 @@ class App:
         self.store = store
         self.clock = clock
         self.syncs = Syncs(store, clock, upstream, include_groups=settings.sync_groups)
-        self.accounts = Accounts(store, hasher, clock, password_policy)
+        self.sessions = Sessions(store, clock)
+        self.accounts = Accounts(store, hasher, clock, password_policy, sessions=self.sessions)
+        self.login_throttle = LoginThrottle(store, clock)
         self.contacts = Contacts(store, clock)
         self.teams = Teams(store, clock)
         self.conversations = Conversations(store)

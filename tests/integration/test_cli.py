@@ -532,7 +532,7 @@ class RecordingServer:
     ("args", "address"),
     [([], ("127.0.0.1", 8000)), (["--host", "0.0.0.0", "--port", "8080"], ("0.0.0.0", 8080))],
 )
-def test_serve_runs_the_http_app_and_warns_without_a_secret_key(
+def test_serve_runs_the_http_app_with_the_session_key_kept_in_the_database(
     invoke: Invoke, store: InMemoryStore, args: Sequence[str], address: tuple[str, int]
 ) -> None:
     from starlette.testclient import TestClient
@@ -540,19 +540,46 @@ def test_serve_runs_the_http_app_and_warns_without_a_secret_key(
     server = RecordingServer()
     wiring = Wiring(app_factory=lambda settings: memory_app(store=store), run_server=server)
     result = ok(invoke("serve", *args, obj=wiring))
-    assert "WA_MANAGER_SECRET_KEY" in result.stderr
+    assert "WA_MANAGER_SECRET_KEY" not in result.stderr
     ((asgi_app, host, port),) = server.calls
     assert (host, port) == address
+    assert store.published.secrets  # the generated key, shared by every process
     with TestClient(asgi_app) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_serve_with_a_secret_key_does_not_warn(invoke: Invoke) -> None:
+def test_serve_on_sqlite_warns_that_it_is_one_process_only(invoke: Invoke) -> None:
     server = RecordingServer()
     wiring = Wiring(app_factory=lambda settings: memory_app(secret_key="k" * 32), run_server=server)
     result = ok(invoke("serve", obj=wiring))
-    assert result.stderr == ""
+    assert result.stderr.startswith("warning: the database is SQLite")
+    assert "PostgreSQL" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert len(server.calls) == 1
+
+
+def test_serve_on_postgresql_does_not_warn(invoke: Invoke) -> None:
+    server = RecordingServer()
+    url = "postgresql+psycopg://wa@db.example/wa"
+    wiring = Wiring(app_factory=lambda settings: memory_app(database_url=url), run_server=server)
+    result = ok(invoke("serve", obj=wiring))
+    assert result.stderr == ""
+
+
+def test_serve_with_workers_hands_the_environment_to_the_workers(invoke: Invoke) -> None:
+    calls: list[tuple[dict[str, str], str, int, int]] = []
+
+    def run_workers(environ: Any, *, host: str, port: int, workers: int, options: Any) -> None:
+        calls.append((dict(environ), host, port, workers))
+
+    url = "postgresql+psycopg://wa@db.example/wa"
+    wiring = Wiring(
+        app_factory=lambda settings: memory_app(database_url=url), run_workers=run_workers
+    )
+    ok(invoke("serve", "--workers", "3", "--port", "0", "--sync-every", "5m", obj=wiring))
+    ((environ, host, port, workers),) = calls
+    assert (host, port, workers) == ("127.0.0.1", 0, 3)
+    assert environ["WA_MANAGER_SYNC_EVERY"] == "5m"
 
 
 def test_serve_on_a_busy_port_exits_1_with_one_line(invoke: Invoke) -> None:

@@ -361,8 +361,8 @@ class BrokenStore:
         self.inner = InMemoryStore()
         self.down = False
 
-    def __call__(self) -> FakeUnitOfWork:
-        return self.inner()
+    def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+        return self.inner(read_only=read_only)
 
     def ping(self) -> None:
         if self.down:

@@ -20,9 +20,12 @@ from test_http_support import (
     sync,
 )
 
+from wa_manager.bootstrap import bootstrap
+from wa_manager.config import Settings
 from wa_manager.domain.model import RawChat
 from wa_manager.entrypoints.http.api import OPERATIONS, Access
 from wa_manager.entrypoints.http.app import create_app
+from wa_manager.testing import FastHasher, InMemoryStore
 
 
 @pytest.fixture
@@ -200,6 +203,45 @@ def test_logout_ends_the_session(world: World) -> None:
     csrf = browser_login(world.client, "maria")
     world.client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert world.client.get("/api/me").status_code == 401
+
+
+def test_a_cookie_replayed_after_sign_out_is_refused(world: World) -> None:
+    csrf = browser_login(world.client, "maria")
+    kept = world.client.cookies["session"]
+    world.client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    world.client.cookies.set("session", kept)
+    assert world.client.get("/api/me").status_code == 401
+    assert world.client.get("/conversations", follow_redirects=False).status_code == 303
+
+
+def test_a_second_process_on_the_same_store_knows_the_session_and_its_csrf() -> None:
+    """Two server processes on one database, neither with WA_MANAGER_SECRET_KEY: the
+    key kept in the database signs for both, and the session lives there too."""
+    store = InMemoryStore()
+    first, second = (bootstrap(Settings(), store=store, hasher=FastHasher()) for _ in range(2))
+    first.add_user("admin", "admin", PASSWORD)
+    with (
+        TestClient(create_app(first), base_url="https://testserver") as one,
+        TestClient(create_app(second), base_url="https://testserver") as other,
+    ):
+        csrf = browser_login(one, "admin")
+        other.cookies.set("session", one.cookies["session"])
+        assert other.get("/api/me").json()["username"] == "admin"
+        answer = other.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+        assert answer.status_code == 303
+        assert one.get("/api/me").status_code == 401  # signed out on the other one
+
+
+def test_the_csrf_token_of_one_session_is_refused_in_another(world: World) -> None:
+    mine = browser_login(world.client, "admin")
+    with TestClient(create_app(world.app), base_url="https://testserver") as other:
+        theirs = browser_login(other, "admin")
+        assert theirs != mine
+        contact = other.get("/api/contacts").json()["items"][0]["id"]
+        answer = other.put(
+            f"/api/contacts/{contact}/users", json={"user_ids": []}, headers={"X-CSRF-Token": mine}
+        )
+        assert answer.status_code == 403
 
 
 # -- login throttling ------------------------------------------------------------------

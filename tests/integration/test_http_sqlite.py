@@ -149,3 +149,28 @@ def test_a_real_server_answers_the_api(server: tuple[str, str, Path]) -> None:
         assert bad.status_code == 422
         assert token not in bad.text + not_configured.text
     assert token not in log.read_text()
+
+
+def test_reads_answer_while_a_long_write_holds_the_sqlite_lock(
+    world: World, tmp_path: Path
+) -> None:
+    """A GET is a read: it neither waits for a writer nor writes (``last_used_at`` is
+    written at most every few minutes, and was just written by the first request)."""
+    import sqlite3
+
+    headers = world.admin.headers
+    assert world.client.get("/api/me", headers=headers).status_code == 200
+    writer = sqlite3.connect(tmp_path / "http.db", timeout=0, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # a big sync in another process holds the lock
+        writer.execute("UPDATE contacts SET name = 'renamed'")
+        for path in ("/api/me", "/api/contacts", "/api/conversations", "/api/sync-runs"):
+            answer = world.client.get(path, headers=headers)
+            assert answer.status_code == 200, (path, answer.text)
+        names = {
+            item["name"]
+            for item in world.client.get("/api/contacts", headers=headers).json()["items"]
+        }
+        assert "renamed" not in names  # the last committed state
+    finally:
+        writer.close()

@@ -15,6 +15,10 @@ from wa_manager.domain.errors import ConfigError, SchemaNotReady, StorageError
 
 TABLES = {
     "alembic_version",
+    "leases",
+    "login_attempts",
+    "sessions",
+    "shared_secrets",
     "api_tokens",
     "contact_links",
     "contacts",

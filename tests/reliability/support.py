@@ -177,6 +177,17 @@ def cli_environment(base_url: str, database_url: str, token: str = TOKEN) -> dic
     }
 
 
+def wait_until_serving(root: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    """Return once ``root/healthz`` answers 200; fail with the log if the server died."""
+    for _ in range(600):
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{root}/healthz", timeout=2).status_code == 200:
+                return
+        assert server.poll() is None, log.read_text()
+        time.sleep(0.1)
+    raise AssertionError(f"{root} did not answer in a minute: {log.read_text()}")
+
+
 @contextlib.contextmanager
 def served_process(env: dict[str, str], log: Path, *options: str) -> Iterator[str]:
     """``wa-manager serve [options]`` in a child process, its output in ``log``; its root URL."""
@@ -190,12 +201,7 @@ def served_process(env: dict[str, str], log: Path, *options: str) -> Iterator[st
         )
         root = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(600):
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{root}/healthz", timeout=2).status_code == 200:
-                        break
-                assert server.poll() is None, log.read_text()
-                time.sleep(0.1)
+            wait_until_serving(root, server, log)
             yield root
         finally:
             server.terminate()

@@ -10,22 +10,7 @@ from wa_manager.bootstrap import App
 from wa_manager.domain.errors import AlreadyExists, AuthError, InvalidInput, NotFound
 from wa_manager.domain.model import LIBRARY, Role
 from wa_manager.services.accounts import hash_api_token
-from wa_manager.testing import DEFAULT_NOW, FixedClock, InMemoryStore, memory_app
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def store() -> InMemoryStore:
-    return InMemoryStore()
-
-
-@pytest.fixture
-def app(store: InMemoryStore, clock: FixedClock) -> App:
-    return memory_app(store=store, clock=clock)
+from wa_manager.testing import DEFAULT_NOW, FixedClock, InMemoryStore
 
 
 def test_a_new_user_is_listed_with_its_role(app: App) -> None:
@@ -142,11 +127,23 @@ def test_a_token_for_an_unknown_user_is_not_made(app: App, store: InMemoryStore)
     assert store.published.tokens == {}
 
 
-def test_a_session_of_a_user_that_does_not_exist_has_ended(app: App) -> None:
+def test_a_token_in_use_notes_its_last_use_only_every_few_minutes(
+    app: App, store: InMemoryStore, clock: FixedClock
+) -> None:
     maria = app.add_user("maria", "user")
-    assert app.accounts.user_for_session(maria.id) == maria
-    with pytest.raises(AuthError, match="sign in again"):
-        app.accounts.user_for_session(maria.id + 1)
+    token = app.accounts.create_token(LIBRARY, "maria")
+    app.accounts.user_for_token(token)
+    writes_before = sum(1 for uow in store.recent_units if uow.committed)
+    clock.advance(timedelta(minutes=4))
+    for _ in range(3):
+        assert app.accounts.user_for_token(token) == maria
+    assert sum(1 for uow in store.recent_units if uow.committed) == writes_before
+    with store() as uow:
+        assert uow.tokens.list_for(maria.id)[0].last_used_at == DEFAULT_NOW
+    clock.advance(timedelta(minutes=1))
+    app.accounts.user_for_token(token)
+    with store() as uow:
+        assert uow.tokens.list_for(maria.id)[0].last_used_at == DEFAULT_NOW + timedelta(minutes=5)
 
 
 def test_usernames_are_unique_regardless_of_case_and_sign_in_takes_any_case(app: App) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -197,3 +198,49 @@ def test_sync_every_comes_from_the_environment() -> None:
 def test_a_bad_or_too_short_sync_every_is_a_config_error(raw: str) -> None:
     with pytest.raises(ConfigError, match="WA_MANAGER_SYNC_EVERY"):
         Settings.from_env({"WA_MANAGER_SYNC_EVERY": raw})
+
+
+# -- several processes on one store take turns -------------------------------------------
+
+
+def test_schedulers_of_several_processes_sync_once_per_interval_in_all() -> None:
+    """Three processes' schedulers on one store: one sync per interval overall, and
+    those whose turn it was not record no failure."""
+    from wa_manager.domain.model import LIBRARY
+    from wa_manager.testing import InMemoryStore, memory_app
+
+    time = FakeTime()
+    store = InMemoryStore()
+    apps = [memory_app([], store=store, clock=time.clock) for _ in range(3)]
+    schedulers = [app.syncs.scheduler(60.0, holder=f"p{n}") for n, app in enumerate(apps)]
+    due = [START + timedelta(seconds=7 * n) for n in range(3)]  # started a little apart
+    while time.now < START + timedelta(minutes=10):
+        for n, scheduler in enumerate(schedulers):
+            if due[n] <= time.now:
+                due[n] = time.now + timedelta(seconds=scheduler.run_once())
+        time.now += timedelta(seconds=1)
+    runs = apps[0].syncs.history(LIBRARY, limit=50).items
+    started = sorted(run.started_at for run in runs)
+    assert 9 <= len(started) <= 10
+    assert all(b - a >= timedelta(seconds=60) for a, b in itertools.pairwise(started))
+    for scheduler in schedulers:
+        state = scheduler.state()
+        assert (state.last_error, state.consecutive_failures) == (None, 0)
+
+
+def test_a_process_that_lost_the_turn_looks_again_when_it_ends() -> None:
+    from wa_manager.testing import InMemoryStore, memory_app
+
+    time = FakeTime()
+    store = InMemoryStore()
+    first, second = (
+        memory_app([], store=store, clock=time.clock).syncs.scheduler(60.0, holder=name)
+        for name in ("a", "b")
+    )
+    assert first.run_once() == 60.0
+    time.now += timedelta(seconds=15)
+    assert second.run_once() == 46.0  # the 45 s left of a's turn, and a second of slack
+    assert second.state().last_started_at is None
+    time.now += timedelta(seconds=46)
+    second.run_once()
+    assert second.state().last_started_at == time.now

@@ -190,8 +190,8 @@ def test_when_ultramsg_fails_nothing_is_written(error: UpstreamError) -> None:
 
 def test_a_database_failure_in_the_middle_writes_nothing() -> None:
     class BrokenStore(InMemoryStore):
-        def __call__(self) -> FakeUnitOfWork:
-            uow = super().__call__()
+        def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+            uow = super().__call__(read_only=read_only)
 
             def fail(source: str, now: object) -> int:
                 raise StorageError("the database went away")
@@ -283,8 +283,8 @@ class _HistoryUnavailableStore(InMemoryStore):
         super().__init__()
         self.failures_left = 1
 
-    def __call__(self):  # type: ignore[no-untyped-def]
-        unit = super().__call__()
+    def __call__(self, *, read_only=False):  # type: ignore[no-untyped-def]
+        unit = super().__call__(read_only=read_only)
         start = unit.sync_runs.start
 
         def flaky_start(*args, **kwargs):  # type: ignore[no-untyped-def]

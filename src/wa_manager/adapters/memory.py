@@ -27,7 +27,7 @@ import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Concatenate, NamedTuple, ParamSpec, Self, TypeVar
 
@@ -53,18 +53,24 @@ from wa_manager.domain.model import (
     NewContact,
     NewMessage,
     Page,
+    SignedInSession,
     StoredContactState,
     SyncReport,
     SyncRun,
     Team,
     TeamEvent,
+    TokenUse,
     User,
 )
 from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
+    LeaseRepository,
     LinkRepository,
+    LoginAttemptRepository,
     MessageRepository,
+    SecretRepository,
+    SessionRepository,
     SyncRunRepository,
     TeamRepository,
     TokenRepository,
@@ -85,6 +91,16 @@ class _ConversationRow(NamedTuple):
     source: str
     assigned_user_id: int | None
     created_at: datetime
+
+
+class _SessionRow(NamedTuple):
+    id: int
+    session_hash: str
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
 
 
 @define
@@ -112,6 +128,11 @@ class _Tables:
     team_ids: dict[str, int] = field(factory=dict)  # name -> id
     team_events: list[TeamEvent] = field(factory=list)
     contact_teams: dict[int, frozenset[int]] = field(factory=dict)  # contact id -> team ids
+    sessions: dict[int, _SessionRow] = field(factory=dict)
+    session_ids: dict[str, int] = field(factory=dict)  # session hash -> id
+    login_attempts: dict[str, tuple[int, datetime]] = field(factory=dict)  # key -> (n, start)
+    secrets: dict[str, str] = field(factory=dict)
+    leases: dict[str, tuple[str, datetime]] = field(factory=dict)  # name -> (holder, start)
 
     def copy(self) -> _Tables:
         return _Tables(**{f.name: getattr(self, f.name).copy() for f in fields(_Tables)})
@@ -180,6 +201,55 @@ class _Tables:
     def note_token_use(self, token_id: int, now: datetime) -> None:
         if token_id in self.tokens:
             self.tokens[token_id] = evolve(self.tokens[token_id], last_used_at=now)
+
+    def insert_session(self, row: _SessionRow) -> int:
+        if row.session_hash in self.session_ids:
+            raise AlreadyExists("this session exists already")
+        self.sessions[row.id] = row
+        self.session_ids[row.session_hash] = row.id
+        return row.id
+
+    def change_session(self, session_id: int, /, **changes: Any) -> None:
+        if session_id in self.sessions:
+            self.sessions[session_id] = self.sessions[session_id]._replace(**changes)
+
+    def delete_sessions(self, session_ids: Iterable[int]) -> None:
+        for session_id in session_ids:
+            row = self.sessions.pop(session_id, None)
+            if row is not None:
+                del self.session_ids[row.session_hash]
+
+    def hit_attempt(self, key: str, now: datetime, window_seconds: float) -> tuple[int, datetime]:
+        attempts, start = self.login_attempts.get(key, (0, now))
+        if start <= now - timedelta(seconds=window_seconds):
+            attempts, start = 0, now
+        self.login_attempts[key] = (attempts + 1, start)
+        return attempts + 1, start
+
+    def set_attempts(self, key: str, attempts: int | None) -> None:
+        if attempts is None:
+            self.login_attempts.pop(key, None)
+        elif key in self.login_attempts:
+            self.login_attempts[key] = (max(0, attempts), self.login_attempts[key][1])
+
+    def keep_attempts(self, keys: Iterable[str]) -> None:
+        kept = set(keys)
+        for key in [k for k in self.login_attempts if k not in kept]:
+            del self.login_attempts[key]
+
+    def put_secret(self, name: str, value: str) -> None:
+        self.secrets.setdefault(name, value)
+
+    def claim_lease(self, name: str, holder: str, now: datetime, period_seconds: float) -> bool:
+        current = self.leases.get(name)
+        if (
+            current is not None
+            and current[0] != holder
+            and current[1] > now - timedelta(seconds=period_seconds)
+        ):
+            return False
+        self.leases[name] = (holder, now)
+        return True
 
     def revoke_token(self, token_id: int, now: datetime) -> None:
         token = self.tokens.get(token_id)
@@ -712,15 +782,11 @@ class MemoryTokens(_Repository):
         return self._uow.write(_Tables.insert_token, token, token_hash)
 
     def user_for(self, token_hash: str, now: datetime) -> User | None:
-        token_id = self._tables.token_ids.get(token_hash)
-        if token_id is None:
+        found = self.find_live(token_hash)
+        if found is None:
             return None
-        token = self._tables.tokens[token_id]
-        user = self._tables.users.get(token.user_id)
-        if token.revoked_at is not None or user is None or not user.active:
-            return None
-        self._uow.write(_Tables.note_token_use, token_id, now)
-        return user
+        self.note_use(found.token_id, now)
+        return found.user
 
     def revoke(self, token_id: int, now: datetime) -> bool:
         token = self._tables.tokens.get(token_id)
@@ -739,6 +805,16 @@ class MemoryTokens(_Repository):
     def list_all(self) -> builtins.list[ApiToken]:
         tokens = self._tables.tokens
         return [tokens[tid] for tid in sorted(tokens)]
+    def find_live(self, token_hash: str) -> TokenUse | None:
+        token_id = self._tables.token_ids.get(token_hash)
+        token = None if token_id is None else self._tables.tokens[token_id]
+        user = None if token is None else self._tables.users.get(token.user_id)
+        if token is None or token.revoked_at is not None or user is None or not user.active:
+            return None
+        return TokenUse(token_id=token.id, user=user, last_used_at=token.last_used_at)
+
+    def note_use(self, token_id: int, now: datetime) -> None:
+        self._uow.write(_Tables.note_token_use, token_id, now)
 
 
 class MemoryTeams(_Repository):
@@ -770,6 +846,107 @@ class MemoryTeams(_Repository):
 
     def history(self, team_id: int) -> builtins.list[TeamEvent]:
         return [event for event in self._tables.team_events if event.team_id == team_id]
+
+
+class MemorySessions(_Repository):
+    """``SessionRepository`` in memory."""
+
+    def add(self, session_hash: str, user_id: int, now: datetime, expires_at: datetime) -> int:
+        if user_id not in self._tables.users:
+            raise NotFound(f"no user with id {user_id}")
+        (session_id,) = self._uow.store.new_ids("sessions", 1)
+        row = _SessionRow(session_id, session_hash, user_id, now, now, expires_at)
+        return self._uow.write(_Tables.insert_session, row)
+
+    def find_live(self, session_hash: str, now: datetime) -> SignedInSession | None:
+        session_id = self._tables.session_ids.get(session_hash)
+        row = None if session_id is None else self._tables.sessions[session_id]
+        user = None if row is None else self._tables.users.get(row.user_id)
+        if row is None or user is None or not user.active:
+            return None
+        if row.ended_at is not None or row.expires_at <= now:
+            return None
+        return SignedInSession(
+            id=row.id,
+            user=user,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            expires_at=row.expires_at,
+        )
+
+    def touch(self, session_id: int, now: datetime) -> None:
+        self._uow.write(_Tables.change_session, session_id, last_seen_at=now)
+
+    def end(self, session_hash: str, now: datetime) -> bool:
+        session_id = self._tables.session_ids.get(session_hash)
+        if session_id is None or self._tables.sessions[session_id].ended_at is not None:
+            return False
+        self._uow.write(_Tables.change_session, session_id, ended_at=now)
+        return True
+
+    def end_all_for(self, user_id: int, now: datetime, *, keep_hash: str | None = None) -> int:
+        ending = [
+            row.id
+            for row in self._tables.sessions.values()
+            if row.user_id == user_id and row.ended_at is None and row.session_hash != keep_hash
+        ]
+        for session_id in ending:
+            self._uow.write(_Tables.change_session, session_id, ended_at=now)
+        return len(ending)
+
+    def prune(self, before: datetime) -> int:
+        gone = [
+            row.id
+            for row in self._tables.sessions.values()
+            if row.expires_at < before or (row.ended_at is not None and row.ended_at < before)
+        ]
+        if gone:
+            self._uow.write(_Tables.delete_sessions, gone)
+        return len(gone)
+
+
+class MemoryLoginAttempts(_Repository):
+    """``LoginAttemptRepository`` in memory."""
+
+    def hit(self, key: str, now: datetime, window_seconds: float) -> tuple[int, datetime]:
+        return self._uow.write(_Tables.hit_attempt, key, now, window_seconds)
+
+    def give_back(self, key: str) -> None:
+        current = self._tables.login_attempts.get(key)
+        if current is not None:
+            self._uow.write(_Tables.set_attempts, key, current[0] - 1)
+
+    def forget(self, key: str) -> None:
+        self._uow.write(_Tables.set_attempts, key, None)
+
+    def prune(self, before: datetime, keep: int) -> int:
+        rows = self._tables.login_attempts
+        recent = sorted((k for k in rows if rows[k][1] >= before), key=lambda k: rows[k][1])
+        kept = recent[-keep:] if keep > 0 else []
+        gone = len(rows) - len(kept)
+        if gone:
+            self._uow.write(_Tables.keep_attempts, kept)
+        return gone
+
+
+class MemorySecrets(_Repository):
+    """``SecretRepository`` in memory."""
+
+    def get_or_add(self, name: str, candidate: str, now: datetime) -> str:
+        if name not in self._tables.secrets:
+            self._uow.write(_Tables.put_secret, name, candidate)
+        return self._tables.secrets[name]
+
+
+class MemoryLeases(_Repository):
+    """``LeaseRepository`` in memory."""
+
+    def claim(
+        self, name: str, holder: str, now: datetime, period_seconds: float
+    ) -> datetime | None:
+        if self._uow.write(_Tables.claim_lease, name, holder, now, period_seconds):
+            return None
+        return self._tables.leases[name][1]
 
 
 class MemoryLinks(_Repository):
@@ -861,8 +1038,9 @@ _Write = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 class FakeUnitOfWork:
     """A ``UnitOfWork`` over an ``InMemoryStore``; ``committed`` says whether it committed."""
 
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self.store = store
+        self.read_only = read_only
         self.committed = False
         self.contacts: ContactRepository = MemoryContacts(self)
         self.conversations: ConversationRepository = MemoryConversations(self)
@@ -872,6 +1050,10 @@ class FakeUnitOfWork:
         self.teams: TeamRepository = MemoryTeams(self)
         self.sync_runs: SyncRunRepository = MemorySyncRuns(self)
         self.messages: MessageRepository = MemoryMessages(self)
+        self.sessions: SessionRepository = MemorySessions(self)
+        self.login_attempts: LoginAttemptRepository = MemoryLoginAttempts(self)
+        self.secrets: SecretRepository = MemorySecrets(self)
+        self.leases: LeaseRepository = MemoryLeases(self)
         self._base: _Tables | None = None  # the published tables this unit of work reads
         self._work: _Tables | None = None  # its private copy, from the first write on
         self._log: list[_Write] = []
@@ -895,6 +1077,8 @@ class FakeUnitOfWork:
         self, op: Callable[Concatenate[_Tables, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Apply one write to this unit of work's copy and log it for ``commit()``."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work must not write")
         if self._work is None:
             self._work = self.tables.copy()
         result = op(self._work, *args, **kwargs)
@@ -951,8 +1135,8 @@ class InMemoryStore:
         self._sync_holders: dict[str, FakeUnitOfWork] = {}
         self._running: set[str] = set()  # instances whose run lock is held
 
-    def __call__(self) -> FakeUnitOfWork:
-        uow = FakeUnitOfWork(self)
+    def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+        uow = FakeUnitOfWork(self, read_only=read_only)
         self.recent_units.append(uow)
         return uow
 

@@ -404,3 +404,26 @@ class NewMessage(NamedTuple):
     sender_name: str | None
     status: MessageStatus
     created_at: datetime
+
+
+@frozen
+class SignedInSession:
+    """A live browser session as the store holds it: whose, and since when.
+
+    The session's secret is never stored, only its hash (``services.sessions``).
+    """
+
+    id: int
+    user: User
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+@frozen
+class TokenUse:
+    """A live API token found by its hash: its id, its user, and when it was last used."""
+
+    token_id: int
+    user: User
+    last_used_at: datetime | None

@@ -34,11 +34,13 @@ from wa_manager.domain.model import (
     RawChat,
     RawMessage,
     SendReceipt,
+    SignedInSession,
     StoredContactState,
     SyncReport,
     SyncRun,
     Team,
     TeamEvent,
+    TokenUse,
     User,
 )
 
@@ -191,6 +193,13 @@ class TokenRepository(Protocol):
     def list_all(self) -> builtins.list[ApiToken]:
         """Every token of every user (revoked ones too), by id."""
         ...
+    def find_live(self, token_hash: str) -> TokenUse | None:
+        """A live token of an active user, without writing anything; else None."""
+        ...
+
+    def note_use(self, token_id: int, now: datetime) -> None:
+        """Set the token's ``last_used_at``."""
+        ...
 
 
 class TeamRepository(Protocol):
@@ -220,6 +229,78 @@ class TeamRepository(Protocol):
 
     def history(self, team_id: int) -> builtins.list[TeamEvent]:
         """The team's membership events, oldest first."""
+        ...
+
+
+class SessionRepository(Protocol):
+    """Browser sessions, found by the hash of their secret (never the secret itself)."""
+
+    def add(self, session_hash: str, user_id: int, now: datetime, expires_at: datetime) -> int:
+        """Store a new session and return its id (ids are never reused)."""
+        ...
+
+    def find_live(self, session_hash: str, now: datetime) -> SignedInSession | None:
+        """The session if it was not ended, has not expired, and its user is active."""
+        ...
+
+    def touch(self, session_id: int, now: datetime) -> None:
+        """Set the session's ``last_seen_at``."""
+        ...
+
+    def end(self, session_hash: str, now: datetime) -> bool:
+        """End a live session for good; True if it was live."""
+        ...
+
+    def end_all_for(self, user_id: int, now: datetime, *, keep_hash: str | None = None) -> int:
+        """End every live session of the user but the one with ``keep_hash``; how many."""
+        ...
+
+    def prune(self, before: datetime) -> int:
+        """Delete sessions that expired or ended before ``before``; how many."""
+        ...
+
+
+class LoginAttemptRepository(Protocol):
+    """Counters of login attempts per key in fixed windows (the login throttle)."""
+
+    def hit(self, key: str, now: datetime, window_seconds: float) -> tuple[int, datetime]:
+        """Count one attempt against ``key`` atomically and return (attempts in the
+        current window, when that window started). A window older than
+        ``window_seconds`` starts again at ``now`` with this attempt."""
+        ...
+
+    def give_back(self, key: str) -> None:
+        """Take one attempt off ``key`` (a login that succeeded); never below zero."""
+        ...
+
+    def forget(self, key: str) -> None:
+        """Drop the counter of ``key``."""
+        ...
+
+    def prune(self, before: datetime, keep: int) -> int:
+        """Delete counters whose window started before ``before``, then the oldest
+        beyond the newest ``keep``; how many went."""
+        ...
+
+
+class SecretRepository(Protocol):
+    """Named secrets the processes of one deployment share (the session signing key)."""
+
+    def get_or_add(self, name: str, candidate: str, now: datetime) -> str:
+        """The stored secret called ``name``; when there is none, ``candidate`` is
+        stored and returned. Two processes racing both get the one that was stored."""
+        ...
+
+
+class LeaseRepository(Protocol):
+    """Named turns shared by every process: at most one holder per period."""
+
+    def claim(
+        self, name: str, holder: str, now: datetime, period_seconds: float
+    ) -> datetime | None:
+        """Take the turn called ``name`` when the last one began ``period_seconds``
+        ago or more, or was ``holder``'s own, atomically; None when taken, else when
+        the current turn (another holder's) began."""
         ...
 
 
@@ -368,6 +449,10 @@ class UnitOfWork(Protocol):
     links: LinkRepository
     teams: TeamRepository
     sync_runs: SyncRunRepository
+    sessions: SessionRepository
+    login_attempts: LoginAttemptRepository
+    secrets: SecretRepository
+    leases: LeaseRepository
 
     def __enter__(self) -> Self: ...
 
@@ -389,15 +474,19 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    """Makes a fresh ``UnitOfWork`` per use case call."""
+    """Makes a fresh ``UnitOfWork`` per use case call.
 
-    def __call__(self) -> UnitOfWork: ...
+    ``read_only=True`` is for use cases that only read: such a unit of work never
+    waits for a writer (on SQLite it does not take the write lock) and must not write.
+    """
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
 
 
 class Store(Protocol):
     """A database: a factory of units of work that can also be checked and closed."""
 
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
 
     def ping(self) -> None:
         """Return when the database answers; raise ``StorageError`` otherwise."""

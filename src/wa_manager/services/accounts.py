@@ -36,6 +36,7 @@ from wa_manager.domain.ports import (
 from wa_manager.domain.rules import validate_label, validate_username
 from wa_manager.services.lookups import existing_user
 from wa_manager.services.permissions import Action, authorize
+from wa_manager.services.sessions import is_stale
 
 TOKEN_PREFIX = "wam_"  # noqa: S105 (a prefix, not a secret)
 MIN_PASSWORD_LENGTH = 8
@@ -145,13 +146,13 @@ class Accounts:
     def user(self, actor: Actor, username: str) -> User:
         """The user with this name, or ``NotFound`` saying so."""
         authorize(actor, Action.LIST_USERS)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             return existing_user(uow, username)
 
     def users(self, actor: Actor) -> list[User]:
         """Every user, by id."""
         authorize(actor, Action.LIST_USERS)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             return uow.users.list()
 
     def change_user(
@@ -278,19 +279,27 @@ class Accounts:
         return revoked
 
     def user_for_token(self, token: str) -> User:
-        """The active user a live API token belongs to, or ``AuthError``."""
-        with self.store() as uow:
-            user = uow.tokens.user_for(hash_api_token(token), self.clock())
-            uow.commit()  # keeps last_used_at
-        if user is None or not user.active:
+        """The active user a live API token belongs to, or ``AuthError``.
+
+        A read: ``last_used_at`` is written only when it is a few minutes old
+        (``sessions.LAST_SEEN_PRECISION``), in a short transaction of its own.
+        """
+        now = self.clock()
+        with self.store(read_only=True) as uow:
+            found = uow.tokens.find_live(hash_api_token(token))
+        if found is None or not found.user.active:
             raise AuthError(
                 "the API token is unknown or revoked; create one with `wa-manager tokens create`"
             )
-        return user
+        if is_stale(found.last_used_at, now):
+            with self.store() as uow:
+                uow.tokens.note_use(found.token_id, now)
+                uow.commit()
+        return found.user
 
     def user_for_password(self, username: str, password: str) -> User:
         """The user whose password this is, or ``AuthError`` (the same for an unknown user)."""
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             user = uow.users.by_username(username)
             stored = uow.users.password_hash(user.id) if user is not None else None
         if user is None or stored is None:
@@ -298,12 +307,4 @@ class Accounts:
             raise AuthError("wrong username or password")
         if not self.hasher.verify(stored, password) or not user.active:
             raise AuthError("wrong username or password")
-        return user
-
-    def user_for_session(self, user_id: int) -> User:
-        """The active user a session cookie names, or ``AuthError``."""
-        with self.store() as uow:
-            user = uow.users.get(user_id)
-        if user is None or not user.active:
-            raise AuthError("your session has ended; sign in again")
         return user

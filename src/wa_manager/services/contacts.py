@@ -77,7 +77,7 @@ class Contacts:
         """A page of contacts, newest first, optionally filtered by ``search``/``vanished``."""
         authorize(actor, Action.LIST_CONTACTS)
         check_limit(limit)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             return uow.contacts.page(
                 search=search or None, limit=limit, before_id=before_id, vanished=vanished
             )
@@ -93,7 +93,7 @@ class Contacts:
     def get(self, actor: Actor, contact_id: int) -> Contact:
         """One contact, or ``NotFound``."""
         authorize(actor, Action.SEE_CONTACT)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             return existing_contact(uow, contact_id)
 
     def link(self, actor: Actor, contact: str, username: str) -> bool:
@@ -213,14 +213,14 @@ class Contacts:
     def user_ids(self, actor: Actor, contact_id: int) -> list[int]:
         """The ids of the users linked to a contact."""
         authorize(actor, Action.SEE_LINKS)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             existing_contact(uow, contact_id)
             return uow.links.user_ids(contact_id)
 
     def links(self, actor: Actor) -> list[tuple[ContactLink, Contact, User]]:
         """Every link with its contact and user, for listings."""
         authorize(actor, Action.SEE_LINKS)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             rows: list[tuple[ContactLink, Contact, User]] = []
             for item in uow.links.list():
                 contact = uow.contacts.get(item.contact_id)
@@ -232,7 +232,7 @@ class Contacts:
     def link_history(self, actor: Actor, contact_id: int) -> list[LinkEvent]:
         """Who linked and unlinked this contact, and when, oldest first."""
         authorize(actor, Action.SEE_LINK_HISTORY)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             existing_contact(uow, contact_id)
             return uow.links.history(contact_id)
 

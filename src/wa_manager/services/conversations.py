@@ -28,7 +28,7 @@ class Conversations:
         """A page of the conversations ``actor`` may see, newest first."""
         viewer = authorize(actor, Action.SEE_CONVERSATIONS)
         check_limit(limit)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             return uow.conversations.page(viewer, limit=limit, before_id=before_id)
 
     def all(self, actor: Actor) -> list[Conversation]:
@@ -45,7 +45,7 @@ class Conversations:
     def get(self, actor: Actor, conversation_id: int) -> Conversation:
         """One conversation, or ``NotFound`` when absent or not visible (the same answer)."""
         viewer = authorize(actor, Action.SEE_CONVERSATIONS)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             conversation = uow.conversations.get(viewer, conversation_id)
         if conversation is None:
             raise NotFound(f"no conversation with id {conversation_id}")

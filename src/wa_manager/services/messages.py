@@ -104,7 +104,7 @@ class Messages:
         conversation is absent or not visible)."""
         authorize(actor, Action.READ_MESSAGES)
         check_limit(limit)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             conversation = _visible_conversation(uow, actor, conversation_id)
             return uow.messages.page(conversation.id, limit=limit, before_id=before_id)
 

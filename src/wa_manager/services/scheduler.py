@@ -7,6 +7,12 @@ after an exponential backoff that starts at ``initial_backoff`` and never exceed
 the interval; a success goes back to the interval. ``state()`` says what it is
 doing, for the Contact Links page and ``GET /api/sync-schedule``.
 
+Several server processes on one database each run a scheduler; ``claim_turn``
+makes them take turns (``Syncs.scheduler``: a lease row in the database), so that
+there is one scheduled sync per interval in all. A process whose turn it is not
+skips the sync without counting a failure and looks again when the current turn
+ends; a process that dies holding the turn loses it when the interval is over.
+
 Time is injected: ``clock`` for the timestamps it shows and ``wait(seconds)`` for
 the pauses (it returns True when the scheduler was stopped meanwhile), so tests
 drive it step by step with a fake clock and no real sleeping.
@@ -15,6 +21,9 @@ drive it step by step with a fake clock and no real sleeping.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,11 +32,41 @@ from attrs import frozen
 
 from wa_manager.domain.errors import WaManagerError
 from wa_manager.domain.model import SyncReport
-from wa_manager.domain.ports import Clock
+from wa_manager.domain.ports import Clock, UnitOfWorkFactory
 
 logger = logging.getLogger("wa_manager.scheduler")
 
 DEFAULT_INITIAL_BACKOFF = 30.0
+# A process that lost the turn looks again this long after the turn ends, so that the
+# holder (waking at the same moment) takes the next one rather than racing for it.
+TURN_SLACK_SECONDS = 1.0
+
+
+def turns_from_lease(
+    store: UnitOfWorkFactory,
+    clock: Clock,
+    name: str,
+    interval: float,
+    *,
+    holder: str | None = None,
+) -> Callable[[], float | None]:
+    """A ``claim_turn`` for ``SyncScheduler``: the lease ``name`` in the store, one turn
+    per ``interval`` among every process. It answers None when this process has the
+    turn, else the seconds until it should look again. ``holder`` names this process
+    (default: host, process id and a random part)."""
+    me = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+    def claim_turn() -> float | None:
+        now = clock()
+        with store() as uow:
+            began = uow.leases.claim(name, me, now, interval)
+            uow.commit()
+        if began is None:
+            return None
+        ends = began + timedelta(seconds=interval)
+        return max(1.0, (ends - now).total_seconds()) + TURN_SLACK_SECONDS
+
+    return claim_turn
 
 
 @frozen
@@ -63,12 +102,14 @@ class SyncScheduler:
         clock: Clock,
         initial_backoff: float = DEFAULT_INITIAL_BACKOFF,
         wait: Callable[[float], bool] | None = None,
+        claim_turn: Callable[[], float | None] | None = None,
     ) -> None:
         if not interval > 0:
             raise ValueError("the sync interval must be positive")
         self.interval = interval
         self.initial_backoff = min(initial_backoff, interval)
         self._run_sync = run_sync
+        self._claim_turn = claim_turn
         self._clock = clock
         self._stopped = threading.Event()
         self._wait = wait if wait is not None else self._stopped.wait
@@ -101,8 +142,20 @@ class SyncScheduler:
         """Run one sync now, note its outcome, and return the seconds until the next one.
 
         Never raises for a failed sync: the failure is kept in ``last_error`` and
-        the next attempt comes after the backoff.
+        the next attempt comes after the backoff. When another process has the turn
+        (``claim_turn`` says how long it lasts), nothing runs and nothing is recorded
+        but when to look again.
         """
+        if self._claim_turn is not None:
+            try:
+                busy_for = self._claim_turn()
+            except WaManagerError as failure:  # the database is down: as a failed sync
+                logger.warning("scheduled sync: cannot take a turn: %s", failure)
+                return self._note_outcome(None, str(failure), started=False)
+            if busy_for is not None:
+                with self._lock:
+                    self._next_run_at = self._clock() + timedelta(seconds=busy_for)
+                return busy_for
         with self._lock:
             self._running = True
             self._last_started_at = self._clock()
@@ -116,9 +169,17 @@ class SyncScheduler:
         except Exception as failure:  # the thread must survive whatever a sync raises
             error = f"unexpected {type(failure).__name__}; see the server log"
             logger.error("scheduled sync failed with an unexpected %s", type(failure).__name__)
+        return self._note_outcome(report, error)
+
+    def _note_outcome(
+        self, report: SyncReport | None, error: str | None, *, started: bool = True
+    ) -> float:
+        """Keep the outcome of an attempt; the seconds until the next."""
         with self._lock:
             self._running = False
-            self._last_finished_at = finished = self._clock()
+            finished = self._clock()
+            if started:
+                self._last_finished_at = finished
             self._last_error = error
             if report is not None:
                 self._last_report = report

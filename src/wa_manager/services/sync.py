@@ -26,8 +26,10 @@ from wa_manager.domain.rules import plan_sync
 from wa_manager.services import status
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, check_limit
 from wa_manager.services.permissions import Action, authorize
-from wa_manager.services.scheduler import SyncScheduler
+from wa_manager.services.scheduler import SyncScheduler, turns_from_lease
 from wa_manager.services.status import InstanceStatus
+
+SCHEDULED_SYNC_LEASE = "scheduled-sync"  # the lease the processes' schedulers share
 
 
 def sync_contacts(
@@ -176,13 +178,13 @@ class Syncs:
         """Recorded syncs, newest first."""
         authorize(actor, Action.SEE_SYNC_HISTORY)
         check_limit(limit)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             return uow.sync_runs.page(limit=limit, before_id=before_id)
 
     def last(self, actor: Actor) -> SyncRun | None:
         """The most recent recorded sync, if any."""
         authorize(actor, Action.SEE_SYNC_HISTORY)
-        with self.store() as uow:
+        with self.store(read_only=True) as uow:
             return uow.sync_runs.latest()
 
     def instance_status(self, actor: Actor) -> InstanceStatus:
@@ -191,9 +193,19 @@ class Syncs:
         instance_id, source = self.upstream()
         return status.instance_status(source, instance_id)
 
-    def scheduler(self, every_seconds: float) -> SyncScheduler:
-        """A scheduler that syncs as ``SCHEDULER`` every ``every_seconds`` (not started)."""
-        return SyncScheduler(lambda: self.run(SCHEDULER), every_seconds, clock=self.clock)
+    def scheduler(self, every_seconds: float, *, holder: str | None = None) -> SyncScheduler:
+        """A scheduler that syncs as ``SCHEDULER`` every ``every_seconds`` (not started).
+
+        Every process's scheduler takes its turn from the lease ``scheduled-sync`` in
+        the store, so N processes make one scheduled sync per interval in all;
+        ``holder`` names this one (default: host, process id and a random part).
+        """
+        claim_turn = turns_from_lease(
+            self.store, self.clock, SCHEDULED_SYNC_LEASE, every_seconds, holder=holder
+        )
+        return SyncScheduler(
+            lambda: self.run(SCHEDULER), every_seconds, clock=self.clock, claim_turn=claim_turn
+        )
 
 
 @attrs.define

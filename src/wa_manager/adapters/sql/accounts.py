@@ -11,9 +11,19 @@ from sqlalchemy import Row, func, insert, select, update
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.tables import api_tokens, users
 from wa_manager.domain.errors import AlreadyExists, NotFound
-from wa_manager.domain.model import ApiToken, User
+from wa_manager.domain.model import ApiToken, TokenUse, User
 
 _USER_COLUMNS = (users.c.id, users.c.username, users.c.role, users.c.active, users.c.created_at)
+
+
+def user_columns() -> tuple[Any, ...]:
+    """The columns ``user_from_row`` reads, for joins with other tables."""
+    return _USER_COLUMNS
+
+
+def user_from_row(row: Row[Any]) -> User:
+    """A ``User`` from a row that has the columns of ``user_columns()``."""
+    return _user_from_row(row)
 
 
 def _user_from_row(row: Row[Any]) -> User:
@@ -133,21 +143,11 @@ class SqlTokenRepository:
 
     def user_for(self, token_hash: str, now: datetime) -> User | None:
         """The active user of a live token, noting ``last_used_at``; else None."""
-        row = self._db.execute(
-            select(api_tokens.c.id.label("token_id"), *_USER_COLUMNS)
-            .join_from(api_tokens, users, users.c.id == api_tokens.c.user_id)
-            .where(
-                api_tokens.c.token_hash == token_hash,
-                api_tokens.c.revoked_at.is_(None),
-                users.c.active.is_(True),
-            )
-        ).first()
-        if row is None:
+        found = self.find_live(token_hash)
+        if found is None:
             return None
-        self._db.execute(
-            update(api_tokens).where(api_tokens.c.id == row.token_id).values(last_used_at=now)
-        )
-        return _user_from_row(row)
+        self.note_use(found.token_id, now)
+        return found.user
 
     def revoke(self, token_id: int, now: datetime) -> bool:
         """Revoke a live token; True if it was live."""
@@ -174,3 +174,25 @@ class SqlTokenRepository:
         """Every token of every user (revoked ones too), by id."""
         rows = self._db.execute(select(api_tokens).order_by(api_tokens.c.id))
         return [_token_from_row(row) for row in rows]
+    def find_live(self, token_hash: str) -> TokenUse | None:
+        """A live token of an active user, read only; else None."""
+        row = self._db.execute(
+            select(api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at, *_USER_COLUMNS)
+            .join_from(api_tokens, users, users.c.id == api_tokens.c.user_id)
+            .where(
+                api_tokens.c.token_hash == token_hash,
+                api_tokens.c.revoked_at.is_(None),
+                users.c.active.is_(True),
+            )
+        ).first()
+        if row is None:
+            return None
+        return TokenUse(
+            token_id=row.token_id, user=_user_from_row(row), last_used_at=row.last_used_at
+        )
+
+    def note_use(self, token_id: int, now: datetime) -> None:
+        """Set ``last_used_at``."""
+        self._db.execute(
+            update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=now)
+        )

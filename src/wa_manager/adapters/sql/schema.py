@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import functools
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -85,18 +86,41 @@ def upgrade_engine(engine: Engine, url: str) -> None:
     """Migrate the database behind ``engine`` to the newest revision, in one transaction."""
     try:
         with engine.connect() as connection:
-            if connection.dialect.name == "sqlite":
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # A migration that rebuilds a table (batch mode) drops the old one: with
+                # foreign keys on, that would cascade to every row that refers to it.
+                _sqlite_pragma(connection, "foreign_keys=OFF")
                 begin_immediately(connection)
-            with connection.begin():
-                if connection.dialect.name == "postgresql":
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY}
-                    )
-                command.upgrade(_config(connection), "head")
+            try:
+                with connection.begin():
+                    if not sqlite:
+                        connection.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY}
+                        )
+                    command.upgrade(_config(connection), "head")
+                    if sqlite:
+                        _check_foreign_keys(connection)
+            finally:
+                if sqlite:
+                    _sqlite_pragma(connection, "foreign_keys=ON")
     except sa_exc.OperationalError as error:
         raise unreachable(url, error) from error
     except sa_exc.SQLAlchemyError as error:
         raise translate(error, url) from error
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> None:
+    """Set a pragma outside any transaction (SQLite ignores some inside one)."""
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    dbapi_connection.execute(f"PRAGMA {pragma}")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Refuse (roll back) a migration that left a row pointing nowhere."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+    if broken is not None:
+        raise RuntimeError(f"the migration broke a foreign key in table {broken[0]!r}")
 
 
 def upgrade(url: str) -> None:

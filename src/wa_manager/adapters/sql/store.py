@@ -49,9 +49,10 @@ class SqlStore:
             raise
         return cls(engine, url)
 
-    def __call__(self) -> SqlUnitOfWork:
-        """A new unit of work (one transaction)."""
-        return SqlUnitOfWork(self.engine, self.url)
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        """A new unit of work (one transaction); ``read_only``: one that never waits
+        for a writer and must not write."""
+        return SqlUnitOfWork(self.engine, self.url, read_only=read_only)
 
     def ping(self) -> None:
         """Return when the database answers; raise ``StorageError`` otherwise."""

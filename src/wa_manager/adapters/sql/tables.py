@@ -84,6 +84,7 @@ users = Table(
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("username"),
     CheckConstraint("role IN ('admin', 'user')", name="role"),
+    sqlite_autoincrement=True,  # an id is never handed out again (migration 0005)
 )
 # Usernames are unique regardless of case (``ADMIN`` beside ``admin`` is refused), and
 # found in any case through this index.
@@ -267,4 +268,52 @@ messages = Table(
         "status IN ('received', 'queued', 'sent', 'delivered', 'read', 'failed')", name="status"
     ),
     Index(None, "conversation_id", "created_at", "id"),
+)
+
+
+# Browser sessions (migration 0005): the cookie carries a random secret, the table its
+# SHA-256 only. Ending a session sets ``ended_at``; rows go once long expired.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("session_hash", String(64), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    UniqueConstraint("session_hash"),
+    Index(None, "user_id"),
+    Index(None, "expires_at"),
+    sqlite_autoincrement=True,
+)
+
+# The login throttle's counters: one row per key (a hash of account and address, or of
+# the address), attempts counted in a fixed window that starts at ``window_start``.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Index(None, "window_start"),
+)
+
+# Secrets every process of a deployment shares (the generated session signing key).
+shared_secrets = Table(
+    "shared_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Turns taken in turn by the processes (one scheduled sync per interval in all).
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
 )

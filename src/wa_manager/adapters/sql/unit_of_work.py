@@ -6,7 +6,9 @@ on PostgreSQL with a transaction-scoped advisory lock (never waits); on SQLite
 by taking the database's write lock at once (``BEGIN IMMEDIATE``), waiting a few
 seconds at most for a writer that holds it. Every other SQLite unit of work
 also starts with ``BEGIN IMMEDIATE`` (waiting up to the busy timeout), so that
-one that reads and then writes never fails because a sync committed meanwhile.
+one that reads and then writes never fails because a sync committed meanwhile;
+except a read-only one (``read_only=True``): a plain ``BEGIN``, a snapshot that
+never waits for a writer (write-ahead logging) and must not write.
 """
 
 from __future__ import annotations
@@ -31,14 +33,24 @@ from wa_manager.adapters.sql.engine import (
 from wa_manager.adapters.sql.errors import translate, unreachable
 from wa_manager.adapters.sql.links import SqlLinkRepository
 from wa_manager.adapters.sql.messages import SqlMessageRepository
+from wa_manager.adapters.sql.shared_state import (
+    SqlLeaseRepository,
+    SqlLoginAttemptRepository,
+    SqlSecretRepository,
+    SqlSessionRepository,
+)
 from wa_manager.adapters.sql.sync_runs import SqlSyncRunRepository
 from wa_manager.adapters.sql.teams import SqlTeamRepository
 from wa_manager.domain.errors import SyncAlreadyRunning
 from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
+    LeaseRepository,
     LinkRepository,
+    LoginAttemptRepository,
     MessageRepository,
+    SecretRepository,
+    SessionRepository,
     SyncRunRepository,
     TeamRepository,
     TokenRepository,
@@ -64,9 +76,10 @@ def _already_running(instance_id: str) -> SyncAlreadyRunning:
 class SqlUnitOfWork:
     """One transaction on one pooled connection: ``with uow: ...; uow.commit()``."""
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(self, engine: Engine, url: str, *, read_only: bool = False) -> None:
         self._engine = engine
         self._url = url
+        self._read_only = read_only
         self._connection: Connection | None = None
 
     def __enter__(self) -> Self:
@@ -75,7 +88,7 @@ class SqlUnitOfWork:
         except sa_exc.SQLAlchemyError as error:
             raise unreachable(self._url, error) from error
         self._connection = connection
-        if connection.dialect.name == "sqlite":
+        if connection.dialect.name == "sqlite" and not self._read_only:
             # Most units of work read, then write (links, a token's last_used_at). In WAL
             # mode a read transaction cannot become a write one once another connection
             # has committed (SQLITE_BUSY at once, no waiting): take the write lock first.
@@ -89,6 +102,10 @@ class SqlUnitOfWork:
         self.teams: TeamRepository = SqlTeamRepository(db)
         self.sync_runs: SyncRunRepository = SqlSyncRunRepository(db)
         self.messages: MessageRepository = SqlMessageRepository(db)
+        self.sessions: SessionRepository = SqlSessionRepository(db)
+        self.login_attempts: LoginAttemptRepository = SqlLoginAttemptRepository(db)
+        self.secrets: SecretRepository = SqlSecretRepository(db)
+        self.leases: LeaseRepository = SqlLeaseRepository(db)
         self._db = db
         return self
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -55,10 +57,34 @@ class ServerRunner(Protocol):
 
 
 def run_with_uvicorn(asgi_app: Any, *, host: str, port: int, options: ServerOptions) -> None:
-    """Serve ``asgi_app`` with uvicorn, limited by ``options``, until Ctrl-C (``serving``)."""
+    """Serve ``asgi_app`` with uvicorn, limited by ``options``, until Ctrl-C or SIGTERM
+    (then gracefully, exit 0; ``serving``)."""
     from wa_manager.entrypoints.cli.serving import serve_with_uvicorn
 
     serve_with_uvicorn(asgi_app, host=host, port=port, options=options)
+
+
+class WorkersRunner(Protocol):
+    """Runs N worker processes, each building the app from ``environ`` (uvicorn)."""
+
+    def __call__(
+        self,
+        environ: Mapping[str, str],
+        *,
+        host: str,
+        port: int,
+        workers: int,
+        options: ServerOptions,
+    ) -> None: ...
+
+
+def run_uvicorn_workers(
+    environ: Mapping[str, str], *, host: str, port: int, workers: int, options: ServerOptions
+) -> None:
+    """``workers`` uvicorn worker processes behind one socket (``serving``)."""
+    from wa_manager.entrypoints.cli.serving import serve_workers
+
+    serve_workers(environ, host=host, port=port, workers=workers, options=options)
 
 
 @define
@@ -69,6 +95,7 @@ class Wiring:
     app_factory: AppFactory = bootstrap
     upgrade: Callable[[Settings], None] = upgrade_database
     run_server: ServerRunner = run_with_uvicorn
+    run_workers: WorkersRunner = run_uvicorn_workers
     demo_upstream: Callable[[str, str], DemoUpstream] = start_demo_upstream
 
 

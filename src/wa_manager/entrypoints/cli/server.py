@@ -36,16 +36,15 @@ port_option = click.option(
 )
 
 
-def secret_key_for(app: App) -> str:
-    """WA_MANAGER_SECRET_KEY, or a random key for this process (with a warning)."""
-    if app.settings.secret_key:
-        return app.settings.secret_key.get()
-    click.echo(
-        "warning: WA_MANAGER_SECRET_KEY is not set; using a random key, so sessions "
-        "end when this process stops",
-        err=True,
-    )
-    return secrets.token_urlsafe(32)
+def warn_if_sqlite(app: App) -> None:
+    """SQLite serves one process: say so when ``serve`` runs on it."""
+    if app.settings.database_url.startswith("sqlite"):
+        click.echo(
+            "warning: the database is SQLite, which serves one process on one machine; "
+            "to run several `wa-manager serve` processes, use PostgreSQL "
+            "(README: Running several processes)",
+            err=True,
+        )
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -77,7 +76,7 @@ def serve_app(
 
     check_port_free(host, port)
     mark_interrupted_syncs(app)
-    asgi_app = create_app(app, secret_key=secret_key_for(app))
+    asgi_app = create_app(app)
     runtime.wiring.run_server(asgi_app, host=host, port=port, options=options)
 
 
@@ -139,6 +138,14 @@ def parse_forwarded_allow_ips(value: str | None) -> tuple[str, ...]:
     help="Close a connection whose request (headers and body) has not arrived in full "
     "within SECONDS.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes (uvicorn) sharing the port; they share all state "
+    "through the database (use PostgreSQL).",
+)
 @pass_runtime
 def serve(
     runtime: Runtime,
@@ -147,18 +154,35 @@ def serve(
     sync_every: str | None,
     forwarded_allow_ips: str | None,
     request_timeout: float,
+    workers: int,
 ) -> None:
-    """Serve the HTTP API and the web UI (uvicorn) until Ctrl-C."""
+    """Serve the HTTP API and the web UI (uvicorn) until Ctrl-C or SIGTERM.
+
+    SIGTERM stops gracefully: no new connections, requests in flight finish (30 s
+    at most), then exit 0. Session keys, sessions, the login throttle and the turn
+    of the scheduled sync live in the database, so any number of processes can
+    serve one PostgreSQL database behind a load balancer.
+    """
     options = ServerOptions(
         forwarded_allow_ips=parse_forwarded_allow_ips(forwarded_allow_ips),
         request_timeout=request_timeout,
     )
-    if sync_every is None:
-        app = runtime.app()
-    else:
-        every = parse_sync_every("--sync-every", sync_every)
-        app = runtime.build_app(runtime.settings(sync_every_seconds=every))
-    serve_app(runtime, app, host=host, port=port, options=options)
+    overrides: dict[str, float] = {}
+    if sync_every is not None:
+        overrides["sync_every_seconds"] = parse_sync_every("--sync-every", sync_every)
+    app = runtime.build_app(runtime.settings(**overrides)) if overrides else runtime.app()
+    warn_if_sqlite(app)
+    if workers == 1:
+        serve_app(runtime, app, host=host, port=port, options=options)
+        return
+    check_port_free(host, port)
+    mark_interrupted_syncs(app)
+    app.sessions.signing_key()  # made once here, not raced for by the workers
+    environ = dict(runtime.environ())
+    if sync_every is not None:
+        environ["WA_MANAGER_SYNC_EVERY"] = sync_every
+    runtime.close()
+    runtime.wiring.run_workers(environ, host=host, port=port, workers=workers, options=options)
 
 
 def ensure_demo_user(app: App, username: str, role: Role) -> str | None:

@@ -13,12 +13,21 @@ how long a client may take (``docs/interface.md``, "Serving").
   connection is closed (always h11, even where httptools is installed).
   ``limit_concurrency`` caps connections (503 beyond), and a request head larger than
   ``MAX_REQUEST_HEAD_BYTES`` is refused (400).
+- **SIGTERM**: uvicorn stops accepting, lets requests in flight finish
+  (``SHUTDOWN_GRACE_SECONDS`` at most), shuts the app down and raises the signal
+  again; ``graceful_sigterm`` makes that a normal exit (status 0).
+- **Workers**: ``serve --workers N`` runs N uvicorn processes on one socket, each
+  building its app from the environment (``WORKER_APP_FACTORY``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import h11
@@ -29,6 +38,10 @@ from wa_manager.entrypoints.cli.runtime import DEFAULT_REQUEST_TIMEOUT, ServerOp
 logger = logging.getLogger("wa_manager.serve")
 
 MAX_REQUEST_HEAD_BYTES = 16 * 1024  # request line and headers; h11's own default
+# SIGTERM: requests in flight get this long to finish before the server stops anyway.
+SHUTDOWN_GRACE_SECONDS = 30
+# The ASGI app factory each worker process of ``serve --workers N`` calls.
+WORKER_APP_FACTORY = "wa_manager.entrypoints.http.app:app_from_environment"
 
 
 class DeadlineH11Protocol(H11Protocol):
@@ -86,28 +99,85 @@ def deadline_protocol(request_timeout: float) -> type[DeadlineH11Protocol]:
     return type("DeadlineH11Protocol", (DeadlineH11Protocol,), {"request_timeout": request_timeout})
 
 
+def graceful_sigterm() -> Callable[[], None]:
+    """Make SIGTERM end the process with status 0 once uvicorn has shut down gracefully.
+
+    uvicorn stops accepting, lets requests in flight finish (``SHUTDOWN_GRACE_SECONDS``
+    at most), runs the shutdown (the scheduler lets a running sync end, connections
+    close), restores the handler it found and raises the signal again: the handler
+    installed here then only notes it, and the command returns normally. Returns a
+    function that puts the previous handler back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, lambda _signal, _frame: None)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
+
+
+def _limits(options: ServerOptions, http: type[DeadlineH11Protocol]) -> dict[str, Any]:
+    """uvicorn's settings for ``options``: whom to believe, how long clients may take."""
+    trusted = list(options.forwarded_allow_ips)
+    return {
+        "log_level": "info",
+        "http": http,
+        "proxy_headers": bool(trusted),
+        # Never None: uvicorn would then read $FORWARDED_ALLOW_IPS, default 127.0.0.1.
+        "forwarded_allow_ips": trusted or [],
+        "timeout_keep_alive": options.keep_alive_timeout,
+        "limit_concurrency": options.limit_concurrency,
+        "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES,
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+    }
+
+
 def uvicorn_config(asgi_app: Any, *, host: str, port: int, options: ServerOptions) -> Any:
     """The ``uvicorn.Config`` that ``serve`` runs."""
     import uvicorn
 
-    trusted = list(options.forwarded_allow_ips)
-    return uvicorn.Config(
-        asgi_app,
-        host=host,
-        port=port,
-        log_level="info",
-        http=deadline_protocol(options.request_timeout),
-        proxy_headers=bool(trusted),
-        # Never None: uvicorn would then read $FORWARDED_ALLOW_IPS, default 127.0.0.1.
-        forwarded_allow_ips=trusted or [],
-        timeout_keep_alive=options.keep_alive_timeout,
-        limit_concurrency=options.limit_concurrency,
-        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
-    )
+    limits = _limits(options, deadline_protocol(options.request_timeout))
+    return uvicorn.Config(asgi_app, host=host, port=port, **limits)
 
 
 def serve_with_uvicorn(asgi_app: Any, *, host: str, port: int, options: ServerOptions) -> None:
-    """Serve ``asgi_app`` with uvicorn until Ctrl-C (or SIGTERM)."""
+    """Serve ``asgi_app`` with uvicorn until Ctrl-C or SIGTERM (graceful, exit 0)."""
     import uvicorn
 
-    uvicorn.Server(uvicorn_config(asgi_app, host=host, port=port, options=options)).run()
+    restore = graceful_sigterm()
+    try:
+        uvicorn.Server(uvicorn_config(asgi_app, host=host, port=port, options=options)).run()
+    finally:
+        restore()
+
+
+def serve_workers(
+    environ: Mapping[str, str], *, host: str, port: int, workers: int, options: ServerOptions
+) -> None:
+    """``workers`` uvicorn worker processes behind one socket, each building its app with
+    ``app_from_environment`` from ``environ`` (copied into this process's environment,
+    which the workers inherit). The workers are started afresh, so their request
+    deadline is the class's own default (``DEFAULT_REQUEST_TIMEOUT``)."""
+    import uvicorn
+
+    if options.request_timeout != DEFAULT_REQUEST_TIMEOUT:
+        logger.warning(
+            "--request-timeout applies to a single process; with --workers each worker "
+            "uses %.0f s",
+            DEFAULT_REQUEST_TIMEOUT,
+        )
+    os.environ.update(environ)
+    restore = graceful_sigterm()
+    try:
+        uvicorn.run(
+            WORKER_APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            **_limits(options, DeadlineH11Protocol),
+        )
+    finally:
+        restore()

@@ -17,7 +17,7 @@ from wa_manager.domain.errors import InvalidInput
 from wa_manager.domain.model import BulkLinkChange, ContactSelection, User
 from wa_manager.entrypoints import shapes
 from wa_manager.entrypoints.http.answers import answer
-from wa_manager.entrypoints.http.auth import wa_app
+from wa_manager.entrypoints.http.auth import session_secret, wa_app
 from wa_manager.entrypoints.http.inputs import (
     BulkLinkBody,
     ContactTeamsBody,
@@ -56,6 +56,7 @@ async def change_my_password(request: Request, user: User) -> Response:
         user,
         body.current_password,
         body.new_password,
+        session_secret(request),
     )
     return Response(status_code=204)
 

@@ -21,7 +21,13 @@ from starlette.routing import BaseRoute, Route
 
 from wa_manager.domain.errors import InvalidInput, WaManagerError
 from wa_manager.domain.model import BulkLinkChange, ContactSelection, User
-from wa_manager.entrypoints.http.auth import CSRF_FORM_FIELD, check_csrf, signed_in, wa_app
+from wa_manager.entrypoints.http.auth import (
+    CSRF_FORM_FIELD,
+    check_csrf,
+    session_secret,
+    signed_in,
+    wa_app,
+)
 from wa_manager.entrypoints.http.errors import status_of
 from wa_manager.entrypoints.http.pages import CONTACT_LINKS_PATH, render
 
@@ -178,7 +184,9 @@ async def account_submit(request: Request, user: User) -> Response:
             new = form.get("new_password")
             if not isinstance(current, str) or not isinstance(new, str):
                 raise InvalidInput("type your current password and a new one")
-            await run_in_threadpool(accounts.change_own_password, user, current, new)
+            await run_in_threadpool(
+                accounts.change_own_password, user, current, new, session_secret(request)
+            )
             notice = "Your password is changed."
         elif action == "create-token":
             token, secret = await run_in_threadpool(

@@ -12,7 +12,6 @@ without by a relative ``Location`` (Starlette's own redirect is built from the
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,7 +27,6 @@ from wa_manager.bootstrap import App
 from wa_manager.domain.errors import WaManagerError
 from wa_manager.entrypoints.http import admin_pages, pages, thread_page
 from wa_manager.entrypoints.http.api import api_routes
-from wa_manager.entrypoints.http.auth import LoginThrottle
 from wa_manager.entrypoints.http.errors import (
     CatchUnexpected,
     LimitBody,
@@ -39,24 +37,23 @@ from wa_manager.entrypoints.http.headers import SecurityHeaders
 from wa_manager.entrypoints.http.inputs import MAX_BODY_BYTES
 from wa_manager.entrypoints.http.openapi import openapi_document
 from wa_manager.redaction import redact, redact_logs
+from wa_manager.services.sessions import SESSION_LIFETIME
 
 logger = logging.getLogger("wa_manager.http")
 
 SESSION_COOKIE = "session"
-SESSION_MAX_AGE = 12 * 60 * 60  # a working day; then sign in again
+SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())  # as long as the session lives
 SCHEDULER_STOP_SECONDS = 60.0  # a running sync may finish before the server stops
 
 
 def _secret_key(app: App, secret_key: str | None) -> str:
+    """The given key, else ``WA_MANAGER_SECRET_KEY``, else the one kept in the database
+    (made by the first process that needed it, shared by all of them and by restarts)."""
     if secret_key:
         return secret_key
     if app.settings.secret_key:
         return app.settings.secret_key.get()
-    logger.warning(
-        "WA_MANAGER_SECRET_KEY is not set: using a random key, so sessions end "
-        "when the server stops"
-    )
-    return secrets.token_urlsafe(32)
+    return app.sessions.signing_key()
 
 
 def _secrets_to_redact(app: App) -> tuple[str, ...]:
@@ -102,12 +99,14 @@ def create_app(
 ) -> Starlette:
     """The Starlette app for ``app``: the JSON API, ``/openapi.json``, ``/healthz``, the UI.
 
-    ``secret_key`` signs session cookies (default: the settings', else a random one
-    with a warning; over HTTPS ``SecurityHeaders`` marks them Secure);
+    ``secret_key`` signs session cookies and CSRF tokens (default: the settings', else
+    one generated once and kept in the database; over HTTPS ``SecurityHeaders`` marks
+    cookies Secure);
     ``close_on_shutdown`` closes ``app`` when the server stops.
     """
 
     every = app.settings.sync_every_seconds
+    key = _secret_key(app, secret_key)
     scheduler = app.syncs.scheduler(every) if every else None
 
     @asynccontextmanager
@@ -134,7 +133,7 @@ def create_app(
             Middleware(LimitBody, max_bytes=MAX_BODY_BYTES),
             Middleware(
                 SessionMiddleware,
-                secret_key=_secret_key(app, secret_key),
+                secret_key=key,
                 session_cookie=SESSION_COOKIE,
                 max_age=SESSION_MAX_AGE,
                 same_site="lax",
@@ -146,7 +145,18 @@ def create_app(
     http_app.router.redirect_slashes = False  # it would send the Host header back
     http_app.router.default = _without_trailing_slash(http_app.router)
     http_app.state.wa_app = app
-    http_app.state.login_throttle = LoginThrottle()
+    http_app.state.signing_key = key
     http_app.state.openapi = openapi_document()
     http_app.state.scheduler = scheduler
     return http_app
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker of ``wa-manager serve --workers N``: settings from the
+    environment the ``serve`` command prepared, closed when the worker stops."""
+    import os
+
+    from wa_manager.bootstrap import bootstrap
+    from wa_manager.config import Settings
+
+    return create_app(bootstrap(Settings.from_env(os.environ)), close_on_shutdown=True)

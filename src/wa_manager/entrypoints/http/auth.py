@@ -5,15 +5,20 @@ Two ways in (``docs/interface.md#authentication``):
 - ``Authorization: Bearer TOKEN``: checked with ``Accounts.user_for_token``; such
   requests need no CSRF token (a browser never adds the header by itself);
 - the session cookie set by ``login``: signed by Starlette's ``SessionMiddleware``
-  (HttpOnly, SameSite=Lax, Secure behind HTTPS); it carries the user id and a
-  CSRF token, and every state-changing request made with it (POST, PUT, PATCH,
-  DELETE) must send that token back in the ``X-CSRF-Token`` header or in a form
-  field ``csrf_token``.
+  (HttpOnly, SameSite=Lax, Secure behind HTTPS), it carries nothing but a random
+  session secret; the session itself (whose, until when, whether it was ended)
+  lives in the database (``services.sessions``), so every server process knows it
+  and signing out ends it for good. The CSRF token is an HMAC of that secret under
+  the signing key; every state-changing request made with the cookie (POST, PUT,
+  PATCH, DELETE) must send it back in the ``X-CSRF-Token`` header or in a form
+  field ``csrf_token``. Before signing in, the cookie holds an anonymous secret
+  (no database row) so that the login form has a CSRF token too.
 
 ``signed_in`` and ``admin_only`` guard endpoints of the API (401/403 as JSON)
 and of the web UI (``login_redirect=True``: a redirect to ``/login`` instead of 401).
-``LoginThrottle`` refuses more than a few failed logins a minute per (account,
-client address) pair and per client address (``TooManyAttempts``, HTTP 429).
+The login throttle (``services.sessions.LoginThrottle``, in the database) refuses
+more than a few logins a minute per (account, client address) pair and per
+client address (``TooManyAttempts``, HTTP 429).
 """
 
 from __future__ import annotations
@@ -21,9 +26,6 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import overload
 from urllib.parse import quote
@@ -33,11 +35,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from wa_manager.bootstrap import App
-from wa_manager.domain.errors import AuthError, PermissionDenied, WaManagerError
+from wa_manager.domain.errors import AuthError, PermissionDenied
 from wa_manager.domain.model import User
+from wa_manager.services.sessions import TooManyAttempts as TooManyAttempts  # for errors.py, pages
+from wa_manager.services.sessions import csrf_token_for
 
-SESSION_USER_KEY = "uid"
-SESSION_CSRF_KEY = "csrf"
+SESSION_ID_FIELD = "sid"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -56,16 +59,6 @@ class CsrfError(PermissionDenied):
     code = "csrf_failed"
 
 
-class TooManyAttempts(WaManagerError):
-    """Too many failed logins in a short time (HTTP 429); ``retry_after`` in seconds."""
-
-    code = "too_many_attempts"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 def wa_app(request: Request) -> App:
     """The ``App`` this HTTP app serves (set by ``create_app``)."""
     app: App = request.app.state.wa_app
@@ -75,40 +68,63 @@ def wa_app(request: Request) -> App:
 # -- sessions -----------------------------------------------------------------------
 
 
-def login(request: Request, user: User) -> None:
-    """Start a session for ``user``: a fresh cookie with their id and a new CSRF token.
+def signing_key(request: Request) -> str:
+    """The key that signs cookies and CSRF tokens (set by ``create_app``)."""
+    key: str = request.app.state.signing_key
+    return key
 
-    Whatever the session held before is dropped (no session fixation).
+
+def session_secret(request: Request) -> str | None:
+    """The session secret the cookie carries, if any (e.g. to keep this session when
+    ending a user's others: ``app.sessions.end_all_for(user.id, except_secret=...)``)."""
+    secret = request.session.get(SESSION_ID_FIELD)
+    return secret if isinstance(secret, str) and secret else None
+
+
+async def login(request: Request, user: User) -> None:
+    """Start a session for ``user`` in the database; the cookie gets its new secret.
+
+    Whatever the cookie held before is dropped (no session fixation), and a session
+    it named is ended.
     """
+    await _end_session(request)
+    secret = await run_in_threadpool(wa_app(request).sessions.start, user)
     request.session.clear()
-    request.session[SESSION_USER_KEY] = user.id
-    request.session[SESSION_CSRF_KEY] = secrets.token_urlsafe(32)
+    request.session[SESSION_ID_FIELD] = secret
     request.state.user = user
     request.state.auth_method = AUTH_SESSION
 
 
-def logout(request: Request) -> None:
-    """End the session: the cookie is cleared."""
+async def _end_session(request: Request) -> None:
+    secret = session_secret(request)
+    if secret is not None:
+        await run_in_threadpool(wa_app(request).sessions.end, secret)
+
+
+async def logout(request: Request) -> None:
+    """Sign out: the session ends in the database (a replayed cookie is refused) and
+    the cookie is cleared."""
+    await _end_session(request)
     request.session.clear()
     request.state.user = None
     request.state.auth_method = None
 
 
 def csrf_token(request: Request) -> str:
-    """The session's CSRF token, made on first use (also before login, for the login form)."""
-    token = request.session.get(SESSION_CSRF_KEY)
-    if not isinstance(token, str) or not token:
-        token = secrets.token_urlsafe(32)
-        request.session[SESSION_CSRF_KEY] = token
-    return token
+    """The CSRF token of the cookie's session (an anonymous one is made before login)."""
+    secret = session_secret(request)
+    if secret is None:
+        secret = secrets.token_urlsafe(32)
+        request.session[SESSION_ID_FIELD] = secret
+    return csrf_token_for(signing_key(request), secret)
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Raise ``CsrfError`` (403) unless ``submitted`` is this session's CSRF token."""
-    expected = request.session.get(SESSION_CSRF_KEY)
+    secret = session_secret(request)
+    expected = csrf_token_for(signing_key(request), secret) if secret is not None else ""
     if (
-        not isinstance(expected, str)
-        or not expected
+        not expected
         or not submitted
         or not hmac.compare_digest(expected.encode(), submitted.encode())
     ):
@@ -163,13 +179,13 @@ async def current_user(request: Request) -> User | None:
         user = await run_in_threadpool(wa_app(request).accounts.user_for_token, token)
         method = AUTH_BEARER
     else:
-        user_id = request.session.get(SESSION_USER_KEY)
-        if isinstance(user_id, int) and not isinstance(user_id, bool):
+        secret = session_secret(request)
+        if secret is not None:
             try:
-                user = await run_in_threadpool(wa_app(request).accounts.user_for_session, user_id)
+                user = await run_in_threadpool(wa_app(request).sessions.user_for, secret)
                 method = AUTH_SESSION
             except AuthError:
-                logout(request)  # the user is gone or locked out: drop the cookie
+                request.session.clear()  # ended, expired, or the user is locked out
     request.state.user = user
     request.state.auth_method = method
     return user
@@ -273,74 +289,6 @@ def admin_only(
 # -- login with throttling ----------------------------------------------------------
 
 
-class LoginThrottle:
-    """At most ``max_failures`` failed logins per ``window`` seconds per (account, address)
-    pair and per address.
-
-    Not per account alone: then anyone who knows a username could lock its owner
-    out from anywhere. Guessing one account from many addresses stays slow (argon2,
-    8+ character passwords); one address guessing many accounts hits its own limit.
-    Thread-safe; kept in memory per process (enough for one server; a restart forgets).
-    """
-
-    def __init__(
-        self,
-        max_failures: int = 5,
-        window: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _keys(username: str, address: str) -> tuple[str, str]:
-        return f"pair:{username.strip().lower()}|{address}", f"addr:{address}"
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return deque()
-        return failures
-
-    def check(self, username: str, address: str) -> None:
-        """Raise ``TooManyAttempts`` when the pair or the address is over its limit."""
-        now = self._clock()
-        with self._lock:
-            for key in self._keys(username, address):
-                failures = self._recent(key, now)
-                if len(failures) >= self.max_failures:
-                    retry_after = max(1, int(failures[0] + self.window - now + 0.999))
-                    raise TooManyAttempts(
-                        f"too many failed logins; wait {retry_after} seconds and try again",
-                        retry_after,
-                    )
-
-    def record_failure(self, username: str, address: str) -> None:
-        """Count one failed login against the pair and the address."""
-        now = self._clock()
-        with self._lock:
-            for key in self._keys(username, address):
-                self._recent(key, now)
-                self._failures.setdefault(key, deque()).append(now)
-
-    def reset(self, username: str, address: str) -> None:
-        """Forget the pair's failures after a successful login."""
-        with self._lock:
-            self._failures.pop(self._keys(username, address)[0], None)
-
-
-def login_throttle(request: Request) -> LoginThrottle:
-    """The throttle of this HTTP app (set by ``create_app``)."""
-    throttle: LoginThrottle = request.app.state.login_throttle
-    return throttle
-
-
 def client_address(request: Request) -> str:
     """The client's address as the server saw it."""
     return request.client.host if request.client is not None else "unknown"
@@ -349,17 +297,13 @@ def client_address(request: Request) -> str:
 async def authenticate_login(request: Request, username: str, password: str) -> User:
     """Check a username and password, throttled; ``TooManyAttempts`` or ``AuthError``.
 
-    Does not start the session: call ``login(request, user)`` with the result.
+    The attempt is counted before the password is checked (in the database, shared
+    by every process); a login that succeeds gives it back. Does not start the
+    session: call ``login(request, user)`` with the result.
     """
-    throttle = login_throttle(request)
+    app = wa_app(request)
     address = client_address(request)
-    throttle.check(username, address)
-    try:
-        user = await run_in_threadpool(
-            wa_app(request).accounts.user_for_password, username, password
-        )
-    except AuthError:
-        throttle.record_failure(username, address)
-        raise
-    throttle.reset(username, address)
+    await run_in_threadpool(app.login_throttle.attempt, username, address)
+    user = await run_in_threadpool(app.accounts.user_for_password, username, password)
+    await run_in_threadpool(app.login_throttle.succeeded, username, address)
     return user

@@ -203,7 +203,7 @@ async def login_submit(request: Request) -> Response:
         )
     except AuthError:
         return again(401, "Wrong username or password.")
-    login(request, user)
+    await login(request, user)
     return RedirectResponse(safe_next(target, user), status_code=303)
 
 
@@ -228,7 +228,7 @@ async def logout_submit(request: Request) -> Response:
         return error_page(
             request, 403, "Please try again", "This page had expired. Reload it and sign out again."
         )
-    logout(request)
+    await logout(request)
     return RedirectResponse("/login", status_code=303)
 
 
