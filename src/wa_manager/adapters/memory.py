@@ -805,6 +805,7 @@ class MemoryTokens(_Repository):
     def list_all(self) -> builtins.list[ApiToken]:
         tokens = self._tables.tokens
         return [tokens[tid] for tid in sorted(tokens)]
+
     def find_live(self, token_hash: str) -> TokenUse | None:
         token_id = self._tables.token_ids.get(token_hash)
         token = None if token_id is None else self._tables.tokens[token_id]

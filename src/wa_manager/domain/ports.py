@@ -193,6 +193,7 @@ class TokenRepository(Protocol):
     def list_all(self) -> builtins.list[ApiToken]:
         """Every token of every user (revoked ones too), by id."""
         ...
+
     def find_live(self, token_hash: str) -> TokenUse | None:
         """A live token of an active user, without writing anything; else None."""
         ...

@@ -174,6 +174,7 @@ class SqlTokenRepository:
         """Every token of every user (revoked ones too), by id."""
         rows = self._db.execute(select(api_tokens).order_by(api_tokens.c.id))
         return [_token_from_row(row) for row in rows]
+
     def find_live(self, token_hash: str) -> TokenUse | None:
         """A live token of an active user, read only; else None."""
         row = self._db.execute(

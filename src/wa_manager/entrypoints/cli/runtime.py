@@ -10,9 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol

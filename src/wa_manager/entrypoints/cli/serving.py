@@ -164,8 +164,7 @@ def serve_workers(
 
     if options.request_timeout != DEFAULT_REQUEST_TIMEOUT:
         logger.warning(
-            "--request-timeout applies to a single process; with --workers each worker "
-            "uses %.0f s",
+            "--request-timeout applies to a single process; with --workers each worker uses %.0f s",
             DEFAULT_REQUEST_TIMEOUT,
         )
     os.environ.update(environ)
