@@ -171,11 +171,11 @@ def serve(
     if sync_every is not None:
         overrides["sync_every_seconds"] = parse_sync_every("--sync-every", sync_every)
     app = runtime.build_app(runtime.settings(**overrides)) if overrides else runtime.app()
+    check_port_free(host, port)
     warn_if_sqlite(app)
     if workers == 1:
         serve_app(runtime, app, host=host, port=port, options=options)
         return
-    check_port_free(host, port)
     mark_interrupted_syncs(app)
     app.sessions.signing_key()  # made once here, not raced for by the workers
     environ = dict(runtime.environ())
