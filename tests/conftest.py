@@ -3,8 +3,9 @@
 - ``postgres_url()``: the PostgreSQL URL from ``WA_MANAGER_TEST_DATABASE_URL``, or None.
 - ``blank_database_url``: an empty database (no schema) on each available backend:
   a SQLite file in ``tmp_path``; on PostgreSQL a fresh schema, dropped afterwards.
-- ``database_url``: an empty database with the newest schema: a new SQLite file;
-  on PostgreSQL one schema per session, emptied (TRUNCATE) before each test.
+- ``database_url``: an empty database with the newest schema: on SQLite a copy of a
+  file migrated once per test process (``fresh_sqlite_url``); on PostgreSQL one
+  schema per session, emptied (TRUNCATE) before each test.
 - ``sql_store``: an opened ``SqlStore`` on ``database_url``, closed afterwards.
 
 Backends are the params ``"sqlite"`` and ``"postgres"``; the PostgreSQL one is
@@ -13,9 +14,14 @@ skipped, saying why, when no URL is given.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -115,12 +121,28 @@ def empty_postgres_tables(url: str) -> None:
         engine.dispose()
 
 
+@cache
+def _migrated_sqlite_template() -> Path:
+    """One migrated, empty SQLite file per test process (migrating costs about a second
+    on a busy machine; copying it, a millisecond), removed when the process ends."""
+    folder = Path(tempfile.mkdtemp(prefix="wa-manager-migrated-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "template.db"
+    upgrade(f"sqlite:///{path}")  # closes its connections: no -wal file is left behind
+    return path
+
+
+def fresh_sqlite_url(directory: Path, name: str = "wa_manager.db") -> str:
+    """A new migrated, empty SQLite database in ``directory`` (a copy of the template)."""
+    target = directory / name
+    shutil.copyfile(_migrated_sqlite_template(), target)
+    return f"sqlite:///{target}"
+
+
 def migrated_url(backend: str, request: pytest.FixtureRequest) -> str:
-    """An empty migrated database: a new SQLite file, or the session's emptied PG schema."""
+    """An empty migrated database: a fresh SQLite file, or the session's emptied PG schema."""
     if backend == "sqlite":
-        url = f"sqlite:///{request.getfixturevalue('tmp_path') / 'wa_manager.db'}"
-        upgrade(url)
-        return url
+        return fresh_sqlite_url(request.getfixturevalue("tmp_path"))
     url = str(request.getfixturevalue("postgres_schema_url"))
     empty_postgres_tables(url)
     return url

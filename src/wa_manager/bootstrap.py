@@ -196,6 +196,11 @@ class DemoUpstream(Protocol):
         """Where to point ``ULTRAMSG_BASE_URL``."""
         ...
 
+    def post_webhooks_to(self, url: str, *, inbound_every: tuple[float, float] | None) -> None:
+        """Post UltraMsg's webhooks (sends' ``message_create`` and acks; an incoming
+        message every ``inbound_every`` = (min, max) seconds) to ``url``."""
+        ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(
@@ -208,11 +213,17 @@ class DemoUpstream(Protocol):
 
 
 def start_demo_upstream(instance_id: str, token: str) -> DemoUpstream:
-    """The built-in fake UltraMsg with the sample chats, on a free loopback port (the demo)."""
-    from wa_manager.adapters.fake_ultramsg import FakeUltraMsg, sample_chats
+    """The built-in fake UltraMsg with a small shop's chats and their messages, on a free
+    loopback port (the demo)."""
+    from wa_manager.adapters.fake_ultramsg import FakeUltraMsg, demo_chats, demo_messages
 
     return FakeUltraMsg(
-        instance_id=instance_id, token=token, chats=sample_chats(), host="127.0.0.1", port=0
+        instance_id=instance_id,
+        token=token,
+        chats=demo_chats(),
+        host="127.0.0.1",
+        port=0,
+        messages=demo_messages(utc_now().timestamp()),
     )
 
 

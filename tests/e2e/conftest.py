@@ -1,24 +1,33 @@
 """End-to-end fixtures: running sites (``e2e_support.Site``) and Debian's Chromium.
 
 Both sites start together at the beginning and stop at the end of the session.
+``shoot(page, name)`` writes screenshots into a temporary folder, so a test run leaves
+the tracked ones alone; ``make screenshots`` sets ``WA_MANAGER_SCREENSHOTS`` to
+``docs/screenshots`` to renew those.
 The browser is ``/usr/bin/chromium`` from Debian (``make browser`` installs it);
 no browser is ever downloaded. Without it every e2e test is skipped, saying so.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 from e2e_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     INSTANCE,
+    SCREENSHOTS_VARIABLE,
     ULTRAMSG_TOKEN,
     VIEWPORTS,
+    Shoot,
     Site,
     start_sites,
+    take_screenshots,
 )
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
@@ -60,6 +69,19 @@ def synced_site(sites: dict[str, Site]) -> Site:
 def fresh_site(sites: dict[str, Site]) -> Site:
     """A site that was never synced (one test may sync it)."""
     return sites["fresh"]
+
+
+@pytest.fixture(scope="session")
+def screenshot_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go: ``$WA_MANAGER_SCREENSHOTS`` if set, else a temporary folder."""
+    chosen = os.environ.get(SCREENSHOTS_VARIABLE)
+    return Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def shoot(screenshot_folder: Path) -> Shoot:
+    """``shoot(page, name)``: the page at desktop and phone width, into the session's folder."""
+    return functools.partial(take_screenshots, screenshot_folder)
 
 
 @pytest.fixture(scope="session")

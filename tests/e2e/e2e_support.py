@@ -3,8 +3,10 @@
 A ``Site`` is a fake UltraMsg on a free loopback port, a fresh SQLite file, users
 made with the real CLI (``wa-manager users add ... --password-stdin``), and a
 ``wa-manager serve`` subprocess on another free port, up once ``/healthz`` answers.
-``shoot(page, name)`` writes ``docs/screenshots/NAME-desktop.png`` and
-``NAME-phone.png`` so a reviewer can look without running anything.
+``take_screenshots(folder, page, name)`` writes ``NAME-desktop.png`` and
+``NAME-phone.png`` there (the ``shoot`` fixture picks the folder: a temporary one,
+or ``docs/screenshots/`` under ``make screenshots`` so a reviewer can look without
+running anything).
 
 Not a test module itself; ``conftest.py`` and ``test_web_ui.py`` import it.
 """
@@ -16,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS_VARIABLE = "WA_MANAGER_SCREENSHOTS"  # the folder `make screenshots` writes into
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 INSTANCE = "instance31337"
 ULTRAMSG_TOKEN = "e2e-ultramsg-SECRET-token"
@@ -171,11 +174,15 @@ def sign_in(page: Page, site: Site, username: str, path: str = "") -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
-def shoot(page: Page, name: str) -> None:
+Shoot = Callable[[Page, str], None]
+"""``shoot(page, name)``: screenshots of the page into the session's folder."""
+
+
+def take_screenshots(folder: Path, page: Page, name: str) -> None:
     """Screenshots of the top of the page as it is now, at desktop and phone width."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for label, size in VIEWPORTS.items():
         page.set_viewport_size(size)
         page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), animations="disabled")
+        page.screenshot(path=str(folder / f"{name}-{label}.png"), animations="disabled")
     page.set_viewport_size(VIEWPORTS["desktop"])

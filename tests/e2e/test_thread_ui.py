@@ -5,7 +5,8 @@ on a real SQLite file. UltraMsg's message side is ``wa_manager.testing.FakeMesse
 (canned history, every send recorded, failures on demand), so these tests can
 make a reply fail and then succeed; its webhooks are posted to the served app
 the way UltraMsg posts them. New messages and status changes reach the open page
-by its polling, never by a reload. Screenshots land in ``docs/screenshots/``.
+by its polling, never by a reload. Screenshots go through the ``shoot`` fixture
+(``make screenshots`` renews ``docs/screenshots/``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from e2e_support import PASSWORDS, VIEWPORTS, free_port, shoot, sign_in
+from e2e_support import PASSWORDS, VIEWPORTS, Shoot, free_port, sign_in
 from playwright.sync_api import Locator, Page, expect
 
 from wa_manager import Settings
@@ -163,7 +164,7 @@ def still_same_page(page: Page) -> bool:
 
 
 def test_a_row_opens_the_thread_and_a_reply_shows_its_ticks_as_acks_arrive(
-    page: Page, site: ThreadSite
+    page: Page, site: ThreadSite, shoot: Shoot
 ) -> None:
     site.inbound("false_anna_1", ANNA, "Hallo! Ist das Fahrrad noch da?", pushname="Anna")
     site.inbound("false_anna_2", ANNA, "Ich könnte morgen vorbeikommen.", seconds=40)
@@ -222,7 +223,7 @@ def test_a_double_click_on_send_sends_once(page: Page, site: ThreadSite) -> None
 
 
 def test_a_failed_reply_keeps_the_text_says_why_and_can_be_retried(
-    page: Page, site: ThreadSite
+    page: Page, site: ThreadSite, shoot: Shoot
 ) -> None:
     sign_in(page, site, "maria", site.conversation_path(CLARA))
     before = len(site.messenger.sent)
@@ -269,7 +270,7 @@ def test_load_earlier_fetches_the_history_from_whatsapp(page: Page, site: Thread
         site.messenger.fail_with = None
 
 
-def test_an_empty_thread_says_so_at_phone_width(page: Page, site: ThreadSite) -> None:
+def test_an_empty_thread_says_so_at_phone_width(page: Page, site: ThreadSite, shoot: Shoot) -> None:
     page.set_viewport_size(VIEWPORTS["phone"])
     sign_in(page, site, "admin", site.conversation_path(BERND))
     expect(page.get_by_role("heading", name="No messages yet")).to_be_visible()

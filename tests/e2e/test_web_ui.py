@@ -1,7 +1,8 @@
 """The web UI in a real browser: what an admin and the team see and do.
 
 Chromium (Debian's) against a real ``wa-manager serve`` and a fake UltraMsg; see
-``conftest.py``. Screenshots land in ``docs/screenshots/``.
+``conftest.py``. Screenshots land in a temporary folder (``make screenshots``: in
+``docs/screenshots/``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from e2e_support import ULTRAMSG_TOKEN, VIEWPORTS, Site, shoot, sign_in
+from e2e_support import ULTRAMSG_TOKEN, VIEWPORTS, Shoot, Site, sign_in
 from playwright.sync_api import Locator, Page, Route, expect
 
 from wa_manager.adapters.fake_ultramsg import sample_chats
@@ -61,7 +62,7 @@ def sign_out(page: Page) -> None:
 # -- signing in -----------------------------------------------------------------------
 
 
-def test_sign_in_returns_to_the_page_asked_for(page: Page, synced_site: Site) -> None:
+def test_sign_in_returns_to_the_page_asked_for(page: Page, synced_site: Site, shoot: Shoot) -> None:
     page.goto(f"{synced_site.url}{CONTACT_LINKS}")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     shoot(page, "login")
@@ -80,7 +81,9 @@ def test_sign_in_returns_to_the_page_asked_for(page: Page, synced_site: Site) ->
 # -- Sync WhatsApp --------------------------------------------------------------------
 
 
-def test_first_sync_shows_its_report_and_fills_the_empty_list(page: Page, fresh_site: Site) -> None:
+def test_first_sync_shows_its_report_and_fills_the_empty_list(
+    page: Page, fresh_site: Site, shoot: Shoot
+) -> None:
     site = fresh_site
     sign_in(page, site, "admin", CONTACT_LINKS)
     expect(page.get_by_text("No contacts yet — press Sync WhatsApp")).to_be_visible()
@@ -114,7 +117,9 @@ def test_first_sync_shows_its_report_and_fills_the_empty_list(page: Page, fresh_
     shoot(page, "conversations-admin")
 
 
-def test_a_failing_ultramsg_is_explained_in_words(page: Page, synced_site: Site) -> None:
+def test_a_failing_ultramsg_is_explained_in_words(
+    page: Page, synced_site: Site, shoot: Shoot
+) -> None:
     sign_in(page, synced_site, "admin", CONTACT_LINKS)
     # The page asks UltraMsg for its status once loaded; fail the next request, the sync's.
     expect(page.locator("#instance-status")).to_have_attribute("data-connected", "true")
@@ -182,7 +187,7 @@ def test_next_pages_through_every_contact(page: Page, synced_site: Site) -> None
 
 
 def test_linking_a_contact_shows_its_conversation_to_that_user_only(
-    page: Page, synced_site: Site
+    page: Page, synced_site: Site, shoot: Shoot
 ) -> None:
     sign_in(page, synced_site, "admin", CONTACT_LINKS)
     row = contact_row(page, "Lucía García")

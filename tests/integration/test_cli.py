@@ -460,6 +460,25 @@ def test_env_file_is_read_only_when_given_and_the_environment_wins(
     assert factory.settings[-1].instance_id is None  # ./.env is not read by itself
 
 
+def test_a_comment_after_an_unquoted_value_is_not_part_of_it(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    env_file = tmp_path / "commented.env"
+    env_file.write_text(
+        "ULTRAMSG_INSTANCE_ID=instance777  # the shop's instance\n"
+        "ULTRAMSG_TIMEOUT=5 # seconds\n"
+        f'ULTRAMSG_TOKEN="{TOKEN}#kept"  # a quoted hash stays\n',
+        encoding="utf-8",
+    )
+    factory = RecordingFactory()
+    ok(invoke("--env-file", str(env_file), "sync", obj=factory))
+    settings = factory.settings[-1]
+    assert settings.instance_id == "instance777"
+    assert settings.timeout == 5
+    assert settings.token is not None
+    assert settings.token.get() == f"{TOKEN}#kept"
+
+
 def test_a_malformed_env_file_exits_2_naming_the_line_but_not_its_content(
     invoke: Invoke, tmp_path: Path
 ) -> None:

@@ -6,10 +6,12 @@ holds the data; every run is checked for the UltraMsg token in its output.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -208,13 +210,27 @@ def test_demo_without_serving_in_an_empty_directory(tmp_path: Path) -> None:
     assert "admin / " in first.stdout
     assert "maria / " in first.stdout
     assert "token=" not in first.stdout + first.stderr
+    assert "<script>" not in first.stdout
+    assert "Live" not in first.stdout  # nothing is live without the web UI
     assert (tmp_path / "wa_manager.db").is_file()
+    fetched = re.search(r"Fetched (\d+) messages of (\d+) conversations, (\d+) new", first.stdout)
+    assert fetched is not None, first.stdout
+    assert int(fetched[1]) == int(fetched[3]) >= 2 * int(fetched[2]) > 0
 
     second = cli.ok("demo", "--no-serve")
     assert "admin / " not in second.stdout  # passwords are printed once
     assert "exists already" in second.stdout
+    assert f"Fetched {fetched[1]} messages of {fetched[2]} conversations, 0 new" in second.stdout
     seen = cli.json("conversations", "list", "--as", "maria", "--json")
     assert len(seen) == 3
+    thread = cli.json("messages", "list", str(seen[0]["id"]), "--as", "maria", "--json")
+    assert {message["direction"] for message in thread} == {"in", "out"}
+    with contextlib.closing(sqlite3.connect(tmp_path / "wa_manager.db")) as database:
+        threads = database.execute(
+            "SELECT count(*), count(DISTINCT m.conversation_id) FROM conversations c "
+            "LEFT JOIN messages m ON m.conversation_id = c.id"
+        ).fetchone()
+    assert threads == (int(fetched[1]), int(fetched[2]))  # every thread has messages
 
 
 def free_port() -> int:
@@ -248,3 +264,52 @@ def test_serve_answers_health_checks_until_stopped(cli: Cli) -> None:
         server.terminate()
         _, stderr = server.communicate(timeout=30)
     assert TOKEN not in stderr
+
+
+def test_the_served_demo_gives_a_reply_its_ticks(tmp_path: Path) -> None:
+    cli = Cli(tmp_path, base_environment())
+    port = free_port()
+    demo = subprocess.Popen(
+        [WA_MANAGER, "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        banner = []
+        for line in demo.stdout:
+            banner.append(line)
+            if line.startswith("Open http"):
+                break
+        assert any("gets its ticks" in line for line in banner), banner
+        token = cli.ok("tokens", "create", "admin").stdout.split()[-1]
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        with api:
+            sent = None
+            deadline = time.monotonic() + 60
+            while sent is None and time.monotonic() < deadline:
+                try:
+                    sent = api.post("/api/conversations/1/messages", json={"body": "Ready at 6"})
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            assert sent is not None, "the demo never answered"
+            assert sent.status_code == 201, sent.text
+            status = sent.json()["status"]
+            while status != "read" and time.monotonic() < deadline:
+                time.sleep(0.2)
+                items = api.get("/api/conversations/1/messages?limit=5").json()["items"]
+                status = next(m["status"] for m in items if m["id"] == sent.json()["id"])
+            assert status == "read"
+    finally:
+        demo.terminate()
+        stdout, stderr = demo.communicate(timeout=30)
+    output = "".join(banner) + stdout + stderr
+    assert "/webhooks/ultramsg/***" in output  # the fake's webhooks came in
+    assert not re.search(r"/webhooks/ultramsg/(?!\*\*\*)", output)  # the secret never shows

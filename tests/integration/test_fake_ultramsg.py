@@ -7,13 +7,19 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import httpx
+import msgspec
 import phonenumbers
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wa_manager.adapters.fake_ultramsg import (
     FakeUltraMsg,
+    demo_chats,
+    demo_messages,
     encode_chats,
     generate_chats,
     sample_chats,
@@ -233,3 +239,179 @@ def test_the_module_runs_as_a_program_and_prints_its_base_url() -> None:
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+# -- messages: history and sending ----------------------------------------------
+
+ANNA = "4915112345678@c.us"
+
+
+def post(fake: FakeUltraMsg, path: str, **form: str) -> httpx.Response:
+    return httpx.post(f"{fake.base_url}{path}", data=form, timeout=10)
+
+
+def send(fake: FakeUltraMsg, token: str = FAKE_TOKEN, **form: str) -> httpx.Response:
+    fields = {"token": token, "to": ANNA, "body": "Your bike is ready", "referenceId": "wam-1"}
+    fields.update(form)
+    return post(fake, "/instance12345/messages/chat", **fields)
+
+
+def history(fake: FakeUltraMsg, chat_id: str = ANNA, **params: str) -> httpx.Response:
+    query = {"token": FAKE_TOKEN, "chatId": chat_id, **params}
+    return httpx.get(f"{fake.base_url}/instance12345/chats/messages", params=query, timeout=10)
+
+
+@pytest.fixture
+def shop() -> Iterator[FakeUltraMsg]:
+    with FakeUltraMsg(chats=demo_chats(), messages=demo_messages(1_800_000_000)) as server:
+        yield server
+
+
+def test_history_is_the_latest_messages_oldest_first_in_ultramsgs_shape(
+    shop: FakeUltraMsg,
+) -> None:
+    everything = history(shop).json()
+    assert [m["timestamp"] for m in everything] == sorted(m["timestamp"] for m in everything)
+    assert {m["fromMe"] for m in everything} == {True, False}
+    assert set(everything[0]) >= {"id", "from", "to", "author", "pushname", "type", "body",
+                                  "fromMe", "timestamp", "media"}  # fmt: skip
+    assert history(shop, limit="2").json() == everything[-2:]
+    assert history(shop, "4915100000009@c.us").json() == []
+    assert history(shop, "").json() == {"error": [{"chatId": "is required"}]}
+
+
+def test_group_history_names_its_authors_and_media_come_as_links(shop: FakeUltraMsg) -> None:
+    team = next(c["id"] for c in demo_chats() if c["name"].startswith("Radwerk team"))
+    inbound = [m for m in history(shop, team).json() if not m["fromMe"]]
+    assert inbound
+    assert all(m["author"].endswith("@c.us") and m["pushname"] for m in inbound)
+    media = [m for chat in shop.messages.chats() for m in history(shop, chat).json() if m["media"]]
+    assert {m["type"] for m in media} == {"image", "document"}
+    assert all(m["media"].startswith("https://") for m in media)
+
+
+def test_a_send_is_queued_answered_like_ultramsg_and_kept_in_the_history(
+    shop: FakeUltraMsg,
+) -> None:
+    answer = send(shop)
+    assert answer.status_code == 200
+    assert answer.json() == {"sent": "true", "message": "ok", "id": 1001}
+    last = history(shop).json()[-1]
+    assert last["fromMe"] is True
+    assert last["body"] == "Your bike is ready"
+    assert last["id"].startswith(f"true_{ANNA}_")
+    assert send(shop, to="+4915112345678").json()["id"] == 1002  # a number works too
+
+
+def test_send_errors_are_answered_like_ultramsg(shop: FakeUltraMsg) -> None:
+    before = shop.messages.count()
+    wrong = send(shop, token="nope")
+    assert wrong.status_code == 200
+    assert wrong.json() == {"error": "Wrong token. Please provide token as a GET parameter."}
+    assert send(shop, token="").json() == {"error": [{"token": "is required"}]}
+    assert send(shop, to="").json() == {"error": [{"to": "is required"}]}
+    assert send(shop, to="nobody").json() == {"error": [{"to": "invalid phone number or chat id"}]}
+    assert send(shop, body=" ").json() == {"error": [{"body": "is required"}]}
+    assert "maximum length" in send(shop, body="x" * 4097).json()["error"][0]["body"]
+    assert shop.messages.count() == before
+
+
+def test_faults_apply_to_the_message_routes_too(shop: FakeUltraMsg) -> None:
+    shop.fail(503, times=1)
+    assert send(shop).status_code == 503
+    assert history(shop).status_code == 200
+    shop.set_body(b"<html>oops</html>")
+    assert send(shop).content == b"<html>oops</html>"
+    assert history(shop).content == b"<html>oops</html>"
+    shop.set_body(None)
+    assert len([m for m in history(shop).json() if m["body"] == "Your bike is ready"]) == 0
+
+
+def test_the_client_fetches_history_and_sends_through_the_fake(shop: FakeUltraMsg) -> None:
+    client = client_for(shop)
+    messages = client.fetch_messages(ANNA, 100)
+    assert [m.wa_message_id for m in messages] == [m["id"] for m in history(shop).json()]
+    assert messages[0].chat_id == ANNA
+    assert messages[0].sender_name == "Anna Schmidt"
+    receipt = client.send_text(ANNA, "See you at 6", "wam-42")
+    assert receipt.upstream_id == "1001"
+    assert client.fetch_messages(ANNA, 1)[0].body == "See you at 6"
+
+
+def test_the_clients_send_errors_are_one_clear_line_without_the_token(shop: FakeUltraMsg) -> None:
+    secret = "tok-" + "S3CRET" * 4
+    with pytest.raises(UpstreamRejected, match="ULTRAMSG_TOKEN") as rejected:
+        client_for(shop, token=Secret(secret)).send_text(ANNA, "hi", "wam-1")
+    shop.fail(500, times=3)
+    with pytest.raises(UpstreamUnavailable, match="may have queued") as failed:
+        client_for(shop).send_text(ANNA, "hi", "wam-2")
+    assert shop.requests == 2  # a send is never repeated
+    shop.fail(500, times=0)
+    shop.set_body(b"<html>oops</html>")
+    with pytest.raises(UpstreamBadResponse, match="not JSON") as garbled:
+        client_for(shop).send_text(ANNA, "hi", "wam-3")
+    for error in (rejected.value, failed.value, garbled.value):
+        assert secret not in str(error)
+        assert FAKE_TOKEN not in str(error)
+        assert "\n" not in str(error)
+
+
+def test_the_client_reports_a_garbled_history(shop: FakeUltraMsg) -> None:
+    shop.set_body(b'{"messages": []}')
+    with pytest.raises(UpstreamBadResponse, match="instead of the list of messages"):
+        client_for(shop).fetch_messages(ANNA, 10)
+    shop.set_body(b'[{"id": "false_1@c.us_A", "bo')
+    with pytest.raises(UpstreamBadResponse, match="cut off"):
+        client_for(shop).fetch_messages(ANNA, 10)
+
+
+def test_the_demo_chats_are_a_small_business_with_no_hostile_names() -> None:
+    chats = demo_chats()
+    names = [chat["name"] for chat in chats]
+    assert not any("<" in name or "'" in name or ";" in name for name in names)
+    conversations = [c["id"] for c in chats if c["id"].endswith(("@c.us", "@lid", "@g.us"))]
+    book = demo_messages(1_800_000_000)
+    for chat_id in conversations:
+        if chat_id != "0@c.us":
+            assert len(book[chat_id]) >= 1, chat_id
+    assert sum(chat_id.endswith("@g.us") for chat_id in book) >= 2
+    again = demo_messages(1_900_000_000)
+    assert [m["id"] for m in again[ANNA]] == [m["id"] for m in book[ANNA]]  # stable ids
+
+
+@given(
+    messages=st.lists(st.text(max_size=20), max_size=30),
+    limit=st.integers(min_value=-5, max_value=1_100),
+)
+def test_history_is_always_the_latest_limit_messages_in_order(
+    messages: list[str], limit: int
+) -> None:
+    fake = FakeUltraMsg(chats=[])
+    for body in messages:
+        fake.receive(ANNA, body)
+    status, body, _ = fake.answer(f"/instance12345/chats/messages?token={FAKE_TOKEN}"
+                                  f"&chatId={ANNA}&limit={limit}")  # fmt: skip
+    served = msgspec.json.decode(body)
+    if limit < 0:
+        assert served == {"error": [{"limit": "must be a number"}]}
+        return
+    kept = min(max(limit, 1), 1000)
+    assert status == 200
+    assert [m["body"] for m in served] == messages[-kept:]
+
+
+FORM_FIELDS = st.dictionaries(st.sampled_from(["to", "body", "referenceId", "msgId"]), st.text())
+
+
+@given(
+    body=st.binary(max_size=300)
+    | FORM_FIELDS.map(lambda fields: urlencode({"token": FAKE_TOKEN, **fields}).encode())
+    | FORM_FIELDS.map(lambda fields: msgspec.json.encode({"token": FAKE_TOKEN, **fields}))
+)
+def test_any_send_body_gets_a_json_answer_never_a_crash(body: bytes) -> None:
+    fake = FakeUltraMsg(chats=[])
+    status, answer, _ = fake.answer("/instance12345/messages/chat", "POST", body)
+    assert status == 200
+    decoded = msgspec.json.decode(answer)
+    assert decoded.get("sent") == "true" or "error" in decoded
+    assert fake.messages.count() == (1 if decoded.get("sent") else 0)

@@ -5,14 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +17,7 @@ import httpx
 from sqlalchemy import Engine, text
 
 from wa_manager import Settings
-from wa_manager.adapters.sql import SqlStore, upgrade
+from wa_manager.adapters.sql import SqlStore
 from wa_manager.adapters.ultramsg import UltraMsgClient
 from wa_manager.bootstrap import App, bootstrap
 from wa_manager.config import Secret
@@ -69,21 +66,6 @@ def ultramsg_client(
         clock=fake_time.monotonic,
         **settings,
     )
-
-
-@cache
-def _migrated_sqlite_template() -> Path:
-    """One migrated, empty SQLite file per test process (migrating costs about a second)."""
-    path = Path(tempfile.mkdtemp(prefix="wa-reliability-")) / "template.db"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
-def fresh_sqlite_url(directory: Path, name: str = "wa_manager.db") -> str:
-    """A new migrated, empty SQLite database in ``directory`` (a copy of the template)."""
-    target = directory / name
-    shutil.copyfile(_migrated_sqlite_template(), target)
-    return f"sqlite:///{target}"
 
 
 def sql_app(database_url: str, chats: ChatSource, **settings: Any) -> App:

@@ -31,8 +31,8 @@ from test_http_support import (
     sync,
 )
 
+from tests.conftest import fresh_sqlite_url
 from tests.reliability.figures import AUTH, Recorder
-from tests.reliability.support import fresh_sqlite_url
 from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.model import LIBRARY
 from wa_manager.entrypoints.http.headers import SECURITY_HEADERS

@@ -23,14 +23,13 @@ import pytest
 import uvicorn
 from sqlalchemy import text
 
-from tests.conftest import backend_params, migrated_url
+from tests.conftest import backend_params, fresh_sqlite_url, migrated_url
 from tests.reliability.figures import CONCURRENCY, Recorder
 from tests.reliability.support import (
     INSTANCE,
     TOKEN,
     FakeTime,
     engine_of,
-    fresh_sqlite_url,
     sql_app,
     ultramsg_client,
 )

@@ -25,13 +25,12 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-from tests.conftest import backend_params, migrated_url, postgres_url
+from tests.conftest import backend_params, fresh_sqlite_url, migrated_url, postgres_url
 from tests.reliability.figures import DATABASE, Recorder
 from tests.reliability.support import (
     TOKEN,
     count_rows,
     engine_of,
-    fresh_sqlite_url,
     last_sync_error,
     sql_app,
 )

@@ -18,13 +18,12 @@ import httpx
 import pytest
 from benchmarks.http_load import load
 
-from tests.conftest import migrated_url, postgres_url
+from tests.conftest import fresh_sqlite_url, migrated_url, postgres_url
 from tests.reliability.figures import LOAD, Recorder
 from tests.reliability.support import (
     INSTANCE,
     TOKEN,
     cli_environment,
-    fresh_sqlite_url,
     served_process,
     sql_app,
 )

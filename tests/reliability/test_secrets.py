@@ -24,6 +24,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from tests.conftest import fresh_sqlite_url
 from tests.reliability.figures import SECRETS, Recorder
 from tests.reliability.support import (
     HIDDEN,
@@ -36,7 +37,6 @@ from tests.reliability.support import (
     chats_with_a_lone_surrogate,
     cli_environment,
     free_port,
-    fresh_sqlite_url,
     hang_up_mid_body,
     hostile_webhook_bodies,
     served_process,

@@ -23,13 +23,13 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import fresh_sqlite_url
 from tests.reliability.figures import UPSTREAM, Recorder
 from tests.reliability.support import (
     INSTANCE,
     TOKEN,
     FakeTime,
     chats_json,
-    fresh_sqlite_url,
     last_sync_error,
     snapshot,
     sql_app,

@@ -689,7 +689,7 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.rollback()
+        self._end_transaction()
 
     def commit(self) -> None:
         """Publish every write so far; the unit of work can go on with fresh reads."""
@@ -700,16 +700,13 @@ class FakeUnitOfWork:
         self.committed = True
         self._end_transaction()
 
-    def rollback(self) -> None:
-        """Forget every write since the last commit."""
-        self._end_transaction()
-
     def lock_sync(self, instance_id: str) -> None:
-        """Hold the sync lock of ``instance_id`` until commit or rollback."""
+        """Hold the sync lock of ``instance_id`` until commit or the end of the unit of work."""
         self.store.acquire_sync_lock(instance_id, self)
         self._sync_locks.add(instance_id)
 
     def _end_transaction(self) -> None:
+        """Forget every write since the last commit and release the sync locks."""
         self._base = self._work = None
         self._log = []
         self.store.release_sync_locks(self._sync_locks, self)

@@ -281,8 +281,6 @@ class UnitOfWork(Protocol):
 
     def commit(self) -> None: ...
 
-    def rollback(self) -> None: ...
-
     def lock_sync(self, instance_id: str) -> None:
         """Take the sync lock for the rest of this transaction, or raise
         ``SyncAlreadyRunning`` at once when another transaction holds it."""

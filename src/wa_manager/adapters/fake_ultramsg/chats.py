@@ -1,6 +1,6 @@
-"""Chat lists for the fake UltraMsg: a hand-picked demo set and a generator for load.
+"""Chat lists for the fake UltraMsg: a hand-picked awkward set and a generator for load.
 
-``sample_chats()`` is the demo: about forty chats that show every kind of id
+``sample_chats()`` is the tests' fixture: about forty chats that show every kind of id
 UltraMsg sends (ULTRAMSG.md, "Chat ids") and every awkward name (emoji,
 right-to-left, very long, hostile HTML). ``generate_chats(n, seed)`` makes n
 distinct, realistic chats for tests and benchmarks, the same ones for the same
@@ -106,7 +106,8 @@ _GROUP_NAMES = (
 
 
 def sample_chats() -> list[Chat]:
-    """About forty realistic chats for the demo, covering every kind of id and name."""
+    """About forty chats for tests, covering every kind of id and awkward name (the
+    demo's friendlier set is ``demo_chats()``)."""
     people: list[tuple[str, str | None]] = [
         ("4915112345678@c.us", "Anna Schmidt"),
         ("4917612345678@c.us", "Lukas Müller 🚲"),

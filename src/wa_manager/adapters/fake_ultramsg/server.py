@@ -1,21 +1,32 @@
 """``FakeUltraMsg``: a small real HTTP server that answers like UltraMsg, on loopback only.
 
 For the demo, integration and end-to-end tests, and benchmarks. It serves
-``GET /{instance}/chats`` and ``GET /{instance}/instance/status``, answers a wrong
-token and an unknown instance the way UltraMsg does, and can be told to fail
-(``fail``), stall (``delay``) or send garbage (``set_body``). The chat list is
-encoded once per change of ``chats`` (list operations and assignment are noticed;
-after editing a chat's dict in place of a list above ``ALWAYS_ENCODE_BELOW``
-chats, assign the list again), so a million chats are served at disk speed.
+``GET /{instance}/chats``, ``GET /{instance}/instance/status``, a chat's history
+(``GET /{instance}/chats/messages``) and sending (``POST /{instance}/messages/chat``),
+answers a wrong token and an unknown instance the way UltraMsg does, and can be
+told to fail (``fail``), stall (``delay``) or send garbage (``set_body``), on every
+route alike. The chat list is encoded once per change of ``chats`` (list
+operations and assignment are noticed; after editing a chat's dict in place of a
+list above ``ALWAYS_ENCODE_BELOW`` chats, assign the list again), so a million
+chats are served at disk speed.
+
+Given a ``webhook_url`` it posts back like UltraMsg, from a background thread (a
+request never waits for a webhook): after a send, ``message_create`` (with our
+``referenceId``) and then ``message_ack`` ``server``, ``device`` and ``read``, at
+``webhook_delays``; ``receive`` (or, every ``inbound_every`` seconds, a random
+chat) posts an incoming ``message_received``. See docs/ultramsg.md.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import random
+import re
 import socket
 import threading
+import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self, SupportsIndex
@@ -25,12 +36,43 @@ import attrs
 import msgspec
 
 from wa_manager.adapters.fake_ultramsg.chats import Chat, encode_chats, sample_chats
+from wa_manager.adapters.fake_ultramsg.demo import INBOUND_LINES, TEAM_MEMBER
+from wa_manager.adapters.fake_ultramsg.messages import (
+    MAX_HISTORY,
+    Message,
+    MessageBook,
+    make_message,
+    webhook_event,
+)
+from wa_manager.adapters.fake_ultramsg.webhooks import Delivery, Timeline, WebhookPoster
 
 WRONG_TOKEN = b'{"error":"Wrong token. Please provide token as a GET parameter."}'
 TOKEN_REQUIRED = b'{"error":[{"token":"is required"}]}'
 INSTANCE_NOT_FOUND = b'{"error":"Instance not found"}'
 NOT_FOUND = b'{"error":"Not found"}'
 ALWAYS_ENCODE_BELOW = 10_000
+MAX_SEND_LENGTH = 4096
+MAX_REQUEST_BYTES = 1 << 20
+DEFAULT_HISTORY_LIMIT = 100
+DEFAULT_WEBHOOK_DELAYS = (0.3, 0.8, 1.5, 3.0)
+"""Seconds after a send: ``message_create``, then the acks ``server``, ``device``, ``read``."""
+ACKS = ("server", "device", "read")
+ROUTES = frozenset(
+    {
+        ("GET", "chats"),
+        ("GET", "instance/status"),
+        ("GET", "chats/messages"),
+        ("POST", "messages/chat"),
+    }
+)
+_NUMBER = re.compile(r"\+?[0-9]{7,15}")
+_CHAT_ID = re.compile(r"[0-9-]{1,64}@(?:c\.us|g\.us|lid)")
+CONVERSATION_SUFFIXES = ("@c.us", "@lid", "@g.us")
+
+
+def _error(field: str, problem: str) -> bytes:
+    """UltraMsg's error body for a bad form field: ``{"error": [{"to": "is required"}]}``."""
+    return msgspec.json.encode({"error": [{field: problem}]})
 
 
 @attrs.frozen
@@ -105,6 +147,14 @@ class FakeUltraMsg:
         chats: Iterable[Chat] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        *,
+        messages: Mapping[str, Iterable[Message]] | None = None,
+        phone: str = "4915000000000",
+        webhook_url: str | None = None,
+        webhook_delays: Sequence[float] = DEFAULT_WEBHOOK_DELAYS,
+        inbound_every: tuple[float, float] | None = None,
+        seed: int | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the fake UltraMsg binds to loopback only, not {host}")
@@ -124,6 +174,18 @@ class FakeUltraMsg:
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.messages = MessageBook(messages)
+        self.own_id = f"{phone}@c.us"
+        self.webhook_delays = tuple(webhook_delays)
+        self.inbound_lines: Sequence[str] = INBOUND_LINES
+        self._clock = clock
+        self._rng = random.Random(seed)
+        self._queue_ids = iter(range(1001, 1 << 62))
+        self._timeline = Timeline()
+        self._poster = WebhookPoster(self._timeline)
+        self._poster.url = webhook_url
+        self._inbound_every = inbound_every
+        self._inbound_round = 0
 
     # -- chats ------------------------------------------------------------------
 
@@ -172,7 +234,8 @@ class FakeUltraMsg:
             self._delay_times = times
 
     def set_body(self, raw: bytes | None) -> None:
-        """Serve these bytes for ``/chats`` instead of the chats (None: back to the chats)."""
+        """Answer ``/chats``, ``/chats/messages`` and ``/messages/chat`` with these bytes
+        (nothing is sent); None: back to the real answers."""
         self._raw_body = raw
 
     # -- lifecycle --------------------------------------------------------------
@@ -198,6 +261,9 @@ class FakeUltraMsg:
             target=server.serve_forever, name="fake-ultramsg", daemon=True
         )
         self._thread.start()
+        self._timeline.start()
+        if self._inbound_every is not None:
+            self.generate_inbound(self._inbound_every)
         return self
 
     def serve_forever(self) -> None:
@@ -214,6 +280,7 @@ class FakeUltraMsg:
         server, self._server = self._server, None
         if server is None:
             return
+        self._timeline.stop()
         self._stopping.set()
         server.shutdown()
         server.server_close()
@@ -232,10 +299,115 @@ class FakeUltraMsg:
     ) -> None:
         self.stop()
 
+    # -- messages and webhooks ----------------------------------------------------
+
+    @property
+    def webhook_url(self) -> str | None:
+        """Where webhooks go (None: nowhere); may be set while running."""
+        return self._poster.url
+
+    @webhook_url.setter
+    def webhook_url(self, url: str | None) -> None:
+        self._poster.url = url
+
+    def post_webhooks_to(
+        self, url: str, *, inbound_every: tuple[float, float] | None = None
+    ) -> None:
+        """Post webhooks to ``url`` from now on, and an incoming message every
+        ``inbound_every`` = (at least, at most) seconds (None: none)."""
+        self.webhook_url = url
+        self.generate_inbound(inbound_every)
+
+    def deliveries(self, event_type: str | None = None) -> list[Delivery]:
+        """The webhooks posted that got a 2xx (of one event type, or all), in order."""
+        return self._poster.delivered(event_type)
+
+    def webhook_attempts(self) -> list[Delivery]:
+        """Every webhook post so far, refused and failed ones included, in order."""
+        return self._poster.attempts()
+
+    def receive(
+        self,
+        chat_id: str,
+        body: str,
+        *,
+        author: str = "",
+        pushname: str = "",
+        type: str = "chat",
+        media: str = "",
+    ) -> Message:
+        """An incoming message in ``chat_id``: kept in its history and posted as
+        ``message_received`` (when a webhook URL is set). Returns the message."""
+        message = make_message(
+            chat_id,
+            self.own_id,
+            body,
+            from_me=False,
+            timestamp=int(self._clock()),
+            author=author,
+            pushname=pushname,
+            type=type,
+            media=media,
+        )
+        self.messages.add(chat_id, message)
+        self._poster.post_later(0, webhook_event("message_received", message, self.instance_id))
+        return message
+
+    def receive_random(self) -> Message | None:
+        """An incoming line in a random person or group chat (None: there is none)."""
+        chats = [
+            chat
+            for chat in self._chats
+            if isinstance(chat.get("id"), str)
+            and chat["id"].endswith(CONVERSATION_SUFFIXES)
+            and chat["id"] != "0@c.us"
+        ]
+        if not chats or not self.inbound_lines:
+            return None
+        chat = self._rng.choice(chats)
+        line = self._rng.choice(list(self.inbound_lines))
+        if not chat["id"].endswith("@g.us"):
+            return self.receive(chat["id"], line, pushname=chat.get("name") or "")
+        author, pushname = self._group_member(chat["id"])
+        return self.receive(chat["id"], line, author=author, pushname=pushname)
+
+    def generate_inbound(self, every: tuple[float, float] | None) -> None:
+        """From now on, ``receive_random`` every ``every`` = (at least, at most) seconds;
+        None stops it."""
+        with self._lock:
+            self._inbound_every = every
+            self._inbound_round += 1
+            current = self._inbound_round
+        if every is not None and self._server is not None:
+            self._timeline.call_later(self._rng.uniform(*every), lambda: self._inbound(current))
+
+    def _inbound(self, round_: int) -> None:
+        with self._lock:
+            every = self._inbound_every if round_ == self._inbound_round else None
+        if every is None:
+            return
+        self.receive_random()
+        self._timeline.call_later(self._rng.uniform(*every), lambda: self._inbound(round_))
+
+    def _group_member(self, group_id: str) -> tuple[str, str]:
+        """Someone who wrote in the group before (author, push name), or a stand-in."""
+        members = {
+            item["author"]: item.get("pushname") or ""
+            for item in self.messages.history(group_id, MAX_HISTORY)
+            if item.get("author") and not item.get("fromMe")
+        }
+        if not members:
+            return TEAM_MEMBER
+        author = self._rng.choice(sorted(members))
+        return author, members[author]
+
     # -- answering --------------------------------------------------------------
 
-    def answer(self, path: str) -> tuple[int, bytes, dict[str, str]]:
-        """Status, body and extra headers for one GET of ``path`` (with its query)."""
+    def answer(
+        self, path: str, method: str = "GET", body: bytes = b""
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """Status, body and extra headers for one request of ``path`` (with its query);
+        a POST's ``body`` is its form (or JSON) fields."""
         with self._lock:
             self.requests += 1
             failure = self._failures.popleft() if self._failures else None
@@ -253,24 +425,104 @@ class FakeUltraMsg:
             return failure.status, failure.body, headers
         url = urlsplit(path)
         parts = url.path.strip("/").split("/", 1)
-        if len(parts) != 2 or parts[1] not in ("chats", "instance/status"):
+        if len(parts) != 2 or (method, parts[1]) not in ROUTES:
             return 404, NOT_FOUND, {}
         if parts[0] != self.instance_id:
             return 404, INSTANCE_NOT_FOUND, {}
-        tokens = parse_qs(url.query).get("token")
-        if not tokens:
+        fields = _fields(url.query, body if method == "POST" else b"")
+        token = fields.get("token")
+        if not token:
             return 200, TOKEN_REQUIRED, {}
-        if tokens[0] != self.token:
+        if token != self.token:
             return 200, WRONG_TOKEN, {}
         if parts[1] == "instance/status":
             return 200, self._status_body(), {}
         raw = self._raw_body
-        return 200, (self.chats_body() if raw is None else raw), {}
+        if raw is not None:
+            return 200, raw, {}
+        if parts[1] == "chats/messages":
+            return 200, self._history_body(fields), {}
+        if parts[1] == "messages/chat":
+            return 200, self._send(fields), {}
+        return 200, self.chats_body(), {}
 
     def _status_body(self) -> bytes:
         substatus = "connected" if self.status == "authenticated" else self.status
         account = {"status": self.status, "substatus": substatus}
         return msgspec.json.encode({"status": {"accountStatus": account}})
+
+    def _history_body(self, fields: Mapping[str, str]) -> bytes:
+        chat_id = fields.get("chatId", "").strip()
+        if not chat_id:
+            return _error("chatId", "is required")
+        limit_text = fields.get("limit", str(DEFAULT_HISTORY_LIMIT)).strip()
+        if not limit_text.isdigit():
+            return _error("limit", "must be a number")
+        limit = min(max(int(limit_text), 1), MAX_HISTORY)
+        return msgspec.json.encode(self.messages.history(chat_id, limit))
+
+    def _send(self, fields: Mapping[str, str]) -> bytes:
+        """Queue a text message, answer like UltraMsg, and schedule its webhooks."""
+        chat_id = _chat_id(fields.get("to", ""))
+        text = fields.get("body", "")
+        if not fields.get("to"):
+            return _error("to", "is required")
+        if chat_id is None:
+            return _error("to", "invalid phone number or chat id")
+        if not text.strip():
+            return _error("body", "is required")
+        if len(text) > MAX_SEND_LENGTH:
+            return _error("body", f"the maximum length is {MAX_SEND_LENGTH} characters")
+        message = make_message(
+            chat_id, self.own_id, text, from_me=True, timestamp=int(self._clock())
+        )
+        self.messages.add(chat_id, message)
+        with self._lock:
+            queue_id = next(self._queue_ids)
+        self._schedule_delivery(chat_id, message, fields.get("referenceId", ""))
+        return msgspec.json.encode({"sent": "true", "message": "ok", "id": queue_id})
+
+    def _schedule_delivery(self, chat_id: str, message: Message, reference_id: str) -> None:
+        created_after, *ack_delays = self.webhook_delays
+        created = webhook_event("message_create", message, self.instance_id, reference_id)
+        self._poster.post_later(created_after, created)
+        for ack, delay in zip(ACKS, ack_delays, strict=False):
+            self._timeline.call_later(delay, self._acknowledger(chat_id, message, ack))
+
+    def _acknowledger(self, chat_id: str, message: Message, ack: str) -> Callable[[], None]:
+        def acknowledge() -> None:
+            self.messages.set_ack(chat_id, message["id"], ack)
+            event = webhook_event("message_ack", {**message, "ack": ack}, self.instance_id)
+            self._poster.post_later(0, event)
+
+        return acknowledge
+
+
+def _fields(query: str, body: bytes) -> dict[str, str]:
+    """The request's parameters: the query's, then a POST's form or JSON fields."""
+    fields = {key: values[0] for key, values in parse_qs(query).items()}
+    text = body.decode("utf-8", "replace")
+    if text.lstrip().startswith("{"):
+        try:
+            decoded = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            decoded = None
+        if isinstance(decoded, dict):
+            fields.update({str(key): str(value) for key, value in decoded.items()})
+        return fields
+    for key, values in parse_qs(text, keep_blank_values=True).items():
+        fields[key] = values[0]
+    return fields
+
+
+def _chat_id(to: str) -> str | None:
+    """UltraMsg's ``to``: a chat id, or an international number (``+`` optional)."""
+    to = to.strip()
+    if _CHAT_ID.fullmatch(to):
+        return to
+    if _NUMBER.fullmatch(to):
+        return to.removeprefix("+") + "@c.us"
+    return None
 
 
 class _Server(ThreadingHTTPServer):
@@ -287,7 +539,21 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        status, body, headers = self.server.fake.answer(self.path)
+        self._reply(*self.server.fake.answer(self.path))
+
+    def do_POST(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_REQUEST_BYTES:
+            self.close_connection = True
+            self._reply(413, b'{"error":"Request too large"}', {})
+            return
+        body = self.rfile.read(length)
+        self._reply(*self.server.fake.answer(self.path, "POST", body))
+
+    def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
         looks_like_json = body[:1] in (b"{", b"[")
         self.send_header("Content-Type", "application/json" if looks_like_json else "text/plain")

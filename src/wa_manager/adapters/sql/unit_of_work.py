@@ -119,13 +119,6 @@ class SqlUnitOfWork:
         except sa_exc.SQLAlchemyError as error:
             raise translate(error, self._url) from error
 
-    def rollback(self) -> None:
-        """Undo everything not committed."""
-        try:
-            self.connection.rollback()
-        except sa_exc.SQLAlchemyError as error:
-            raise translate(error, self._url) from error
-
     def lock_sync(self, instance_id: str) -> None:
         """Hold the sync lock of ``instance_id`` until this transaction ends, or raise
         ``SyncAlreadyRunning``."""

@@ -1,16 +1,22 @@
-"""``UltraMsgClient``: the ``ChatSource`` port over UltraMsg's HTTP API (httpx).
+"""``UltraMsgClient``: the ``ChatSource`` and ``MessageChannel`` ports over UltraMsg's
+HTTP API (httpx).
 
-One call is a few HTTP attempts at most. Connect errors, timeouts, HTTP 5xx and
-429 are retried with exponential backoff and jitter (429's ``Retry-After`` is
-honoured) until ``max_attempts`` or ``max_total_seconds`` runs out; then
-``UpstreamUnavailable``. UltraMsg's error bodies (``{"error": ...}``, often with
-HTTP 200), 404 and other 4xx are ``UpstreamRejected`` at once, and an answer that
-is not a JSON array is ``UpstreamBadResponse``.
+A read (chats, status, a chat's history) is a few HTTP attempts at most.
+Connect errors, timeouts, HTTP 5xx and 429 are retried with exponential backoff
+and jitter (429's ``Retry-After`` is honoured) until ``max_attempts`` or
+``max_total_seconds`` runs out; then ``UpstreamUnavailable``. UltraMsg's error
+bodies (``{"error": ...}``, often with HTTP 200), 404 and other 4xx are
+``UpstreamRejected`` at once, and an answer that is not a JSON array is
+``UpstreamBadResponse``.
 
-The token travels in the query string, so every URL is redacted before it goes
-into a message or a log line; httpx's exceptions (which carry the URL) are
-turned into ours outside their ``except`` blocks, so no ``__cause__`` or
-``__context__`` holds them either.
+A send (``send_text``) is one attempt, never repeated: once UltraMsg may have
+the message, only the person decides to send it again (docs/ultramsg.md,
+"Messages"); its token travels in the form body.
+
+The token of a read travels in the query string, so every URL is redacted
+before it goes into a message or a log line; httpx's exceptions (which carry the
+URL) are turned into ours outside their ``except`` blocks, so no ``__cause__``
+or ``__context__`` holds them either.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ from wa_manager.adapters.ultramsg.parsing import (
     account_status,
     error_in_body,
     parse_chats,
+    parse_messages,
     preview,
+    send_receipt,
 )
 from wa_manager.config import Secret
 from wa_manager.domain.errors import (
@@ -39,12 +47,13 @@ from wa_manager.domain.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from wa_manager.domain.model import RawChat
+from wa_manager.domain.model import RawChat, RawMessage, SendReceipt
 from wa_manager.redaction import redact, redact_logs
 
 logger = logging.getLogger("wa_manager.ultramsg")
 logger.addHandler(logging.NullHandler())
 
+_MAYBE_QUEUED = "UltraMsg may have queued the message: check the chat before sending it again"
 BASE_DELAY_SECONDS = 0.5
 MAX_DELAY_SECONDS = 8.0
 MAX_BODY_BYTES = 1 << 30
@@ -85,7 +94,8 @@ class _Retry(Exception):
 
 
 class UltraMsgClient:
-    """Reads an UltraMsg instance's chats (the ``ChatSource`` port) and its status."""
+    """Reads an UltraMsg instance's chats (the ``ChatSource`` port) and its status, and
+    fetches and sends messages (the ``MessageChannel`` port)."""
 
     def __init__(
         self,
@@ -129,7 +139,7 @@ class UltraMsgClient:
             f"instance_id={self.instance_id!r}, token=***)"
         )
 
-    # -- the two calls ----------------------------------------------------------
+    # -- chats and status -------------------------------------------------------
 
     def fetch_chats(self) -> list[RawChat]:
         """Every chat of the instance, in UltraMsg's order; raises ``UpstreamError``."""
@@ -157,25 +167,79 @@ class UltraMsgClient:
             )
         return state
 
+    # -- messages -------------------------------------------------------------------
+
+    def fetch_messages(self, chat_id: str, limit: int) -> list[RawMessage]:
+        """The chat's latest ``limit`` messages (``chats/messages``), retried like the
+        chat list; raises ``UpstreamError``."""
+        status, body = self._get("chats/messages", {"chatId": chat_id, "limit": str(limit)})
+        self._raise_for_answer(status, body)
+        messages: list[RawMessage] | None = None
+        try:
+            messages = parse_messages(body, chat_id)
+        except UpstreamBadResponse as error:
+            problem = error.message
+        if messages is None:
+            self._fail(UpstreamBadResponse, problem)
+        return messages
+
+    def send_text(self, chat_id: str, body: str, reference_id: str) -> SendReceipt:
+        """Hand ``body`` to UltraMsg for ``chat_id`` (``messages/chat``), tagged with our
+        ``reference_id``. One attempt, never repeated: once the request may have reached
+        UltraMsg, only the person may decide to send again."""
+        url = f"{self.base_url}/{self.instance_id}/messages/chat"
+        form = {
+            "token": self._token.get(),
+            "to": chat_id,
+            "body": body,
+            "referenceId": reference_id,
+        }
+        where = f"UltraMsg at {self._redact(self.base_url)}"
+        problem: str | None = None
+        status, answer = 0, b""
+        try:
+            with self._client() as client:
+                response = client.post(url, data=form, timeout=self.timeout)
+                status, answer = response.status_code, response.content
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            problem = f"could not reach {where} ({self._describe(error)}); the message was not sent"
+        except httpx.TimeoutException:
+            problem = f"{where} did not answer in time; {_MAYBE_QUEUED}"
+        except httpx.HTTPError as error:
+            problem = f"the connection to {where} failed ({self._describe(error)}); {_MAYBE_QUEUED}"
+        if problem is not None:
+            self._fail(UpstreamUnavailable, problem)
+        if (status == 429 or status >= 500) and error_in_body(answer) is None:
+            self._fail(UpstreamUnavailable, f"{where} failed (HTTP {status}); {_MAYBE_QUEUED}")
+        self._raise_for_answer(status, bytearray(answer))
+        receipt = send_receipt(answer)
+        if isinstance(receipt, str):
+            kind = UpstreamRejected if receipt.startswith("not sent") else UpstreamBadResponse
+            self._fail(kind, f"UltraMsg did not accept the message: {receipt}")
+        return receipt
+
     # -- HTTP with retries ------------------------------------------------------
 
-    def _get(self, path: str) -> tuple[int, bytearray]:
+    def _client(self) -> httpx.Client:
+        return httpx.Client(
+            transport=self._transport,
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": "wa-manager"},
+        )
+
+    def _get(self, path: str, query: dict[str, str] | None = None) -> tuple[int, bytearray]:
         """The status and body of the first answer that is not worth retrying."""
         url = f"{self.base_url}/{self.instance_id}/{path}"
         shown = f"GET {self._redact(url)}"
         started = self._clock()
         deadline = started + self.max_total_seconds
         attempt = 0
-        with httpx.Client(
-            transport=self._transport,
-            follow_redirects=False,
-            headers={"Accept": "application/json", "User-Agent": "wa-manager"},
-        ) as client:
+        with self._client() as client:
             while True:
                 attempt += 1
                 request_timeout = min(self.timeout, max(deadline - self._clock(), 0.001))
                 try:
-                    return self._attempt(client, url, request_timeout)
+                    return self._attempt(client, url, request_timeout, query)
                 except _Retry as retry:
                     reason, asked_wait = retry.reason, retry.wait
                 wait = self._backoff(attempt) if asked_wait is None else asked_wait
@@ -192,12 +256,14 @@ class UltraMsgClient:
                 )
                 self._sleep(wait)
 
-    def _attempt(self, client: httpx.Client, url: str, timeout: float) -> tuple[int, bytearray]:
+    def _attempt(
+        self, client: httpx.Client, url: str, timeout: float, query: dict[str, str] | None = None
+    ) -> tuple[int, bytearray]:
         """One request; raises ``_Retry`` for a transient failure."""
         transient: str | None = None
         unusable: str | None = None
         try:
-            status, retry_after, body = self._request(client, url, timeout)
+            status, retry_after, body = self._request(client, url, timeout, query)
         except httpx.TimeoutException:
             transient = "timed out"
         except (httpx.NetworkError, httpx.RemoteProtocolError) as error:
@@ -219,10 +285,10 @@ class UltraMsgClient:
         return status, body
 
     def _request(
-        self, client: httpx.Client, url: str, timeout: float
+        self, client: httpx.Client, url: str, timeout: float, query: dict[str, str] | None = None
     ) -> tuple[int, str | None, bytearray]:
         """Status, ``Retry-After`` and the whole body, read into one growing buffer."""
-        params = {"token": self._token.get()}
+        params = {"token": self._token.get(), **(query or {})}
         with client.stream("GET", url, params=params, timeout=timeout) as response:
             body = bytearray()
             for chunk in response.iter_bytes():

@@ -15,18 +15,17 @@ so one such name costs the sync nothing.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import repeat
 from operator import attrgetter
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import msgspec
 
+from wa_manager.domain.bulk import collector_paused
 from wa_manager.domain.errors import UpstreamBadResponse
-from wa_manager.domain.model import RawChat
+from wa_manager.domain.messages import raw_message
+from wa_manager.domain.model import RawChat, RawMessage, SendReceipt
 from wa_manager.redaction import redact
 
 
@@ -48,6 +47,7 @@ _CHATS = msgspec.json.Decoder(list[_Chat])
 # Any JSON value per item: objects become _LooseChat, everything else stays as it is.
 _LOOSE_ITEMS = msgspec.json.Decoder(list[_LooseChat | str | int | float | bool | list[Any] | None])
 _ANY = msgspec.json.Decoder()
+_T = TypeVar("_T")
 _ID = attrgetter("id")
 _NAME = attrgetter("name")
 _PREVIEW_CHARS = 40
@@ -99,18 +99,28 @@ def parse_chats(body: bytes | bytearray | memoryview, *, release: bool = False) 
 def _parse(
     body: bytes | bytearray | memoryview, *, release: bool, repairable: bool
 ) -> list[RawChat]:
-    chats: list[_Chat] | None
-    try:
-        chats = _CHATS.decode(body)
-    except msgspec.ValidationError:
-        chats = None
-    except (msgspec.DecodeError, RecursionError) as error:
-        _not_json(body, error, repairable=repairable)
+    chats = _decode(_CHATS, body, repairable=repairable)
     if chats is None:
         return _parse_leniently(body, repairable=repairable)
     if release and isinstance(body, bytearray):
         body.clear()
     return _as_raw_chats(chats)
+
+
+def _decode(
+    decoder: msgspec.json.Decoder[list[_T]],
+    body: bytes | bytearray | memoryview,
+    *,
+    repairable: bool,
+) -> list[_T] | None:
+    """``body`` decoded, or None when it is JSON but not the list ``decoder`` wants;
+    raises (``_not_json``) when it is not JSON at all."""
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError:
+        return None
+    except (msgspec.DecodeError, RecursionError) as error:
+        _not_json(body, error, repairable=repairable)
 
 
 def _not_json(
@@ -152,38 +162,21 @@ def _as_raw_chats(chats: list[_Chat]) -> list[RawChat]:
     million fresh tuples would otherwise trigger full collections that cost more
     than the JSON decode itself (and tuples of strings hold no cycles)."""
     pairs = zip(map(_ID, chats), map(_NAME, chats), strict=True)
-    with _gc_paused():
+    with collector_paused():
         return list(map(tuple.__new__, repeat(RawChat), pairs))
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _parse_leniently(
     body: bytes | bytearray | memoryview, *, repairable: bool = False
 ) -> list[RawChat]:
     """Item by item: whatever is not a usable chat becomes (None, None) or loses its name."""
-    items: list[Any] | None
-    try:
-        items = _LOOSE_ITEMS.decode(body)
-    except msgspec.ValidationError:
-        items = None
-    except (msgspec.DecodeError, RecursionError) as error:
-        _not_json(body, error, repairable=repairable)
+    items = _decode(_LOOSE_ITEMS, body, repairable=repairable)
     if items is None:
         raise UpstreamBadResponse(
             f"UltraMsg answered {describe_json_value(_decode_any(body))} instead of the list "
             "of chats; check ULTRAMSG_BASE_URL points at the UltraMsg API"
         )
-    with _gc_paused():
+    with collector_paused():
         return [_lenient_chat(item) for item in items]
 
 
@@ -284,3 +277,47 @@ def account_status(body: bytes | bytearray | memoryview) -> str | None:
             return None
         value = value.get(key)
     return value if isinstance(value, str) else None
+
+
+# -- messages (history and sending) ----------------------------------------------
+
+
+def parse_messages(body: bytes | bytearray | memoryview, chat_id: str) -> list[RawMessage]:
+    """A ``chats/messages`` answer (a JSON array of messages) read defensively: items
+    that are not objects are dropped, odd fields are None (``raw_message``)."""
+    value = _decode_messages_json(body)
+    if not isinstance(value, list):
+        raise UpstreamBadResponse(
+            f"UltraMsg answered {describe_json_value(value)} instead of the list of "
+            "messages; check ULTRAMSG_BASE_URL points at the UltraMsg API"
+        )
+    return [raw_message(item, chat_id) for item in value if isinstance(item, dict)]
+
+
+def _decode_messages_json(body: bytes | bytearray | memoryview) -> Any:
+    try:
+        return _ANY.decode(replace_lone_surrogates(body))
+    except (msgspec.DecodeError, RecursionError) as error:
+        problem = describe_decode_error(body, error).replace("list of chats", "list of messages")
+    raise UpstreamBadResponse(problem)
+
+
+def send_receipt(body: bytes | bytearray | memoryview) -> SendReceipt | str:
+    """UltraMsg's answer to ``messages/chat``: the receipt of ``{"sent": "true", "id": …}``,
+    or why it is not one (a short redacted description)."""
+    try:
+        value = _ANY.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        return f"an answer that is not JSON ({len(body)} bytes, starting {preview(body)})"
+    if not isinstance(value, dict):
+        return describe_json_value(value)
+    sent = value.get("sent")
+    if sent is True or (isinstance(sent, str) and sent.lower() == "true"):
+        queue_id = value.get("id")
+        if isinstance(queue_id, bool) or not isinstance(queue_id, str | int):
+            return SendReceipt(upstream_id=None)
+        return SendReceipt(upstream_id=str(queue_id))
+    said = value.get("message")
+    if isinstance(said, str) and said:
+        return f"not sent: {redact(' '.join(said.split()))[:200]}"
+    return f'an answer without "sent": "true" (starting {preview(body)})'

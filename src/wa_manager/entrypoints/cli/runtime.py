@@ -7,6 +7,7 @@ or just an app factory as ``obj``) instead of patching anything.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sys
@@ -16,6 +17,8 @@ from typing import Any, Protocol
 
 import click
 from attrs import define, field
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from wa_manager.bootstrap import (
     App,
@@ -57,26 +60,22 @@ class Wiring:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines; blank lines, ``# comments`` and ``export`` prefixes allowed."""
+    """The variables of a dotenv file, read by python-dotenv.
+
+    ``KEY=VALUE`` lines; blank lines, ``# comments`` (also after an unquoted value),
+    ``export`` prefixes and quoted values are allowed. Values are taken literally
+    (no ``${VAR}`` expansion). A line that is not ``KEY=VALUE`` is a ``ConfigError``
+    naming the line, never its content (it may be a secret pasted on its own).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read the env file {path}: {error}") from None
-    values: dict[str, str] = {}
-    for number, raw_line in enumerate(text.splitlines(), start=1):
-        line = raw_line.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.removeprefix("export ").lstrip()
-        key, equals, value = line.partition("=")
-        key = key.strip()
-        if not equals or not key.isidentifier():
-            raise ConfigError(f"{path}, line {number}: expected KEY=VALUE")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key] = value
-    return values
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error or (binding.key is not None and binding.value is None):
+            raise ConfigError(f"{path}, line {binding.original.line}: expected KEY=VALUE")
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    return {key: value for key, value in values.items() if value is not None}
 
 
 @define

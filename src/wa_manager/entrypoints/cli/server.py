@@ -11,15 +11,19 @@ from wa_manager.bootstrap import App
 from wa_manager.config import DEFAULT_DATABASE_URL, parse_sync_every
 from wa_manager.domain.errors import AlreadyExists, WaManagerError
 from wa_manager.domain.model import CLI, Role
+from wa_manager.entrypoints.cli.messages import fetch_all_history
 from wa_manager.entrypoints.cli.output import echo_table, sync_summary, user_names
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
 from wa_manager.entrypoints.cli.syncing import redact_database_url
+from wa_manager.redaction import WEBHOOK_PREFIX
+from wa_manager.services.messages import DEFAULT_HISTORY_LIMIT
 
 LOOPBACK = "127.0.0.1"
 DEMO_INSTANCE_ID = "instance12345"
 DEMO_ADMIN = "admin"
 DEMO_USER = "maria"
 DEMO_LINKS = 3
+DEMO_INBOUND_EVERY = (20.0, 40.0)
 
 port_option = click.option(
     "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port."
@@ -117,28 +121,35 @@ def link_demo_contacts(app: App, username: str) -> None:
 @click.option("--no-serve", is_flag=True, help="Stop after the sync instead of serving.")
 @pass_runtime
 def demo(runtime: Runtime, port: int, no_serve: bool) -> None:
-    """A local tour: a fake UltraMsg with sample chats, demo logins, a sync, and the web UI.
+    """A local tour: a fake UltraMsg with a small shop's chats, demo logins, a sync with
+    message history, and the web UI with live replies, ticks and incoming messages.
 
     Everything runs on 127.0.0.1; no UltraMsg account is needed. The data goes to
     WA_MANAGER_DATABASE_URL, or wa_manager.db in the current directory.
     """
     fake_token = secrets.token_urlsafe(24)
+    webhook_secret = secrets.token_urlsafe(24)
     database_url = runtime.environ().get("WA_MANAGER_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not no_serve:
+        check_port_free(LOOPBACK, port)
+        port = port or free_port(LOOPBACK)
     with runtime.wiring.demo_upstream(DEMO_INSTANCE_ID, fake_token) as fake:
         settings = runtime.settings(
             instance_id=DEMO_INSTANCE_ID,
             token=fake_token,
             base_url=fake.base_url,
             database_url=database_url,
+            webhook_secret=webhook_secret,
         )
         runtime.wiring.upgrade(settings)
         app = runtime.build_app(settings)
         click.echo(f"Demo database: {redact_database_url(database_url)}")
-        click.echo(f"Fake UltraMsg with sample chats at {fake.base_url}")
+        click.echo(f"Fake UltraMsg with a bike shop's chats at {fake.base_url}")
         click.echo("Logins:")
         print_login(DEMO_ADMIN, ensure_demo_user(app, DEMO_ADMIN, Role.ADMIN))
         print_login(DEMO_USER, ensure_demo_user(app, DEMO_USER, Role.USER))
         click.echo(sync_summary(app.syncs.run(CLI)))
+        fetch_all_history(app, limit=DEFAULT_HISTORY_LIMIT, show_progress=False)
         link_demo_contacts(app, DEMO_USER)
         names = app.accounts.usernames(CLI)
         echo_table(
@@ -153,8 +164,24 @@ def demo(runtime: Runtime, port: int, no_serve: bool) -> None:
         if no_serve:
             click.echo(f"Done. `wa-manager demo` without --no-serve serves the web UI at {url}")
             return
+        fake.post_webhooks_to(
+            f"http://{LOOPBACK}:{port}{WEBHOOK_PREFIX}{webhook_secret}",
+            inbound_every=DEMO_INBOUND_EVERY,
+        )
+        low, high = DEMO_INBOUND_EVERY
+        click.echo("Live (the fake UltraMsg posts its webhooks to this app):")
+        click.echo("  - a reply sent from a thread gets its ticks: sent, delivered, read")
+        click.echo(f"  - a customer, supplier or teammate writes every {low:g}-{high:g} s")
         click.echo(f"Open {url} (Ctrl-C to stop)")
         serve_app(runtime, app, host=LOOPBACK, port=port)
+
+
+def free_port(host: str) -> int:
+    """A TCP port nothing listens on now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        chosen: int = probe.getsockname()[1]
+        return chosen
 
 
 COMMANDS = (serve, demo)
