@@ -40,6 +40,7 @@ ANNA = "4915111111111@c.us"
 BERND = "4915122222222@c.us"
 CLARA = "4915133333333@c.us"
 DORA = "4915144444444@c.us"
+EMIL = "4915155555555@c.us"
 HOSTILE = "<img src=x onerror=alert(1)>"
 TIME = 1732400123
 STARTUP_STEPS = 600
@@ -52,7 +53,8 @@ class ThreadSite:
         self.messenger = FakeMessenger()
         database_url = f"sqlite:///{folder / 'wa_manager.db'}"
         chats = [RawChat(ANNA, "Anna Schmidt"), RawChat(BERND, "Bernd"),
-                 RawChat(CLARA, "Clara"), RawChat(DORA, "Dora")]  # fmt: skip
+                 RawChat(CLARA, "Clara"), RawChat(DORA, "Dora"),
+                 RawChat(EMIL, "Emil")]  # fmt: skip
         self.app: App = bootstrap(
             Settings(
                 instance_id="instance777",
@@ -68,7 +70,7 @@ class ThreadSite:
         for username, role in (("admin", "admin"), ("maria", "user")):
             self.app.add_user(username, role, PASSWORDS[username])
         self.app.sync()
-        for chat in (ANNA, CLARA, DORA):
+        for chat in (ANNA, CLARA, DORA, EMIL):
             self.app.link(chat, "maria")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -268,6 +270,24 @@ def test_load_earlier_fetches_the_history_from_whatsapp(page: Page, site: Thread
         )
     finally:
         site.messenger.fail_with = None
+
+
+def test_load_earlier_pages_back_through_the_stored_thread_first(
+    page: Page, site: ThreadSite
+) -> None:
+    for n in range(60):
+        site.inbound(f"false_emil_{n}", EMIL, f"Emil {n}", seconds=n)
+    sign_in(page, site, "maria", site.conversation_path(EMIL))
+    expect(messages(page)).to_have_count(50)
+    expect(messages(page).first).to_contain_text("Emil 10")
+    page.get_by_role("button", name="Load earlier messages").click()
+    expect(page.locator("#earlier-status")).to_have_text(
+        "10 earlier messages shown. That is all wa-manager has stored: "
+        "press again to ask WhatsApp for older ones."
+    )
+    expect(messages(page)).to_have_count(60)
+    bodies = messages(page).locator(".message-body").all_inner_texts()
+    assert bodies == [f"Emil {n}" for n in range(60)]
 
 
 def test_an_empty_thread_says_so_at_phone_width(page: Page, site: ThreadSite, shoot: Shoot) -> None:

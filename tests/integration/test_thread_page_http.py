@@ -301,3 +301,11 @@ def test_the_thread_page_has_no_inline_script_style_or_handler(world: World) -> 
     tags = re.findall(r"<[a-z][^>]*>", page.text)
     assert not [tag for tag in tags if tag.startswith("<script") and " src=" not in tag]
     assert not [tag for tag in tags if re.search(r"\s(on[a-z]+|style)=", tag)]
+
+
+def test_the_openapi_document_describes_the_etag_and_the_304(world: World) -> None:
+    document = world.client.get("/openapi.json").json()
+    operation = document["paths"]["/api/conversations/{id}/messages"]["get"]
+    assert "ETag" in operation["responses"]["200"]["headers"]
+    assert "304" in operation["responses"]
+    assert "If-None-Match" in [param["name"] for param in operation["parameters"]]

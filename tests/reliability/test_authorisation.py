@@ -41,6 +41,7 @@ from wa_manager.testing import FakeMessenger, StaticChats
 PUBLIC, USER, ADMIN, ADMIN_BEARER, PAGE_USER, PAGE_ADMIN, FORM, PAGE_FORM = (
     "public", "user", "admin", "admin-bearer", "page-user", "page-admin", "form", "page-form",
 )  # fmt: skip
+PAGE_VISIBLE = "page-visible"  # a page of one conversation: 404 for a user it is not shared with
 
 ROUTE_ROLES = {
     ("GET", "/api/whatsapp-contacts"): ADMIN_BEARER,
@@ -91,6 +92,7 @@ ROUTE_ROLES = {
     ("GET", "/account"): PAGE_USER,
     ("POST", "/account"): PAGE_FORM,
     ("POST", "/settings/contact-links/bulk"): PAGE_FORM,
+    ("GET", "/conversations/{id}"): PAGE_VISIBLE,
     ("GET", "/static/{path}"): PUBLIC,
 }
 
@@ -150,10 +152,12 @@ def test_every_route_answers_each_role_as_its_table_entry_says(
             # a plain user may call USER routes, and sees a 404 for what is not theirs
             assert codes["user"] in ((200, 201, 204, 404) if role == USER else (403,)), where
             assert codes["admin"] not in (401, 403), where
-        elif role in (PAGE_USER, PAGE_ADMIN):
+        elif role in (PAGE_USER, PAGE_ADMIN, PAGE_VISIBLE):
             assert codes["anonymous"] == 303, where
             assert status["anonymous"].headers["location"].startswith("/login?next="), where
-            assert codes["user"] == (200 if role == PAGE_USER else 403), where
+            assert codes["user"] == {PAGE_USER: 200, PAGE_ADMIN: 403, PAGE_VISIBLE: 404}[role], (
+                where
+            )
             assert codes["admin"] == 200, where
         elif role == FORM:  # a form post without the session's CSRF token is refused
             assert set(codes.values()) <= {400, 403}, where
