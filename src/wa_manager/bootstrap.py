@@ -110,7 +110,7 @@ class App:
         self.syncs = Syncs(store, clock, upstream, include_groups=settings.sync_groups)
         self.accounts = Accounts(store, hasher, clock)
         self.contacts = Contacts(store, clock)
-        self.conversations = Conversations(store)
+        self.conversations = Conversations(store, clock)
         self.messaging = Messages(store, clock, upstream.channel)
         self.webhooks = Webhooks(
             store, clock, upstream.instance_id, include_groups=settings.sync_groups

@@ -15,6 +15,7 @@ from wa_manager.domain.model import Actor, Contact, ContactLink, LinkEvent, Page
 from wa_manager.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from wa_manager.domain.rules import normalize_phone_query
 from wa_manager.services import export
+from wa_manager.services.inbox import release_hidden_assignments
 from wa_manager.services.permissions import Action, actor_id, authorize
 
 MAX_PAGE_SIZE = 200
@@ -97,7 +98,8 @@ class Contacts:
         return self._change_link(actor, contact, username, add=True)
 
     def unlink(self, actor: Actor, contact: str, username: str) -> bool:
-        """Take that right away again; True if it changed anything."""
+        """Take that right away again (and the user's assignment of conversations they
+        can no longer see, with an event); True if it changed anything."""
         return self._change_link(actor, contact, username, add=False)
 
     def _change_link(self, actor: Actor, contact_ref: str, username: str, *, add: bool) -> bool:
@@ -106,7 +108,10 @@ class Contacts:
             contact = resolve_contact(uow, contact_ref)
             user = existing_user(uow, username)
             change = uow.links.add if add else uow.links.remove
-            changed = change(contact.id, user.id, actor_id(actor), self.clock())
+            now = self.clock()
+            changed = change(contact.id, user.id, actor_id(actor), now)
+            if changed and not add:
+                release_hidden_assignments(uow, user.id, actor_id(actor), now)
             uow.commit()
         return changed
 
@@ -125,6 +130,7 @@ class Contacts:
                 uow.links.add(contact_id, user_id, actor_id(actor), now)
             for user_id in sorted(current - wanted):
                 uow.links.remove(contact_id, user_id, actor_id(actor), now)
+                release_hidden_assignments(uow, user_id, actor_id(actor), now)
             result = uow.links.user_ids(contact_id)
             uow.commit()
         return result

@@ -7,7 +7,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select, update
 
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.links import user_ids_by_contact
@@ -47,6 +47,25 @@ def contact_from_row(row: Row[Any], user_ids: Sequence[int] = ()) -> Contact:
         last_seen_at=row.last_seen_at,
         vanished_at=row.vanished_at,
         user_ids=tuple(user_ids),
+    )
+
+
+def text_matches(
+    dialect: str, search: str, columns: Sequence[ColumnElement[Any]]
+) -> ColumnElement[bool]:
+    """Any of ``columns`` holds ``search``, ignoring case (``%`` and ``_`` literal).
+
+    SQLite's own LIKE ignores ASCII case: only non-ASCII text needs the (Python,
+    slower) Unicode lower() on every row; PostgreSQL has ILIKE.
+    """
+    native = dialect == "sqlite" and search.isascii()
+    return or_(
+        *(
+            column.contains(search, autoescape=True)
+            if native
+            else column.icontains(search, autoescape=True)
+            for column in columns
+        )
     )
 
 
@@ -154,17 +173,9 @@ class SqlContactRepository:
         if before_id is not None:
             query = query.where(contacts.c.id < before_id)
         if search:
-            # SQLite's own LIKE ignores ASCII case: only non-ASCII text needs the
-            # (Python, slower) Unicode lower() on every row; PostgreSQL has ILIKE.
-            native = self._db.dialect == "sqlite" and search.isascii()
             query = query.where(
-                or_(
-                    *(
-                        column.contains(search, autoescape=True)
-                        if native
-                        else column.icontains(search, autoescape=True)
-                        for column in (contacts.c.name, contacts.c.phone, contacts.c.wa_id)
-                    )
+                text_matches(
+                    self._db.dialect, search, (contacts.c.name, contacts.c.phone, contacts.c.wa_id)
                 )
             )
         if vanished is not None:

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal, TypeVar
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 
 from wa_manager.domain.errors import InvalidCursor, InvalidInput, NotFound
 from wa_manager.domain.messages import MAX_BODY_LENGTH, MAX_HISTORY_LIMIT
+from wa_manager.domain.model import ActivityKey, Conversation, Page
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from wa_manager.services.messages import DEFAULT_HISTORY_LIMIT
 
@@ -56,7 +59,30 @@ class NewMessageBody(msgspec.Struct, forbid_unknown_fields=True):
     body: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_BODY_LENGTH)]
 
 
-REQUEST_BODIES: tuple[type[msgspec.Struct], ...] = (ContactUsersBody, NewUserBody, NewMessageBody)
+class ConversationChangeBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``PATCH /api/conversations/{id}``: a new status and/or assignee (null: nobody);
+    what is left out stays as it is."""
+
+    status: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=40,
+                description="active, pending or resolved",
+                extra_json_schema={"enum": ["active", "pending", "resolved"]},
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    assigned_user_id: Id | None | UnsetType = UNSET
+
+
+REQUEST_BODIES: tuple[type[msgspec.Struct], ...] = (
+    ContactUsersBody,
+    NewUserBody,
+    NewMessageBody,
+    ConversationChangeBody,
+)
 
 
 async def json_body(request: Request, body_type: type[Body]) -> Body:
@@ -135,6 +161,43 @@ class ContactQuery(PageQuery, kw_only=True):
 
     search: Search | None = None
     vanished: Vanished | None = None
+
+
+Assigned = Annotated[
+    str,
+    msgspec.Meta(
+        pattern="^(me|none|[1-9][0-9]{0,18})$",
+        description="me: assigned to the caller; none: to nobody; a user id: to that user",
+    ),
+]
+StatusName = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=40,
+        description="only conversations with this status",
+        extra_json_schema={"enum": ["active", "pending", "resolved"]},
+    ),
+]
+
+
+class ConversationQuery(Query, kw_only=True):
+    """``GET /api/conversations``: a page by last activity, optionally filtered."""
+
+    limit: Limit = DEFAULT_PAGE_SIZE
+    cursor: Cursor | None = None
+    status: StatusName | None = None
+    assigned: Assigned | None = None
+    search: Search | None = None
+
+    def before(self) -> ActivityKey | None:
+        """The cursor as a position in the activity order (None: the first page)."""
+        return decode_activity_cursor(self.cursor) if self.cursor is not None else None
+
+    def assignee(self) -> int | Literal["me", "none"] | None:
+        """The ``assigned`` filter as the use case takes it."""
+        if self.assigned is None or self.assigned in ("me", "none"):
+            return self.assigned  # type: ignore[return-value]
+        return int(self.assigned)
 
 
 class ExportQuery(Query, kw_only=True):
@@ -222,3 +285,44 @@ def decode_cursor(listing: str, cursor: str) -> int:
     if encode_cursor(listing, number) != cursor:  # only the canonical spelling is ours
         raise invalid
     return number
+
+
+# Conversations run by activity: their cursor is the (time, id) pair of the last row.
+ACTIVITY_LISTING = "activity"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def activity_cursor(page: Page[Conversation]) -> str | None:
+    """The cursor of the page after ``page`` of conversations, or None after the last."""
+    if page.next_before_id is None or not page.items:
+        return None
+    key = page.items[-1].activity_key
+    micros = (key.at - _EPOCH) // timedelta(microseconds=1)
+    payload = f"{CURSOR_VERSION}:{ACTIVITY_LISTING}:{micros}:{key.id}".encode("ascii")
+    return base64.urlsafe_b64encode(payload).rstrip(b"=").decode("ascii")
+
+
+def decode_activity_cursor(cursor: str) -> ActivityKey:
+    """The position in a conversations cursor; ``InvalidCursor`` for anything else."""
+    invalid = InvalidCursor(
+        "the cursor is not one this server handed out; start again without a cursor"
+    )
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
+        raise invalid
+    try:
+        payload = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    parts = payload.split(":")
+    if len(parts) != 4 or parts[:2] != [CURSOR_VERSION, ACTIVITY_LISTING]:
+        raise invalid
+    micros, number = _decimal(parts[2]), _decimal(parts[3])
+    if micros is None or number is None or not 1 <= number <= MAX_ID:
+        raise invalid
+    try:
+        at = _EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        raise invalid from None
+    if str(micros) != parts[2] or str(number) != parts[3]:  # only our own spelling
+        raise invalid
+    return ActivityKey(at, number)
