@@ -43,9 +43,18 @@ USE_CASES: dict[str, Call] = {
     "conversations.page": lambda app, actor, cid: app.conversations.page(actor),
     "conversations.all": lambda app, actor, cid: app.conversations.all(actor),
     "conversations.get": lambda app, actor, cid: app.conversations.get(actor, cid),
+    "conversations.update": lambda app, actor, cid: app.conversations.update(
+        actor, cid, status="pending"
+    ),
+    "conversations.assign": lambda app, actor, cid: app.conversations.assign(actor, cid, None),
+    "conversations.set_status": lambda app, actor, cid: app.conversations.set_status(
+        actor, cid, "resolved"
+    ),
+    "conversations.events": lambda app, actor, cid: app.conversations.events(actor, cid),
+    "conversations.assignees": lambda app, actor, cid: app.conversations.assignees(actor, cid),
     "webhooks.handle": lambda app, actor, cid: app.webhooks.handle(actor, {"event_type": "x"}),
 }
-USER_CASES = {"conversations.page", "conversations.all", "conversations.get"}
+USER_CASES = {name for name in USE_CASES if name.startswith("conversations.")}
 SYSTEM_CASES = {"webhooks.handle"}
 USE_CASE_OBJECTS = ("syncs", "accounts", "contacts", "conversations", "webhooks")
 
@@ -151,5 +160,10 @@ def test_the_system_may_do_everything(action: Action) -> None:
 
 def test_every_action_is_admin_system_or_for_everyone() -> None:
     everyone = set(Action) - ADMIN_ACTIONS - SYSTEM_ACTIONS
-    assert everyone == {Action.SEE_CONVERSATIONS, Action.READ_MESSAGES, Action.SEND_MESSAGES}
+    assert everyone == {
+        Action.SEE_CONVERSATIONS,
+        Action.READ_MESSAGES,
+        Action.SEND_MESSAGES,
+        Action.WORK_ON_CONVERSATIONS,
+    }
     assert not ADMIN_ACTIONS & SYSTEM_ACTIONS

@@ -111,7 +111,9 @@ def _matching(query: Select[Any], where: ConversationFilter, dialect: str) -> Se
         query = query.where(conversations.c.assigned_user_id == where.assigned_user_id)
     if where.search:
         query = query.where(
-            text_matches(dialect, where.search, (contacts.c.name, contacts.c.phone, contacts.c.wa_id))
+            text_matches(
+                dialect, where.search, (contacts.c.name, contacts.c.phone, contacts.c.wa_id)
+            )
         )
     return query
 
@@ -166,9 +168,7 @@ class SqlConversationRepository:
         )
         statement = (
             self._db.insert(conversations)
-            .from_select(
-                ["contact_id", "source", "status", "created_at", "last_activity_at"], rows
-            )
+            .from_select(["contact_id", "source", "status", "created_at", "last_activity_at"], rows)
             .on_conflict_do_nothing(index_elements=["contact_id"])
         )
         return self._db.execute(statement).rowcount

@@ -84,7 +84,10 @@ class SqlMessageRepository:
             )
             for row in self._db.execute(statement):
                 inserted += 1
-                if row.conversation_id not in newest or row.created_at > newest[row.conversation_id]:
+                if (
+                    row.conversation_id not in newest
+                    or row.created_at > newest[row.conversation_id]
+                ):
                     newest[row.conversation_id] = row.created_at
         for conversation_id, at in sorted(newest.items()):
             self._note_activity(conversation_id, at)

@@ -62,9 +62,7 @@ async def update_conversation(request: Request, user: User) -> Response:
             user,
             conversation_id,
             status=UNCHANGED if body.status is UNSET else body.status,
-            assigned_user_id=UNCHANGED
-            if body.assigned_user_id is UNSET
-            else body.assigned_user_id,
+            assigned_user_id=UNCHANGED if body.assigned_user_id is UNSET else body.assigned_user_id,
         )
     )
     return answer(shapes.Conversation.of(conversation))

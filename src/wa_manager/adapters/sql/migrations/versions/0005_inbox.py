@@ -40,7 +40,10 @@ def upgrade() -> None:
     op.add_column(
         "conversations",
         sa.Column(
-            "last_activity_at", TIME, nullable=False, server_default=sa.text("'1970-01-01 00:00:00'")
+            "last_activity_at",
+            TIME,
+            nullable=False,
+            server_default=sa.text("'1970-01-01 00:00:00'"),
         ),
     )
     op.execute(
