@@ -38,8 +38,8 @@ from wa_manager.domain.model import LIBRARY
 from wa_manager.entrypoints.http.headers import SECURITY_HEADERS
 from wa_manager.testing import FakeMessenger, StaticChats
 
-PUBLIC, USER, ADMIN, ADMIN_BEARER, PAGE_USER, PAGE_ADMIN, FORM = (
-    "public", "user", "admin", "admin-bearer", "page-user", "page-admin", "form",
+PUBLIC, USER, ADMIN, ADMIN_BEARER, PAGE_USER, PAGE_ADMIN, FORM, PAGE_FORM = (
+    "public", "user", "admin", "admin-bearer", "page-user", "page-admin", "form", "page-form",
 )  # fmt: skip
 
 ROUTE_ROLES = {
@@ -61,6 +61,9 @@ ROUTE_ROLES = {
     ("POST", "/api/conversations/{id}/messages"): USER,
     ("POST", "/api/messages/{id}/retry"): USER,
     ("POST", "/api/conversations/{id}/history"): USER,
+    ("PATCH", "/api/conversations/{id}"): USER,
+    ("GET", "/api/conversations/{id}/events"): USER,
+    ("GET", "/api/conversations/{id}/assignees"): USER,
     ("GET", "/api/users"): ADMIN,
     ("POST", "/api/users"): ADMIN,
     ("GET", "/api/me"): USER,
@@ -73,6 +76,7 @@ ROUTE_ROLES = {
     ("POST", "/logout"): FORM,
     ("GET", "/settings/contact-links"): PAGE_ADMIN,
     ("GET", "/conversations"): PAGE_USER,
+    ("POST", "/conversations/{id}/workflow"): PAGE_FORM,
     ("GET", "/static/{path}"): PUBLIC,
 }
 
@@ -133,6 +137,9 @@ def test_every_route_answers_each_role_as_its_table_entry_says(
             assert codes["admin"] == 200, where
         elif role == FORM:  # a form post without the session's CSRF token is refused
             assert set(codes.values()) <= {400, 403}, where
+        elif role == PAGE_FORM:  # a signed-in page's form: sign in first, then CSRF
+            assert codes["anonymous"] == 303, where
+            assert codes["user"] == codes["admin"] == 403, where
         else:
             assert codes["anonymous"] not in (401, 403), where
         for answer in status.values():

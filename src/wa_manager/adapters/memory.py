@@ -37,6 +37,7 @@ from wa_manager.domain.messages import may_become
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
     CONVERSATION_STATUS_ACTIVE,
+    EVERY_CONVERSATION,
     ActivityKey,
     Actor,
     ApiToken,
@@ -470,7 +471,7 @@ class MemoryConversations(_Repository):
         *,
         limit: int,
         before: ActivityKey | None,
-        where: ConversationFilter = ConversationFilter(),
+        where: ConversationFilter = EVERY_CONVERSATION,
     ) -> Page[Conversation]:
         tables = self._tables
         chosen = [

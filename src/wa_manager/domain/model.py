@@ -470,3 +470,7 @@ class ConversationFilter:
     assigned_user_id: int | None = None
     unassigned: bool = False
     search: str | None = None
+
+
+EVERY_CONVERSATION = ConversationFilter()
+"""The filter that keeps everything."""

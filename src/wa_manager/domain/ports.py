@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from wa_manager.domain.model import (
+    EVERY_CONVERSATION,
     ActivityKey,
     Actor,
     ApiToken,
@@ -129,7 +130,7 @@ class ConversationRepository(Protocol):
         *,
         limit: int,
         before: ActivityKey | None,
-        where: ConversationFilter = ConversationFilter(),
+        where: ConversationFilter = EVERY_CONVERSATION,
     ) -> Page[Conversation]:
         """Conversations ``viewer`` may see that match ``where``, by last activity newest
         first (``activity_key``), each with its ``last_message``; the page after

@@ -149,7 +149,7 @@ class Conversations:
         conversation_id: int,
         *,
         status: str | _Unset = UNCHANGED,
-        assigned_user_id: int | None | _Unset = UNCHANGED,
+        assigned_user_id: int | _Unset | None = UNCHANGED,
     ) -> Conversation:
         """Change the status and/or the assignee, in one transaction, one event per change.
 

@@ -43,6 +43,7 @@ from wa_manager.adapters.sql.tables import (
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
     CONVERSATION_STATUS_ACTIVE,
+    EVERY_CONVERSATION,
     ActivityKey,
     Actor,
     ContactSummary,
@@ -184,7 +185,7 @@ class SqlConversationRepository:
         *,
         limit: int,
         before: ActivityKey | None,
-        where: ConversationFilter = ConversationFilter(),
+        where: ConversationFilter = EVERY_CONVERSATION,
     ) -> Page[Conversation]:
         """Conversations ``viewer`` may see, by activity newest first: two queries."""
         if not viewer.active:

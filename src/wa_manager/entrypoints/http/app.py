@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wa_manager.bootstrap import App
 from wa_manager.domain.errors import WaManagerError
-from wa_manager.entrypoints.http import pages
+from wa_manager.entrypoints.http import pages, workflow
 from wa_manager.entrypoints.http.api import api_routes
 from wa_manager.entrypoints.http.auth import LoginThrottle
 from wa_manager.entrypoints.http.errors import (
@@ -122,7 +122,7 @@ def create_app(
             app.close()
 
     http_app = Starlette(
-        routes=[*api_routes(), *pages.page_routes()],
+        routes=[*api_routes(), *pages.page_routes(), *workflow.workflow_routes()],
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(CatchUnexpected, secrets=_secrets_to_redact(app)),

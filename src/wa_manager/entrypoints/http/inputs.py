@@ -74,7 +74,7 @@ class ConversationChangeBody(msgspec.Struct, forbid_unknown_fields=True):
         ]
         | UnsetType
     ) = UNSET
-    assigned_user_id: Id | None | UnsetType = UNSET
+    assigned_user_id: Id | UnsetType | None = UNSET
 
 
 REQUEST_BODIES: tuple[type[msgspec.Struct], ...] = (

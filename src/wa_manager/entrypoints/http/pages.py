@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 
 from wa_manager.domain.errors import AuthError
 from wa_manager.domain.model import Contact, ContactSummary, Page, User
+from wa_manager.entrypoints.http import inbox_list
 from wa_manager.entrypoints.http.auth import (
     CSRF_FORM_FIELD,
     CsrfError,
@@ -42,7 +43,6 @@ from wa_manager.entrypoints.http.auth import (
     wa_app,
 )
 from wa_manager.entrypoints.http.extras import schedule_of
-from wa_manager.entrypoints.http import inbox_list
 from wa_manager.entrypoints.http.inputs import (
     ContactQuery,
     ConversationQuery,
