@@ -274,7 +274,7 @@ def test_the_inbox_keeps_its_rules_whatever_happens(
             super().__init__()
 
     Machine.TestCase.settings = settings(
-        max_examples=40 if kind == "memory" else 5,
+        max_examples={"memory": 40, "sqlite": 5}.get(kind, 3),
         stateful_step_count=25,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
