@@ -15,10 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_http_support import World, add_member, all_pages, browser_login, make_app, running, sync
 from test_http_support import person_chats as chats
 
-from wa_manager.domain.model import LIBRARY
+from wa_manager.domain.errors import InvalidCursor
+from wa_manager.domain.model import LIBRARY, ActivityKey, ContactSummary, Conversation, Page
+from wa_manager.entrypoints.http.inputs import activity_cursor, decode_activity_cursor
 
 SECRET = "hook-inbox-5e4f3a2b"
 HOOK = f"/webhooks/ultramsg/{SECRET}"
@@ -233,3 +237,29 @@ def test_the_workflow_form_changes_the_conversation_and_goes_back(world: World) 
     )
     assert forged.status_code == 403
     assert world.app.conversations.get(LIBRARY, anna).status == "resolved"
+
+
+@given(
+    at=st.datetimes(
+        min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+    ),
+    conversation_id=st.integers(1, 2**63 - 1),
+)
+def test_an_activity_cursor_gives_back_its_position(at: datetime, conversation_id: int) -> None:
+    contact = ContactSummary(1, "1@c.us", None, None)
+    page = Page((Conversation(conversation_id, contact, created_at=at),), conversation_id)
+    cursor = activity_cursor(page)
+    assert cursor is not None
+    assert decode_activity_cursor(cursor) == ActivityKey(at, conversation_id)
+
+
+@given(st.text(max_size=80))
+def test_anything_else_is_an_invalid_cursor(text: str) -> None:
+    try:
+        decode_activity_cursor(text)
+    except InvalidCursor:
+        return
+    key = decode_activity_cursor(text)
+    contact = ContactSummary(1, "1@c.us", None, None)
+    again = activity_cursor(Page((Conversation(key.id, contact, created_at=key.at),), key.id))
+    assert again == text

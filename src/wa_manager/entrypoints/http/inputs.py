@@ -197,7 +197,10 @@ class ConversationQuery(Query, kw_only=True):
         """The ``assigned`` filter as the use case takes it."""
         if self.assigned is None or self.assigned in ("me", "none"):
             return self.assigned  # type: ignore[return-value]
-        return int(self.assigned)
+        number = int(self.assigned)
+        if number > MAX_ID:
+            raise InvalidInput(f"assigned: {number} is no user id; see /api/users")
+        return number
 
 
 class ExportQuery(Query, kw_only=True):
@@ -262,28 +265,39 @@ def encode_cursor(listing: str, before_id: int | None) -> str | None:
     """The opaque cursor of the next page of ``listing``, or None after the last page."""
     if before_id is None:
         return None
-    payload = f"{CURSOR_VERSION}:{listing}:{before_id}".encode("ascii")
-    return base64.urlsafe_b64encode(payload).rstrip(b"=").decode("ascii")
+    return _as_cursor(f"{CURSOR_VERSION}:{listing}:{before_id}")
+
+
+def _invalid_cursor() -> InvalidCursor:
+    return InvalidCursor(
+        "the cursor is not one this server handed out; start again without a cursor"
+    )
+
+
+def _cursor_text(cursor: str) -> str:
+    """What a cursor spells (``v1:...``), or ``InvalidCursor`` when it is no cursor at all."""
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
+        raise _invalid_cursor()
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise _invalid_cursor() from None
+
+
+def _as_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode("ascii")).rstrip(b"=").decode("ascii")
 
 
 def decode_cursor(listing: str, cursor: str) -> int:
     """The ``before_id`` in a cursor of ``listing``; ``InvalidCursor`` for anything else."""
-    invalid = InvalidCursor(
-        "the cursor is not one this server handed out; start again without a cursor"
-    )
-    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
-        raise invalid
-    try:
-        payload = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, ValueError):
-        raise invalid from None
+    payload = _cursor_text(cursor)
     version, _, rest = payload.partition(":")
     kind, _, number_text = rest.partition(":")
     number = _decimal(number_text)
     if version != CURSOR_VERSION or kind != listing or number is None or not 1 <= number <= MAX_ID:
-        raise invalid
+        raise _invalid_cursor()
     if encode_cursor(listing, number) != cursor:  # only the canonical spelling is ours
-        raise invalid
+        raise _invalid_cursor()
     return number
 
 
@@ -298,31 +312,22 @@ def activity_cursor(page: Page[Conversation]) -> str | None:
         return None
     key = page.items[-1].activity_key
     micros = (key.at - _EPOCH) // timedelta(microseconds=1)
-    payload = f"{CURSOR_VERSION}:{ACTIVITY_LISTING}:{micros}:{key.id}".encode("ascii")
-    return base64.urlsafe_b64encode(payload).rstrip(b"=").decode("ascii")
+    return _as_cursor(f"{CURSOR_VERSION}:{ACTIVITY_LISTING}:{micros}:{key.id}")
 
 
 def decode_activity_cursor(cursor: str) -> ActivityKey:
     """The position in a conversations cursor; ``InvalidCursor`` for anything else."""
-    invalid = InvalidCursor(
-        "the cursor is not one this server handed out; start again without a cursor"
-    )
-    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
-        raise invalid
-    try:
-        payload = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, ValueError):
-        raise invalid from None
+    payload = _cursor_text(cursor)
     parts = payload.split(":")
     if len(parts) != 4 or parts[:2] != [CURSOR_VERSION, ACTIVITY_LISTING]:
-        raise invalid
+        raise _invalid_cursor()
     micros, number = _decimal(parts[2]), _decimal(parts[3])
     if micros is None or number is None or not 1 <= number <= MAX_ID:
-        raise invalid
+        raise _invalid_cursor()
     try:
         at = _EPOCH + timedelta(microseconds=micros)
     except OverflowError:
-        raise invalid from None
-    if str(micros) != parts[2] or str(number) != parts[3]:  # only our own spelling
-        raise invalid
+        raise _invalid_cursor() from None
+    if str(micros) != parts[2] or str(number) != parts[3] or _as_cursor(payload) != cursor:
+        raise _invalid_cursor()  # only our own spelling
     return ActivityKey(at, number)
