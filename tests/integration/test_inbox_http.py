@@ -23,6 +23,7 @@ from test_http_support import person_chats as chats
 from wa_manager.domain.errors import InvalidCursor
 from wa_manager.domain.model import LIBRARY, ActivityKey, ContactSummary, Conversation, Page
 from wa_manager.entrypoints.http.inputs import activity_cursor, decode_activity_cursor
+from wa_manager.entrypoints.http.pages import template_environment
 
 SECRET = "hook-inbox-5e4f3a2b"
 HOOK = f"/webhooks/ultramsg/{SECRET}"
@@ -263,3 +264,30 @@ def test_anything_else_is_an_invalid_cursor(text: str) -> None:
     contact = ContactSummary(1, "1@c.us", None, None)
     again = activity_cursor(Page((Conversation(key.id, contact, created_at=key.at),), key.id))
     assert again == text
+
+
+def test_the_workflow_partial_lists_only_who_may_see_it_and_offers_resolve(world: World) -> None:
+    anna, carl = cid(world, ANNA), cid(world, CARL)
+    environment = template_environment()
+    partial = environment.from_string('{% include "_conversation_workflow.html" %}')
+    conversations = world.app.conversations
+
+    def render(viewer: Any, conversation: int) -> str:
+        workflow = {
+            "conversation": conversations.get(viewer, conversation),
+            "assignees": conversations.assignees(viewer, conversation),
+            "action": f"/conversations/{conversation}/workflow",
+            "api": f"/api/conversations/{conversation}",
+        }
+        return partial.render(workflow=workflow, user=viewer, csrf="token-123")
+
+    admin, maria = world.admin.user, world.user.user
+    for_admin = render(admin, anna)
+    assert re.findall(r'<option value="(\d*)"', for_admin) == ["", str(admin.id), str(maria.id)]
+    assert ">Resolve</button>" in for_admin
+    assert 'name="csrf_token" value="token-123"' in for_admin
+    assert str(maria.id) not in re.findall(r'<option value="(\d*)"', render(admin, carl))
+    world.app.conversations.set_status(admin, anna, "resolved")
+    for_maria = render(maria, anna)
+    assert re.findall(r'<option value="(\d*)"', for_maria) == ["", str(maria.id)]
+    assert ">Reopen</button>" in for_maria
