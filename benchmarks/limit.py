@@ -56,9 +56,9 @@ def _sqlite_write(connection: Any, rows: list[tuple[Any, ...]], source: str, now
         f"INSERT INTO contacts ({_CONTACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows
     )
     connection.execute(
-        "INSERT INTO conversations (contact_id, source, status, created_at) "
-        "SELECT id, ?, ?, ? FROM contacts WHERE source = ?",
-        (CONVERSATION_SOURCE, CONVERSATION_STATUS_ACTIVE, now, source),
+        "INSERT INTO conversations (contact_id, source, status, created_at, last_activity_at) "
+        "SELECT id, ?, ?, ?, ? FROM contacts WHERE source = ?",
+        (CONVERSATION_SOURCE, CONVERSATION_STATUS_ACTIVE, now, now, source),
     )
     connection.commit()
 
@@ -77,9 +77,9 @@ def _postgres_write(
                 rows,
             )
         cursor.execute(
-            "INSERT INTO conversations (contact_id, source, status, created_at) "
-            "SELECT id, %s, %s, %s FROM contacts WHERE source = %s",
-            (CONVERSATION_SOURCE, CONVERSATION_STATUS_ACTIVE, now, source),
+            "INSERT INTO conversations (contact_id, source, status, created_at, last_activity_at) "
+            "SELECT id, %s, %s, %s, %s FROM contacts WHERE source = %s",
+            (CONVERSATION_SOURCE, CONVERSATION_STATUS_ACTIVE, now, now, source),
         )
     connection.commit()
 

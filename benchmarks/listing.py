@@ -5,7 +5,7 @@ over all of them (through ``App.link``, as an admin would), and an admin API
 token for the HTTP load. ``listing_latency`` then times ``App.list_conversations``
 (the use case every entrypoint calls: one unit of work, one query, rows to
 objects) for the first page and for a page deep into the list (keyset:
-``before_id`` 90% of the way to the oldest), and gives median and p99.
+the position 90% of the way to the oldest, by activity), and gives median and p99.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from benchmarks.databases import dbapi_connect
 from benchmarks.ours import settings
 from wa_manager import App, User, bootstrap
-from wa_manager.domain.model import LIBRARY
+from wa_manager.domain.model import LIBRARY, ActivityKey
 
 ADMIN = "bench-admin"
 LINKED_USER = "bench-user"
@@ -52,12 +52,18 @@ def prepare_listing(url: str, base_url: str, links: int = LINKS) -> dict[str, An
     return {"links": len(linked), "link_seconds": seconds, "token": token, "user_token": user_token}
 
 
-def _deep_before_id(ids: list[int]) -> int | None:
-    """The ``before_id`` of a page ``DEPTH`` of the way down a newest-first list."""
-    if len(ids) <= PAGE_SIZE:
+def _deep_before(app: App, viewer: User, count: int) -> ActivityKey | None:
+    """The position of a page ``DEPTH`` of the way down the viewer's list (by activity)."""
+    if count <= PAGE_SIZE:
         return None
-    newest_first = sorted(ids, reverse=True)
-    return newest_first[min(len(ids) - PAGE_SIZE, int(len(ids) * DEPTH))]
+    target = min(count - PAGE_SIZE, int(count * DEPTH))
+    before: ActivityKey | None = None
+    seen = 0
+    while seen < target:
+        page = app.conversations.page(viewer, limit=min(200, target - seen), before=before)
+        seen += len(page.items)
+        before = page.items[-1].activity_key
+    return before
 
 
 def _sample(call: Callable[[], object], budget_seconds: float, most: int) -> list[float]:
@@ -78,9 +84,9 @@ def _summary(samples: list[float]) -> dict[str, float]:
     return {"median_ms": statistics.median(ordered) * 1000, "p99_ms": p99 * 1000, "n": len(ordered)}
 
 
-def _page_timer(app: App, viewer: User, before_id: int | None) -> Callable[[], object]:
+def _page_timer(app: App, viewer: User, before: ActivityKey | None) -> Callable[[], object]:
     def one_page() -> object:
-        return app.conversations.page(viewer, limit=PAGE_SIZE, before_id=before_id)
+        return app.conversations.page(viewer, limit=PAGE_SIZE, before=before)
 
     return one_page
 
@@ -100,9 +106,9 @@ def listing_latency(
         admin, user = app.accounts.user(LIBRARY, ADMIN), app.accounts.user(LIBRARY, LINKED_USER)
         cases = {
             "admin_first": _page_timer(app, admin, None),
-            "admin_deep": _page_timer(app, admin, _deep_before_id(every)),
+            "admin_deep": _page_timer(app, admin, _deep_before(app, admin, len(every))),
             "user_first": _page_timer(app, user, None),
-            "user_deep": _page_timer(app, user, _deep_before_id(linked)),
+            "user_deep": _page_timer(app, user, _deep_before(app, user, len(linked))),
         }
         for name, call in cases.items():
             results[name] = _summary(_sample(call, budget_seconds, most))

@@ -54,6 +54,7 @@ class NaiveConversation(_Base):
     status: Mapped[str] = mapped_column(String(32))
     assigned_user_id: Mapped[int | None] = mapped_column(_Id)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 def naive_sync(url: str, chats_url: str, source: str) -> dict[str, Any]:
@@ -91,6 +92,7 @@ def naive_sync(url: str, chats_url: str, source: str) -> dict[str, Any]:
                             source=CONVERSATION_SOURCE,
                             status=CONVERSATION_STATUS_ACTIVE,
                             created_at=now,
+                            last_activity_at=now,
                         )
                     )
                     session.flush()

@@ -124,7 +124,7 @@ class App:
         self.login_throttle = LoginThrottle(store, clock)
         self.contacts = Contacts(store, clock)
         self.teams = Teams(store, clock)
-        self.conversations = Conversations(store)
+        self.conversations = Conversations(store, clock)
         self.messaging = Messages(store, clock, upstream.channel)
         self.webhooks = Webhooks(
             store, clock, upstream.instance_id, include_groups=settings.sync_groups

@@ -650,3 +650,42 @@ def test_serve_marks_syncs_left_by_dead_processes_interrupted(
         run = uow.sync_runs.latest()
     assert run is not None
     assert run.state == "interrupted"
+def test_conversations_assign_status_and_filtered_lists(invoke: Invoke) -> None:
+    ok(invoke("sync"))
+    ok(invoke("users", "add", "maria", "--role", "user"))
+    ok(invoke("users", "add", "alice", "--role", "admin"))
+    ok(invoke("links", "add", "+4915112345678", "maria"))
+    anna = as_json(invoke("conversations", "list", "--as", "maria", "--json"))[0]["id"]
+    other = next(
+        c["id"]
+        for c in as_json(invoke("conversations", "list", "--as", "alice", "--json"))
+        if c["id"] != anna
+    )
+
+    assert "assigned to maria" in ok(invoke("conversations", "assign", str(anna), "maria",
+                                             "--as", "maria")).stdout  # fmt: skip
+    mine = as_json(invoke("conversations", "list", "--as", "maria", "--assigned", "me", "--json"))
+    assert [c["id"] for c in mine] == [anna]
+    by_name = invoke("conversations", "list", "--as", "alice", "--assigned", "maria", "--json")
+    assert [c["id"] for c in as_json(by_name)] == [anna]
+    assert "resolved" in ok(invoke("conversations", "status", str(anna), "resolved",
+                                   "--as", "maria")).stdout  # fmt: skip
+    resolved = invoke("conversations", "list", "--as", "alice", "--status", "resolved", "--json")
+    assert [c["id"] for c in as_json(resolved)] == [anna]
+    unassigned = as_json(
+        invoke("conversations", "list", "--as", "alice", "--assigned", "none", "--json")
+    )
+    assert anna not in [c["id"] for c in unassigned]
+
+    blind = invoke("conversations", "assign", str(other), "maria", "--as", "alice")
+    assert blind.exit_code != 0
+    assert "link them" in error_line(blind)
+    not_hers = invoke("conversations", "assign", str(anna), "alice", "--as", "maria")
+    assert not_hers.exit_code != 0
+    assert "only admins" in error_line(not_hers)
+    both = invoke("conversations", "assign", str(anna), "maria", "--none", "--as", "alice")
+    assert "--none" in error_line(both)
+    assert "nobody" in ok(invoke("conversations", "assign", str(anna), "--none",
+                                 "--as", "alice")).stdout  # fmt: skip
+    bad = invoke("conversations", "status", str(anna), "closed", "--as", "alice")
+    assert bad.exit_code == 2

@@ -22,6 +22,7 @@ TABLES = {
     "api_tokens",
     "contact_links",
     "contacts",
+    "conversation_events",
     "conversations",
     "messages",
     "link_events",
@@ -72,6 +73,9 @@ def test_the_schema_has_the_indexes_the_queries_need(database_url: str) -> None:
         engine.dispose()
     assert ("source", "wa_id") in contact_uniques
     assert ("contact_id",) in conversation_uniques
+    # lists by activity: everyone's (admins) and each assignee's ("Mine")
+    assert ("last_activity_at", "id") in conversation_indexes
+    assert ("assigned_user_id", "last_activity_at", "id") in conversation_indexes
     assert ("phone",) in contact_indexes
     assert ("user_id", "contact_id") in link_indexes
     if engine.dialect.name == "postgresql":  # SQLite's unique index holds the id already

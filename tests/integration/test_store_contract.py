@@ -18,6 +18,7 @@ from wa_manager.domain.errors import AlreadyExists, NotFound, SyncAlreadyRunning
 from wa_manager.domain.model import (
     BulkLinkChange,
     ContactSelection,
+    ActivityKey,
     NewContact,
     Role,
     StoredContactState,
@@ -59,7 +60,7 @@ def with_conversations(store: Store, *contacts: NewContact) -> list[int]:
     with store() as uow:
         uow.conversations.add_missing(SOURCE, NOW)
         admin = User(id=0, username="system", role=Role.ADMIN)
-        ids = sorted(c.id for c in uow.conversations.page(admin, limit=200, before_id=None).items)
+        ids = sorted(c.id for c in uow.conversations.page(admin, limit=200, before=None).items)
         uow.commit()
     return ids
 
@@ -424,7 +425,7 @@ def test_a_user_sees_exactly_the_conversations_of_contacts_linked_to_them(store:
 
     def visible(viewer: User) -> list[str | None]:
         with store() as uow:
-            page = uow.conversations.page(viewer, limit=50, before_id=None)
+            page = uow.conversations.page(viewer, limit=50, before=None)
         return [c.contact.name for c in page.items]
 
     assert visible(admin) == ["three", "two", "one"]
@@ -455,14 +456,14 @@ def test_conversation_pages_have_no_gaps_or_repeats(store: Store) -> None:
     admin = User(id=0, username="system", role=Role.ADMIN)
     for viewer, expected in ((admin, 17), (maria, 9)):
         seen: list[int] = []
-        before_id: int | None = None
+        before: ActivityKey | None = None
         while True:
             with store() as uow:
-                page = uow.conversations.page(viewer, limit=4, before_id=before_id)
+                page = uow.conversations.page(viewer, limit=4, before=before)
             seen.extend(c.id for c in page.items)
             if page.next_before_id is None:
                 break
-            before_id = page.next_before_id
+            before = page.items[-1].activity_key
         assert len(seen) == expected == len(set(seen))
         assert seen == sorted(seen, reverse=True)
         assert set(seen) <= set(ids)

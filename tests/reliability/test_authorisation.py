@@ -62,6 +62,9 @@ ROUTE_ROLES = {
     ("POST", "/api/conversations/{id}/messages"): USER,
     ("POST", "/api/messages/{id}/retry"): USER,
     ("POST", "/api/conversations/{id}/history"): USER,
+    ("PATCH", "/api/conversations/{id}"): USER,
+    ("GET", "/api/conversations/{id}/events"): USER,
+    ("GET", "/api/conversations/{id}/assignees"): USER,
     ("GET", "/api/users"): ADMIN,
     ("POST", "/api/users"): ADMIN,
     ("GET", "/api/me"): USER,
@@ -93,6 +96,7 @@ ROUTE_ROLES = {
     ("POST", "/account"): PAGE_FORM,
     ("POST", "/settings/contact-links/bulk"): PAGE_FORM,
     ("GET", "/conversations/{id}"): PAGE_VISIBLE,
+    ("POST", "/conversations/{id}/workflow"): PAGE_FORM,
     ("GET", "/static/{path}"): PUBLIC,
 }
 

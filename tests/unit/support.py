@@ -40,14 +40,7 @@ def all_contacts(app: App) -> list[Contact]:
 
 def all_conversations(app: App, viewer: User = ROOT) -> list[Conversation]:
     """Every conversation ``viewer`` may see, newest first, read page by page."""
-    items: list[Conversation] = []
-    before_id: int | None = None
-    while True:
-        page = app.conversations.page(viewer, limit=200, before_id=before_id)
-        items.extend(page.items)
-        if page.next_before_id is None:
-            return items
-        before_id = page.next_before_id
+    return app.conversations.all(viewer)
 
 
 def everything(app: App) -> tuple[list[Contact], list[Conversation], list[ContactLink]]:

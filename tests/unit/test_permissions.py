@@ -54,6 +54,15 @@ USE_CASES: dict[str, Call] = {
     "conversations.page": lambda app, actor, cid: app.conversations.page(actor),
     "conversations.all": lambda app, actor, cid: app.conversations.all(actor),
     "conversations.get": lambda app, actor, cid: app.conversations.get(actor, cid),
+    "conversations.update": lambda app, actor, cid: app.conversations.update(
+        actor, cid, status="pending"
+    ),
+    "conversations.assign": lambda app, actor, cid: app.conversations.assign(actor, cid, None),
+    "conversations.set_status": lambda app, actor, cid: app.conversations.set_status(
+        actor, cid, "resolved"
+    ),
+    "conversations.events": lambda app, actor, cid: app.conversations.events(actor, cid),
+    "conversations.assignees": lambda app, actor, cid: app.conversations.assignees(actor, cid),
     "webhooks.handle": lambda app, actor, cid: app.webhooks.handle(actor, {"event_type": "x"}),
     "accounts.change_user": lambda app, actor, cid: app.accounts.change_user(
         actor, _user_id(app, "maria"), role="user"
@@ -86,7 +95,7 @@ USE_CASES: dict[str, Call] = {
     "teams.set_members": lambda app, actor, cid: app.teams.set_members(actor, 1, []),
     "teams.history": lambda app, actor, cid: app.teams.history(actor, "support"),
 }
-USER_CASES = {"conversations.page", "conversations.all", "conversations.get"}
+USER_CASES = {name for name in USE_CASES if name.startswith("conversations.")}
 # Open to every signed-in user, each for their own account (the system has none).
 OWN_ACCOUNT_CASES = {
     "accounts.change_own_password",
@@ -211,5 +220,6 @@ def test_every_action_is_admin_system_or_for_everyone() -> None:
         Action.READ_MESSAGES,
         Action.SEND_MESSAGES,
         Action.MANAGE_OWN_ACCOUNT,
+        Action.WORK_ON_CONVERSATIONS,
     }
     assert not ADMIN_ACTIONS & SYSTEM_ACTIONS

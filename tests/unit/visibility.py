@@ -23,7 +23,7 @@ from tests.strategies import World
 from wa_manager.bootstrap import App, bootstrap
 from wa_manager.config import Settings
 from wa_manager.domain.errors import NotFound
-from wa_manager.domain.model import LIBRARY, Conversation, Role, User
+from wa_manager.domain.model import LIBRARY, ActivityKey, Conversation, Role, User
 from wa_manager.domain.ports import Store
 from wa_manager.testing import DEFAULT_INSTANCE_ID, FastHasher, FixedClock, StaticChats
 
@@ -56,16 +56,16 @@ def populate(store: Store, world: World) -> tuple[App, list[User]]:
 
 def _read_all_pages(app: App, viewer: User, page_size: int) -> list[Conversation]:
     items: list[Conversation] = []
-    before_id: int | None = None
+    before: ActivityKey | None = None
     while True:
-        page = app.conversations.page(viewer, limit=page_size, before_id=before_id)
+        page = app.conversations.page(viewer, limit=page_size, before=before)
         assert len(page.items) <= page_size
         if page.next_before_id is not None:
             assert len(page.items) == page_size
         items.extend(page.items)
         if page.next_before_id is None:
             return items
-        before_id = page.next_before_id
+        before = page.items[-1].activity_key
 
 
 def check_visibility(store: Store, world: World, page_size: int = 3) -> None:

@@ -38,6 +38,8 @@ from wa_manager.domain.messages import may_become
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
     CONVERSATION_STATUS_ACTIVE,
+    EVERY_CONVERSATION,
+    ActivityKey,
     Actor,
     ApiToken,
     BulkLinkChange,
@@ -46,9 +48,13 @@ from wa_manager.domain.model import (
     ContactSelection,
     ContactSummary,
     Conversation,
+    ConversationEvent,
+    ConversationEventType,
+    ConversationFilter,
     Direction,
     LinkEvent,
     Message,
+    MessagePreview,
     MessageStatus,
     NewContact,
     NewMessage,
@@ -133,6 +139,8 @@ class _Tables:
     login_attempts: dict[str, tuple[int, datetime]] = field(factory=dict)  # key -> (n, start)
     secrets: dict[str, str] = field(factory=dict)
     leases: dict[str, tuple[str, datetime]] = field(factory=dict)  # name -> (holder, start)
+    latest_message: dict[int, int] = field(factory=dict)  # conversation id -> newest message
+    conversation_events: list[ConversationEvent] = field(factory=list)
 
     def copy(self) -> _Tables:
         return _Tables(**{f.name: getattr(self, f.name).copy() for f in fields(_Tables)})
@@ -385,14 +393,34 @@ class _Tables:
             if key not in self.message_ids and row.conversation_id in self.conversations:
                 self.messages[row.id] = row
                 self.message_ids[key] = row.id
+                self.note_latest(row)
                 inserted += 1
         return inserted
+
+    def note_latest(self, row: Message) -> None:
+        """Keep ``latest_message`` on the newest message by (own time, id)."""
+        known = self.latest_message.get(row.conversation_id)
+        newest = self.messages[known] if known is not None else None
+        if newest is None or (row.created_at, row.id) > (newest.created_at, newest.id):
+            self.latest_message[row.conversation_id] = row.id
+
+    def apply_event(self, event: ConversationEvent) -> None:
+        row = self.conversations.get(event.conversation_id)
+        if row is None:
+            raise NotFound(f"no conversation with id {event.conversation_id}")
+        if event.type is ConversationEventType.STATUS:
+            assert event.to_value is not None
+            self.conversations[row.id] = row._replace(status=event.to_value)
+        else:
+            self.conversations[row.id] = row._replace(assigned_user_id=event.to_user_id)
+        self.conversation_events.append(event)
 
     def insert_outbound(self, row: Message, idempotency_key: str | None) -> tuple[Message, bool]:
         key = (row.sent_by_user_id, idempotency_key) if idempotency_key is not None else None
         if key is not None and key in self.message_keys:
             return self.messages[self.message_keys[key]], False
         self.messages[row.id] = row
+        self.note_latest(row)
         assert row.reference_id is not None
         self.message_refs[row.reference_id] = row.id
         if key is not None:
@@ -447,6 +475,8 @@ class _Tables:
 
     def conversation(self, row: _ConversationRow) -> Conversation:
         contact = self.contacts[row.contact_id]
+        latest_id = self.latest_message.get(row.id)
+        latest = self.messages[latest_id] if latest_id is not None else None
         return Conversation(
             id=row.id,
             contact=ContactSummary(contact.id, contact.wa_id, contact.name, contact.phone),
@@ -454,6 +484,12 @@ class _Tables:
             source=row.source,
             assigned_user_id=row.assigned_user_id,
             created_at=row.created_at,
+            last_message_at=latest.created_at if latest is not None else None,
+            last_message=MessagePreview(
+                latest.body, latest.type, latest.direction, latest.created_at
+            )
+            if latest is not None
+            else None,
         )
 
 
@@ -614,14 +650,63 @@ class MemoryConversations(_Repository):
     def _visible(self, viewer: Actor, row: _ConversationRow) -> bool:
         return may_see_contact(viewer, self._tables.viewers_of(row.contact_id))
 
-    def page(self, viewer: Actor, *, limit: int, before_id: int | None) -> Page[Conversation]:
+    def _matches(self, row: _ConversationRow, where: ConversationFilter) -> bool:
+        if where.status is not None and row.status != where.status:
+            return False
+        if where.unassigned and row.assigned_user_id is not None:
+            return False
+        if where.assigned_user_id is not None and row.assigned_user_id != where.assigned_user_id:
+            return False
+        if where.search:
+            contact = self._tables.contacts[row.contact_id]
+            needle = where.search.lower()
+            texts = (contact.name, contact.phone, contact.wa_id)
+            return any(needle in text.lower() for text in texts if text)
+        return True
+
+    def page(
+        self,
+        viewer: Actor,
+        *,
+        limit: int,
+        before: ActivityKey | None,
+        where: ConversationFilter = EVERY_CONVERSATION,
+    ) -> Page[Conversation]:
         tables = self._tables
-        page = _page(
-            ((cid, row) for cid, row in tables.conversations.items() if self._visible(viewer, row)),
-            limit,
-            before_id,
+        chosen = [
+            tables.conversation(row)
+            for row in tables.conversations.values()
+            if self._visible(viewer, row) and self._matches(row, where)
+        ]
+        chosen.sort(key=lambda c: c.activity_key, reverse=True)
+        if before is not None:
+            chosen = [c for c in chosen if c.activity_key < before]
+        items = tuple(chosen[:limit])
+        more = len(chosen) > limit
+        return Page(items, items[-1].id if more and items else None)
+
+    def lock(self, conversation_id: int) -> Conversation | None:
+        row = self._tables.conversations.get(conversation_id)
+        return None if row is None else self._tables.conversation(row)
+
+    def may_see(self, user: User, conversation_id: int) -> bool:
+        return self.get(user, conversation_id) is not None
+
+    def apply(self, event: ConversationEvent) -> None:
+        self._uow.write(_Tables.apply_event, event)
+
+    def events(self, conversation_id: int) -> builtins.list[ConversationEvent]:
+        return [e for e in self._tables.conversation_events if e.conversation_id == conversation_id]
+
+    def hidden_assignments(self, user_id: int) -> builtins.list[int]:
+        user = self._tables.users.get(user_id)
+        if user is None:
+            return []
+        return sorted(
+            row.id
+            for row in self._tables.conversations.values()
+            if row.assigned_user_id == user_id and not self._visible(user, row)
         )
-        return Page(tuple(tables.conversation(row) for row in page.items), page.next_before_id)
 
     def id_for(self, source: str, wa_id: str) -> int | None:
         contact_id = self._tables.contact_ids.get((source, wa_id))

@@ -119,6 +119,20 @@ class Conversation:
     source: str = CONVERSATION_SOURCE
     assigned_user_id: int | None = None
     created_at: datetime | None = None
+    last_message_at: datetime | None = None
+    last_message: MessagePreview | None = None
+
+    @property
+    def activity_at(self) -> datetime:
+        """When something last happened here: the newest message's time, else creation."""
+        moment = self.last_message_at or self.created_at
+        assert moment is not None, "a stored conversation has a creation time"
+        return moment
+
+    @property
+    def activity_key(self) -> ActivityKey:
+        """Where this conversation stands in the activity order (newest first)."""
+        return ActivityKey(self.activity_at, self.id)
 
 
 @frozen
@@ -427,3 +441,116 @@ class TokenUse:
     token_id: int
     user: User
     last_used_at: datetime | None
+class ConversationStatus(enum.StrEnum):
+    """Where a conversation stands in the inbox: a new inbound message makes a
+    ``pending`` or ``resolved`` one ``active`` again."""
+
+    ACTIVE = "active"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+
+
+REOPENED_BY_INBOUND = (ConversationStatus.PENDING, ConversationStatus.RESOLVED)
+
+
+@frozen
+class MessagePreview:
+    """The newest message of a conversation, as its list row shows it."""
+
+    body: str | None
+    type: str
+    direction: Direction = field(converter=Direction)
+    created_at: datetime
+
+
+@frozen(order=True)
+class ActivityKey:
+    """A position in the activity order: (last activity, id), compared as a pair.
+
+    Lists run newest first; the page after ``key`` holds what is strictly below it.
+    """
+
+    at: datetime
+    id: int
+
+
+class ConversationEventType(enum.StrEnum):
+    """What changed in a conversation's workflow."""
+
+    ASSIGNED = "assigned"  # to someone (from nobody or from someone else)
+    UNASSIGNED = "unassigned"
+    STATUS = "status"
+
+
+@frozen
+class ConversationEvent:
+    """One line of a conversation's workflow trail, and the change it makes.
+
+    ``from_value``/``to_value`` are status names for ``status`` events and user ids
+    (as text, None for nobody) for assignment events; ``actor_id`` None is the
+    system (an inbound message reopening it, an access change done from the CLI).
+    """
+
+    conversation_id: int
+    type: ConversationEventType = field(converter=ConversationEventType)
+    from_value: str | None
+    to_value: str | None
+    actor_id: int | None
+    at: datetime
+
+    @classmethod
+    def status_change(
+        cls, conversation_id: int, old: str, new: str, actor_id: int | None, at: datetime
+    ) -> ConversationEvent:
+        """A move from status ``old`` to ``new``."""
+        return cls(conversation_id, ConversationEventType.STATUS, old, new, actor_id, at)
+
+    @classmethod
+    def assignment(
+        cls,
+        conversation_id: int,
+        old: int | None,
+        new: int | None,
+        actor_id: int | None,
+        at: datetime,
+    ) -> ConversationEvent:
+        """A move of the assignment from user ``old`` to ``new`` (None: nobody)."""
+        kind = ConversationEventType.UNASSIGNED if new is None else ConversationEventType.ASSIGNED
+        return cls(conversation_id, kind, _id_text(old), _id_text(new), actor_id, at)
+
+    @property
+    def from_user_id(self) -> int | None:
+        """The previous assignee of an assignment event."""
+        return _text_id(self.from_value) if self.type is not ConversationEventType.STATUS else None
+
+    @property
+    def to_user_id(self) -> int | None:
+        """The new assignee of an assignment event (None: unassigned)."""
+        return _text_id(self.to_value) if self.type is not ConversationEventType.STATUS else None
+
+
+def _id_text(user_id: int | None) -> str | None:
+    return None if user_id is None else str(user_id)
+
+
+def _text_id(text: str | None) -> int | None:
+    return None if text is None else int(text)
+
+
+@frozen
+class ConversationFilter:
+    """Which conversations a list shows: by status, by assignee, by contact text.
+
+    ``assigned_user_id`` keeps those assigned to that user; ``unassigned`` those
+    assigned to nobody; ``search`` is a case-insensitive substring of the
+    contact's name, phone or wa_id.
+    """
+
+    status: str | None = None
+    assigned_user_id: int | None = None
+    unassigned: bool = False
+    search: str | None = None
+
+
+EVERY_CONVERSATION = ConversationFilter()
+"""The filter that keeps everything."""

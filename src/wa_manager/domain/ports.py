@@ -18,6 +18,8 @@ from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from wa_manager.domain.model import (
+    EVERY_CONVERSATION,
+    ActivityKey,
     Actor,
     ApiToken,
     BulkLinkChange,
@@ -25,6 +27,8 @@ from wa_manager.domain.model import (
     ContactLink,
     ContactSelection,
     Conversation,
+    ConversationEvent,
+    ConversationFilter,
     LinkEvent,
     Message,
     MessageStatus,
@@ -127,8 +131,17 @@ class ConversationRepository(Protocol):
         """How many contacts of ``source`` have no conversation (for dry runs)."""
         ...
 
-    def page(self, viewer: Actor, *, limit: int, before_id: int | None) -> Page[Conversation]:
-        """Conversations ``viewer`` may see, newest first (by id): one query."""
+    def page(
+        self,
+        viewer: Actor,
+        *,
+        limit: int,
+        before: ActivityKey | None,
+        where: ConversationFilter = EVERY_CONVERSATION,
+    ) -> Page[Conversation]:
+        """Conversations ``viewer`` may see that match ``where``, by last activity newest
+        first (``activity_key``), each with its ``last_message``; the page after
+        ``before`` starts strictly below that key."""
         ...
 
     def get(self, viewer: Actor, conversation_id: int) -> Conversation | None:
@@ -138,6 +151,30 @@ class ConversationRepository(Protocol):
     def id_for(self, source: str, wa_id: str) -> int | None:
         """The id of the conversation of the contact (source, wa_id), if it has one
         (for webhooks: no viewer, the system files the message)."""
+        ...
+
+    def lock(self, conversation_id: int) -> Conversation | None:
+        """The conversation as stored (no viewer: the caller checked), its row locked
+        until the transaction ends so workflow changes to it happen one at a time."""
+        ...
+
+    def may_see(self, user: User, conversation_id: int) -> bool:
+        """Whether ``user`` may see the conversation, holding what grants it (their link)
+        until the transaction ends, so a concurrent unlink waits for this one."""
+        ...
+
+    def apply(self, event: ConversationEvent) -> None:
+        """Make the change ``event`` describes (its status, or its assignee) and record
+        the event in the conversation's trail."""
+        ...
+
+    def events(self, conversation_id: int) -> builtins.list[ConversationEvent]:
+        """The conversation's workflow trail, oldest first."""
+        ...
+
+    def hidden_assignments(self, user_id: int) -> builtins.list[int]:
+        """Ids of the conversations assigned to ``user_id`` that they may no longer see,
+        ascending, their rows locked (after an access change, to unassign them)."""
         ...
 
 

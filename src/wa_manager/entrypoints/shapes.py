@@ -43,6 +43,8 @@ SyncRunState = Annotated[str, one_of("running", "succeeded", "failed", "interrup
 LinkAction = Annotated[str, one_of("link", "unlink")]
 WebhookStatus = Annotated[str, one_of("created", "touched", "acknowledged", "ignored")]
 Direction = Annotated[str, one_of("in", "out")]
+ConversationStatusName = Annotated[str, one_of("active", "pending", "resolved")]
+ConversationEventTypeName = Annotated[str, one_of("assigned", "unassigned", "status")]
 MessageStatusName = Annotated[
     str, one_of("received", "queued", "sent", "delivered", "read", "failed")
 ]
@@ -126,15 +128,38 @@ class ContactSummary(Shape):
         return cls(id=contact.id, wa_id=contact.wa_id, name=contact.name, phone=contact.phone)
 
 
+class MessagePreview(Shape):
+    """A conversation's newest message, as its list row shows it."""
+
+    body: str | None
+    type: str
+    direction: Direction
+    created_at: Time
+
+    @classmethod
+    def of(cls, preview: model.MessagePreview | None) -> MessagePreview | None:
+        """The shape of a preview (None: no message yet)."""
+        if preview is None:
+            return None
+        return cls(
+            body=preview.body,
+            type=preview.type,
+            direction=str(preview.direction),
+            created_at=_time(preview.created_at),
+        )
+
+
 class Conversation(Shape):
-    """The one WhatsApp conversation of a contact."""
+    """The one WhatsApp conversation of a contact, with its newest message."""
 
     id: Id
     contact: ContactSummary
-    status: str
+    status: ConversationStatusName
     source: str
     assigned_user_id: int | None
     created_at: Time | None
+    last_message_at: Time | None
+    last_message: MessagePreview | None
 
     @classmethod
     def of(cls, conversation: model.Conversation) -> Conversation:
@@ -146,6 +171,42 @@ class Conversation(Shape):
             source=conversation.source,
             assigned_user_id=conversation.assigned_user_id,
             created_at=iso_time(conversation.created_at),
+            last_message_at=iso_time(conversation.last_message_at),
+            last_message=MessagePreview.of(conversation.last_message),
+        )
+
+
+class ConversationEvent(Shape):
+    """One change of a conversation's workflow: ``from``/``to`` are statuses for
+    ``status`` events and user ids (null: nobody) for assignment events, whose
+    ``from_user``/``to_user`` name them; ``actor`` null is the system."""
+
+    type: ConversationEventTypeName
+    from_: str | int | None = msgspec.field(name="from")
+    to: str | int | None
+    actor_id: int | None
+    actor: str | None
+    at: Time
+    from_user: str | None = None
+    to_user: str | None = None
+
+    @classmethod
+    def of(cls, event: model.ConversationEvent, usernames: Mapping[int, str]) -> ConversationEvent:
+        """The shape of a workflow event, with the names of the people it mentions."""
+        if event.type is model.ConversationEventType.STATUS:
+            old: str | int | None = event.from_value
+            new: str | int | None = event.to_value
+        else:
+            old, new = event.from_user_id, event.to_user_id
+        return cls(
+            type=str(event.type),
+            from_=old,
+            to=new,
+            actor_id=event.actor_id,
+            actor=_name_of(event.actor_id, usernames),
+            at=_time(event.at),
+            from_user=_name_of(event.from_user_id, usernames),
+            to_user=_name_of(event.to_user_id, usernames),
         )
 
 

@@ -30,6 +30,7 @@ from wa_manager.services.lookups import (
     resolve_team,
     unknown_ids,
 )
+from wa_manager.services.inbox import release_hidden_assignments
 from wa_manager.services.permissions import Action, actor_id, authorize
 
 MAX_PAGE_SIZE = 200
@@ -101,7 +102,8 @@ class Contacts:
         return self._change_link(actor, contact, username, add=True)
 
     def unlink(self, actor: Actor, contact: str, username: str) -> bool:
-        """Take that right away again; True if it changed anything."""
+        """Take that right away again (and the user's assignment of conversations they
+        can no longer see, with an event); True if it changed anything."""
         return self._change_link(actor, contact, username, add=False)
 
     def _change_link(self, actor: Actor, contact_ref: str, username: str, *, add: bool) -> bool:
@@ -110,7 +112,10 @@ class Contacts:
             contact = resolve_contact(uow, contact_ref)
             user = existing_user(uow, username)
             change = uow.links.add if add else uow.links.remove
-            changed = change(contact.id, user.id, actor_id(actor), self.clock())
+            now = self.clock()
+            changed = change(contact.id, user.id, actor_id(actor), now)
+            if changed and not add:
+                release_hidden_assignments(uow, user.id, actor_id(actor), now)
             uow.commit()
         return changed
 
@@ -122,11 +127,16 @@ class Contacts:
             existing_contact(uow, contact_id)
             unknown_ids(uow, "user", wanted)
             by, now = actor_id(actor), self.clock()
+
+            def unlink(user_id: int) -> None:
+                uow.links.remove(contact_id, user_id, by, now)
+                release_hidden_assignments(uow, user_id, by, now)
+
             set_exactly(
                 wanted,
                 uow.links.user_ids(contact_id),
                 lambda user_id: uow.links.add(contact_id, user_id, by, now),
-                lambda user_id: uow.links.remove(contact_id, user_id, by, now),
+                unlink,
             )
             result = uow.links.user_ids(contact_id)
             uow.commit()

@@ -31,6 +31,7 @@ from wa_manager.domain.model import (
 )
 from wa_manager.domain.ports import Clock, MessageChannel, UnitOfWork, UnitOfWorkFactory
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, check_limit
+from wa_manager.services.inbox import store_messages
 from wa_manager.services.permissions import Action, authorize
 
 REFERENCE_PREFIX = "wam-"
@@ -196,7 +197,7 @@ class Messages:
         now = self.clock()
         rows = [row for item in raw if (row := new_message(item, conversation.id, now))]
         with self.store() as uow:
-            created = uow.messages.add_many(source, rows)
+            created = store_messages(uow, source, rows, now, only_newer_reopen=True)
             uow.commit()
         return HistoryResult(fetched=len(raw), created=created)
 

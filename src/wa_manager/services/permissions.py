@@ -9,7 +9,9 @@ so a new entrypoint that forgets to say who is asking fails closed.
 Reading conversations and their messages, and replying, are open to every
 signed-in user because the read queries themselves take the viewer and return
 only what that viewer may see (``ConversationRepository.page`` and ``.get``): a
-message is reached only through a conversation the viewer may see.
+message is reached only through a conversation the viewer may see. The same holds
+for a conversation's status and for taking it on; giving it to someone else is
+for admins (``authorize_assignment``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class Action(enum.StrEnum):
     READ_MESSAGES = "read messages"
     SEND_MESSAGES = "send messages"
     HANDLE_WEBHOOK = "apply UltraMsg webhooks"
+    WORK_ON_CONVERSATIONS = "change a conversation's status or take it on"
+    ASSIGN_OTHERS = "assign conversations to someone else, or take them from someone"
 
 
 ADMIN_ACTIONS = frozenset(
@@ -64,6 +68,7 @@ ADMIN_ACTIONS = frozenset(
         Action.SEE_ALL_TOKENS,
         Action.SEE_TEAMS,
         Action.MANAGE_TEAMS,
+        Action.ASSIGN_OTHERS,
     }
 )
 """What only admins (and the system) may do."""
@@ -87,6 +92,22 @@ def authorize(actor: Actor, action: Action) -> Actor:
     if action in ADMIN_ACTIONS and not (actor.is_admin and actor.active):
         raise PermissionDenied(f"only admins may {action}; ask an admin to do it for you")
     return actor
+
+
+def authorize_assignment(
+    actor: Actor, new_assignee: int | None, current_assignee: int | None
+) -> None:
+    """May ``actor`` move the assignment from ``current_assignee`` to ``new_assignee``?
+
+    Admins (and the system) may assign anyone, or nobody. A user may take a
+    conversation on (assign themselves) and give it up (unassign themselves);
+    assigning someone else, or unassigning someone else, is for admins.
+    """
+    if new_assignee is not None:
+        if new_assignee != actor.id:
+            authorize(actor, Action.ASSIGN_OTHERS)
+    elif current_assignee is not None and current_assignee != actor.id:
+        authorize(actor, Action.ASSIGN_OTHERS)
 
 
 def actor_id(actor: Actor) -> int | None:

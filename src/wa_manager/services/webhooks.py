@@ -16,7 +16,8 @@ turns the form into the JSON shape, ``parse_event`` reads an event out of it and
 - the message itself is stored in that conversation, once per WhatsApp id
   (repeats and a racing history fetch find it there); a ``message_create`` whose
   top-level ``referenceId`` is one of our replies gives that reply its WhatsApp id
-  instead (typed on the phone, it is a new outbound message);
+  instead (typed on the phone, it is a new outbound message); a new inbound
+  message makes a pending or resolved conversation active again (``inbox``);
 - ``message_ack``: the outbound message ``data.id`` moves to sent, delivered or
   read, never backwards.
 
@@ -43,6 +44,7 @@ from wa_manager.domain.messages import new_message, raw_message, status_for_ack
 from wa_manager.domain.model import Actor, ChatKind, MessageStatus, NewContact, RawMessage
 from wa_manager.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from wa_manager.domain.rules import classify_chat_id, phone_for_chat
+from wa_manager.services.inbox import store_messages
 from wa_manager.services.permissions import Action, authorize
 
 MESSAGE_RECEIVED = "message_received"
@@ -312,4 +314,4 @@ def _file_message(
             return "ours"
     row = new_message(message, conversation_id, now)
     assert row is not None
-    return "stored" if uow.messages.add_many(source, [row]) else "duplicate"
+    return "stored" if store_messages(uow, source, [row], now) else "duplicate"

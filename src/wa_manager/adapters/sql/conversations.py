@@ -1,14 +1,25 @@
 """``SqlConversationRepository``: one conversation per contact; reads filtered by the viewer.
 
 Visibility is part of the query: an admin's query reads every conversation, a
-user's is restricted to the contacts of ``visible_contact_ids`` (linked to them,
-or to a team of theirs: one statement, ``adapters/sql/teams.py``), and an
-inactive viewer gets nothing without a query at all.
+user's keeps the conversations of the contacts they may see (``teams.
+visible_contact_ids``: linked directly or through a team), and an inactive viewer
+gets nothing without a query at all.
 
-A user's page picks its conversation ids first, from indexes alone (the user's
-visible contacts, then ``conversations`` by contact: (contact_id, id)), and joins
-``contacts`` only for the ≤ limit + 1 rows of the page; joining every linked
-contact before sorting made a user with 1,000 links ~8x slower than an admin.
+Pages run by last activity, newest first, keyset on (``last_activity_at``, id): an
+admin's page walks the (last_activity_at, id) index, "Mine" the (assigned_user_id,
+last_activity_at, id) one; a user's page reads their links' conversations and sorts
+those. ``last_activity_at`` is kept by the message repository in the transaction
+of each insert, so a page boundary stays put while messages arrive (a conversation
+that moves up is simply seen again on the first page). Each page then reads the
+newest message of its ≤ limit rows in one more query (index (conversation_id,
+created_at, id)).
+
+Workflow changes lock in one order, links before conversations, everywhere:
+``may_see`` holds the assignee's link (direct, else the team membership and team
+link) ``FOR SHARE`` and ``lock`` the conversation
+``FOR UPDATE``; an unlink deletes the link, then ``hidden_assignments`` locks the
+conversations. A concurrent unlink and assignment thus wait for each other
+instead of both committing, and never deadlock. SQLite runs one writer at a time.
 """
 
 from __future__ import annotations
@@ -17,19 +28,38 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, exists, func, literal, select
+from sqlalchemy import ColumnElement, Row, Select, exists, func, insert, literal, select, tuple_
+from sqlalchemy import update as update_
 
 from wa_manager.adapters.sql.contacts import KEY_BATCH, batched
+from wa_manager.adapters.sql.selection import text_matches
 from wa_manager.adapters.sql.database import Database
-from wa_manager.adapters.sql.tables import contacts, conversations
+from wa_manager.adapters.sql.tables import (
+    UtcDateTime,
+    contact_links,
+    contact_teams,
+    contacts,
+    conversation_events,
+    conversations,
+    messages,
+    team_members,
+    users,
+)
 from wa_manager.adapters.sql.teams import visible_contact_ids
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
     CONVERSATION_STATUS_ACTIVE,
+    EVERY_CONVERSATION,
+    ActivityKey,
     Actor,
     ContactSummary,
     Conversation,
+    ConversationEvent,
+    ConversationEventType,
+    ConversationFilter,
+    MessagePreview,
     Page,
+    User,
 )
 from wa_manager.domain.rules import can_see_all
 
@@ -48,6 +78,7 @@ def _with_contact() -> Select[Any]:
         conversations.c.source,
         conversations.c.assigned_user_id,
         conversations.c.created_at,
+        conversations.c.last_message_at,
         contacts.c.id.label("contact_id"),
         contacts.c.wa_id,
         contacts.c.name,
@@ -55,36 +86,13 @@ def _with_contact() -> Select[Any]:
     ).join_from(conversations, contacts, contacts.c.id == conversations.c.contact_id)
 
 
-def _visible_to(viewer: Actor) -> ColumnElement[bool]:
-    """The condition on ``conversations`` of what ``viewer`` (not an admin) may see."""
-    assert viewer.id is not None
-    return conversations.c.contact_id.in_(visible_contact_ids(viewer.id))
+def _visible_to(user_id: int) -> ColumnElement[bool]:
+    """The condition on ``conversations`` of what user ``user_id`` (not an admin) may
+    see: its contact is linked to them directly or through a team."""
+    return conversations.c.contact_id.in_(visible_contact_ids(user_id))
 
 
-# ``conversations`` again, for a subquery of ids (built once: an alias costs ~1 ms).
-_LINKED = conversations.alias("linked")
-
-
-def _page_ids(viewer: Actor, limit: int, before_id: int | None) -> Select[Any]:
-    """The ids of ``viewer``'s page of linked conversations, from indexes alone.
-
-    Each link's conversation id is a correlated scalar subquery (one contact has at
-    most one conversation): PostgreSQL then looks each up in (contact_id, id), where
-    with a join it hash-joined deep pages against every older conversation (40 ms).
-    """
-    assert viewer.id is not None
-    visible = visible_contact_ids(viewer.id).subquery("visible_contacts")
-    conversation_id = (
-        select(_LINKED.c.id).where(_LINKED.c.contact_id == visible.c.contact_id).scalar_subquery()
-    )
-    linked = select(conversation_id.label("id")).select_from(visible).subquery("linked_ids")
-    ids = select(linked.c.id).where(
-        linked.c.id.is_not(None) if before_id is None else linked.c.id < before_id
-    )
-    return ids.order_by(linked.c.id.desc()).limit(limit)
-
-
-def _conversation_from_row(row: Row[Any]) -> Conversation:
+def _conversation_from_row(row: Row[Any], preview: MessagePreview | None = None) -> Conversation:
     return Conversation(
         id=row.id,
         contact=ContactSummary(id=row.contact_id, wa_id=row.wa_id, name=row.name, phone=row.phone),
@@ -92,7 +100,43 @@ def _conversation_from_row(row: Row[Any]) -> Conversation:
         source=row.source,
         assigned_user_id=row.assigned_user_id,
         created_at=row.created_at,
+        last_message_at=row.last_message_at,
+        last_message=preview,
     )
+
+
+def _matching(query: Select[Any], where: ConversationFilter, dialect: str) -> Select[Any]:
+    """``query`` (reading ``conversations`` with its contact) narrowed by ``where``."""
+    if where.status is not None:
+        query = query.where(conversations.c.status == where.status)
+    if where.unassigned:
+        query = query.where(conversations.c.assigned_user_id.is_(None))
+    if where.assigned_user_id is not None:
+        query = query.where(conversations.c.assigned_user_id == where.assigned_user_id)
+    if where.search:
+        query = query.where(
+            text_matches(
+                dialect, where.search, (contacts.c.name, contacts.c.phone, contacts.c.wa_id)
+            )
+        )
+    return query
+
+
+def _below(key: ActivityKey) -> ColumnElement[bool]:
+    """Strictly after ``key`` in the activity order (newest first)."""
+    return tuple_(conversations.c.last_activity_at, conversations.c.id) < tuple_(
+        literal(key.at, UtcDateTime()), literal(key.id, conversations.c.id.type)
+    )
+
+
+# The newest message of the conversation in the enclosing query's FROM.
+_NEWEST_MESSAGE = (
+    select(messages.c.id)
+    .where(messages.c.conversation_id == conversations.c.id)
+    .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 class SqlConversationRepository:
@@ -121,13 +165,14 @@ class SqlConversationRepository:
                 literal(CONVERSATION_SOURCE),
                 literal(CONVERSATION_STATUS_ACTIVE),
                 literal(now, conversations.c.created_at.type),
+                literal(now, conversations.c.last_activity_at.type),
             )
             .where(*conditions)
             .order_by(contacts.c.id)  # conversation ids follow contact ids: newest last
         )
         statement = (
             self._db.insert(conversations)
-            .from_select(["contact_id", "source", "status", "created_at"], rows)
+            .from_select(["contact_id", "source", "status", "created_at", "last_activity_at"], rows)
             .on_conflict_do_nothing(index_elements=["contact_id"])
         )
         return self._db.execute(statement).rowcount
@@ -137,18 +182,46 @@ class SqlConversationRepository:
         query = select(func.count()).select_from(contacts).where(*_lacks_conversation(source))
         return int(self._db.execute(query).scalar_one())
 
-    def page(self, viewer: Actor, *, limit: int, before_id: int | None) -> Page[Conversation]:
-        """Conversations ``viewer`` may see, newest first (by id): one query."""
+    def page(
+        self,
+        viewer: Actor,
+        *,
+        limit: int,
+        before: ActivityKey | None,
+        where: ConversationFilter = EVERY_CONVERSATION,
+    ) -> Page[Conversation]:
+        """Conversations ``viewer`` may see, by activity newest first: two queries."""
         if not viewer.active:
             return Page(items=(), next_before_id=None)
-        query = _with_contact()
+        query = _matching(_with_contact(), where, self._db.dialect)
         if not can_see_all(viewer):
-            query = query.where(conversations.c.id.in_(_page_ids(viewer, limit + 1, before_id)))
-        elif before_id is not None:
-            query = query.where(conversations.c.id < before_id)
-        rows = self._db.execute(query.order_by(conversations.c.id.desc()).limit(limit + 1)).all()
-        items = tuple(_conversation_from_row(row) for row in rows[:limit])
+            assert viewer.id is not None
+            query = query.where(_visible_to(viewer.id))
+        if before is not None:
+            query = query.where(_below(before))
+        order = (conversations.c.last_activity_at.desc(), conversations.c.id.desc())
+        rows = self._db.execute(query.order_by(*order).limit(limit + 1)).all()
+        shown = rows[:limit]
+        previews = self._previews([row.id for row in shown])
+        items = tuple(_conversation_from_row(row, previews.get(row.id)) for row in shown)
         return Page(items=items, next_before_id=items[-1].id if len(rows) > limit else None)
+
+    def _previews(self, conversation_ids: Sequence[int]) -> dict[int, MessagePreview]:
+        """The newest message of each of these conversations (that has one)."""
+        if not conversation_ids:
+            return {}
+        newest = select(_NEWEST_MESSAGE).where(conversations.c.id.in_(conversation_ids))
+        query = select(
+            messages.c.conversation_id,
+            messages.c.body,
+            messages.c.type,
+            messages.c.direction,
+            messages.c.created_at,
+        ).where(messages.c.id.in_(newest))
+        return {
+            row.conversation_id: MessagePreview(row.body, row.type, row.direction, row.created_at)
+            for row in self._db.execute(query)
+        }
 
     def get(self, viewer: Actor, conversation_id: int) -> Conversation | None:
         """One conversation if it exists and ``viewer`` may see it, else None."""
@@ -156,9 +229,100 @@ class SqlConversationRepository:
             return None
         query = _with_contact().where(conversations.c.id == conversation_id)
         if not can_see_all(viewer):
-            query = query.where(_visible_to(viewer))
+            assert viewer.id is not None
+            query = query.where(_visible_to(viewer.id))
+        row = self._db.execute(query).first()
+        if row is None:
+            return None
+        return _conversation_from_row(row, self._previews([row.id]).get(row.id))
+
+    def lock(self, conversation_id: int) -> Conversation | None:
+        """The stored conversation, its row locked ``FOR UPDATE`` (PostgreSQL)."""
+        query = (
+            _with_contact()
+            .where(conversations.c.id == conversation_id)
+            .with_for_update(of=conversations)
+        )
         row = self._db.execute(query).first()
         return None if row is None else _conversation_from_row(row)
+
+    def may_see(self, user: User, conversation_id: int) -> bool:
+        """Whether ``user`` may see it; a user's link is held ``FOR SHARE`` meanwhile."""
+        if not user.active:
+            return False
+        if can_see_all(user):
+            found = select(conversations.c.id).where(conversations.c.id == conversation_id)
+            return self._db.execute(found).first() is not None
+        contact_id = (
+            select(conversations.c.contact_id)
+            .where(conversations.c.id == conversation_id)
+            .scalar_subquery()
+        )
+        link = (
+            select(contact_links.c.user_id)
+            .where(contact_links.c.contact_id == contact_id, contact_links.c.user_id == user.id)
+            .with_for_update(read=True)
+        )
+        if self._db.execute(link).first() is not None:
+            return True
+        through_team = (
+            select(team_members.c.team_id)
+            .join_from(team_members, contact_teams, contact_teams.c.team_id == team_members.c.team_id)
+            .where(team_members.c.user_id == user.id, contact_teams.c.contact_id == contact_id)
+            .with_for_update(read=True)
+        )
+        return self._db.execute(through_team).first() is not None
+
+    def apply(self, event: ConversationEvent) -> None:
+        """One UPDATE of the status or the assignee, one INSERT into the trail."""
+        change: dict[str, Any] = (
+            {"status": event.to_value}
+            if event.type is ConversationEventType.STATUS
+            else {"assigned_user_id": event.to_user_id}
+        )
+        self._db.execute(
+            update_(conversations).where(conversations.c.id == event.conversation_id).values(change)
+        )
+        self._db.execute(
+            insert(conversation_events).values(
+                conversation_id=event.conversation_id,
+                type=str(event.type),
+                from_value=event.from_value,
+                to_value=event.to_value,
+                actor_id=event.actor_id,
+                at=event.at,
+            )
+        )
+
+    def events(self, conversation_id: int) -> list[ConversationEvent]:
+        """The trail, oldest first, from the (conversation_id, id) index."""
+        query = (
+            select(conversation_events)
+            .where(conversation_events.c.conversation_id == conversation_id)
+            .order_by(conversation_events.c.id)
+        )
+        return [
+            ConversationEvent(
+                row.conversation_id, row.type, row.from_value, row.to_value, row.actor_id, row.at
+            )
+            for row in self._db.execute(query)
+        ]
+
+    def hidden_assignments(self, user_id: int) -> list[int]:
+        """Conversations assigned to ``user_id`` they may not see, locked ``FOR UPDATE``."""
+        found = self._db.execute(
+            select(users.c.role, users.c.active).where(users.c.id == user_id)
+        ).first()
+        if found is None:
+            return []
+        query = select(conversations.c.id).where(conversations.c.assigned_user_id == user_id)
+        viewer = User(id=user_id, username="-", role=found.role, active=found.active)
+        if can_see_all(viewer):
+            return []
+        if viewer.active:
+            query = query.where(~_visible_to(user_id))
+        query = query.order_by(conversations.c.id).with_for_update(of=conversations)
+        return [int(conversation_id) for conversation_id in self._db.execute(query).scalars()]
 
     def id_for(self, source: str, wa_id: str) -> int | None:
         """The conversation id of the contact (source, wa_id): one indexed lookup."""

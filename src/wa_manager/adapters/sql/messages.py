@@ -16,7 +16,7 @@ from sqlalchemy import Row, and_, or_, select, update
 
 from wa_manager.adapters.sql.contacts import batched
 from wa_manager.adapters.sql.database import Database
-from wa_manager.adapters.sql.tables import messages
+from wa_manager.adapters.sql.tables import conversations, messages
 from wa_manager.domain.errors import Conflict
 from wa_manager.domain.messages import earlier_statuses
 from wa_manager.domain.model import Direction, Message, MessageStatus, NewMessage, Page
@@ -74,14 +74,34 @@ class SqlMessageRepository:
             for m in _unique(new_messages)
         ]
         inserted = 0
+        newest: dict[int, datetime] = {}
         for batch in batched(rows, INSERT_BATCH):
             statement = (
                 self._db.insert(messages)
                 .values(batch)
                 .on_conflict_do_nothing(index_elements=["source", "wa_message_id"])
+                .returning(messages.c.conversation_id, messages.c.created_at)
             )
-            inserted += self._db.execute(statement).rowcount
+            for row in self._db.execute(statement):
+                inserted += 1
+                if (
+                    row.conversation_id not in newest
+                    or row.created_at > newest[row.conversation_id]
+                ):
+                    newest[row.conversation_id] = row.created_at
+        for conversation_id, at in sorted(newest.items()):
+            self._note_activity(conversation_id, at)
         return inserted
+
+    def _note_activity(self, conversation_id: int, at: datetime) -> None:
+        """Move the conversation's last activity up to ``at`` (never down): one UPDATE whose
+        condition PostgreSQL re-checks after a concurrent insert's, so the newest wins."""
+        column = conversations.c.last_message_at
+        self._db.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id, or_(column.is_(None), column < at))
+            .values(last_message_at=at, last_activity_at=at)
+        )
 
     def add_outbound(
         self,
@@ -115,6 +135,7 @@ class SqlMessageRepository:
             )
         row = self._db.execute(statement.returning(*messages.c)).first()
         if row is not None:
+            self._note_activity(conversation_id, now)
             return message_from_row(row), True
         earlier = self._db.execute(
             select(messages).where(

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import ColumnElement, or_
 
 from wa_manager.adapters.sql.tables import contacts
 from wa_manager.domain.model import ContactSelection
+
+
+def text_matches(
+    dialect: str, search: str, columns: Sequence[ColumnElement[Any]]
+) -> ColumnElement[bool]:
+    """Any of ``columns`` holds ``search``, ignoring case (``%`` and ``_`` literal).
+
+    SQLite's own LIKE ignores ASCII case: only non-ASCII text needs the (Python,
+    slower) Unicode lower() on every row; PostgreSQL has ILIKE.
+    """
+    native = dialect == "sqlite" and search.isascii()
+    return or_(
+        *(
+            column.contains(search, autoescape=True)
+            if native
+            else column.icontains(search, autoescape=True)
+            for column in columns
+        )
+    )
 
 
 def contact_conditions(
@@ -15,18 +37,8 @@ def contact_conditions(
     literal); ``vanished`` True/False: only contacts gone from / present in the chat list."""
     conditions: list[ColumnElement[bool]] = []
     if search:
-        # SQLite's own LIKE ignores ASCII case: only non-ASCII text needs the
-        # (Python, slower) Unicode lower() on every row; PostgreSQL has ILIKE.
-        native = dialect == "sqlite" and search.isascii()
         conditions.append(
-            or_(
-                *(
-                    column.contains(search, autoescape=True)
-                    if native
-                    else column.icontains(search, autoescape=True)
-                    for column in (contacts.c.name, contacts.c.phone, contacts.c.wa_id)
-                )
-            )
+            text_matches(dialect, search, (contacts.c.name, contacts.c.phone, contacts.c.wa_id))
         )
     if vanished is not None:
         column = contacts.c.vanished_at

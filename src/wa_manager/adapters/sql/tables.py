@@ -121,10 +121,33 @@ conversations = Table(
     Column("status", String(32), nullable=False),
     Column("assigned_user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # The newest message's own time, and last_message_at else created_at: kept by every
+    # message insert in its transaction (migration 0005), so lists run by activity.
+    Column("last_message_at", UtcDateTime, nullable=True),
+    Column("last_activity_at", UtcDateTime, nullable=False),
     UniqueConstraint("contact_id"),
     # A user's page: ids by contact from the index alone (SQLite's unique index
     # on contact_id already holds the rowid, the id; migration 0002).
     Index(None, "contact_id", "id").ddl_if(dialect="postgresql"),
+    # Everyone's list by activity (admins), and each assignee's ("Mine"), keyset on
+    # (last_activity_at, id): a deep page costs what the first does.
+    Index(None, "last_activity_at", "id"),
+    Index(None, "assigned_user_id", "last_activity_at", "id"),
+)
+
+# A conversation's workflow trail: plain ids, like link_events (it outlives what it names).
+conversation_events = Table(
+    "conversation_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", Id, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("from_value", String(64), nullable=True),
+    Column("to_value", String(64), nullable=True),
+    Column("actor_id", Id, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    CheckConstraint("type IN ('assigned', 'unassigned', 'status')", name="type"),
+    Index(None, "conversation_id", "id"),
 )
 
 api_tokens = Table(

@@ -1,4 +1,5 @@
-"""``wa-manager contacts list``, ``links add|remove|list`` and ``conversations list``."""
+"""``wa-manager contacts list``, ``links add|remove|list`` and
+``conversations list|assign|status``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from collections.abc import Iterator
 import click
 
 from wa_manager.bootstrap import App
-from wa_manager.domain.model import CLI, Contact
+from wa_manager.domain.errors import InvalidInput
+from wa_manager.domain.model import CLI, Contact, User
+from wa_manager.domain.times import iso_time
 from wa_manager.entrypoints import shapes
 from wa_manager.entrypoints.cli.output import echo_json, echo_table, user_names
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
+from wa_manager.services.conversations import STATUSES, Assigned
 
 PAGE_SIZE = 200
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
@@ -150,25 +154,107 @@ def conversations() -> None:
     """Conversations, as a given user sees them."""
 
 
+def _assigned_filter(app: App, viewer: User, assigned: str | None) -> Assigned:
+    """``--assigned``: me, none, or a username (as a user id)."""
+    if assigned is None or assigned in ("me", "none"):
+        return assigned  # type: ignore[return-value]
+    return app.accounts.user(CLI, assigned).id
+
+
 @conversations.command("list")
 @click.option("--as", "username", required=True, metavar="USERNAME", help="The viewing user.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only conversations with this status.")
+@click.option(
+    "--assigned",
+    metavar="me|none|USERNAME",
+    help="Only those assigned to the viewer (me), to nobody (none), or to USERNAME.",
+)
 @json_option
 @pass_runtime
-def list_conversations(runtime: Runtime, username: str, as_json: bool) -> None:
-    """List what USERNAME may see: everything for admins, linked contacts for users."""
+def list_conversations(
+    runtime: Runtime, username: str, status: str | None, assigned: str | None, as_json: bool
+) -> None:
+    """List what USERNAME may see (admins everything, users their linked contacts),
+    by last activity, newest first."""
     app = runtime.app()
-    found = app.conversations.all(app.accounts.user(CLI, username))
+    viewer = app.accounts.user(CLI, username)
+    found = app.conversations.all(
+        viewer, status=status, assigned=_assigned_filter(app, viewer, assigned)
+    )
     if as_json:
         echo_json([shapes.Conversation.of(conversation) for conversation in found])
         return
+    names = app.accounts.usernames(CLI)
     echo_table(
-        ("ID", "CONTACT", "PHONE", "WA_ID", "STATUS", "ASSIGNED"),
+        ("ID", "CONTACT", "PHONE", "STATUS", "ASSIGNED", "LAST_ACTIVITY"),
         (
-            (c.id, c.contact.name, c.contact.phone, c.contact.wa_id, c.status, c.assigned_user_id)
+            (
+                c.id,
+                c.contact.name,
+                c.contact.phone or c.contact.wa_id,
+                c.status,
+                names.get(c.assigned_user_id) if c.assigned_user_id is not None else None,
+                iso_time(c.activity_at),
+            )
             for c in found
         ),
-        empty=f"{username} sees no conversations.",
+        empty=f"{username} sees no conversations" + (" that match." if status or assigned else "."),
     )
+
+
+@conversations.command("assign")
+@click.argument("conversation_id", type=click.IntRange(min=1))
+@click.argument("assignee", required=False, metavar="USERNAME")
+@click.option("--none", "nobody", is_flag=True, help="Assign it to nobody.")
+@click.option("--as", "username", required=True, metavar="USERNAME", help="Who is acting.")
+@json_option
+@pass_runtime
+def assign_conversation(
+    runtime: Runtime,
+    conversation_id: int,
+    assignee: str | None,
+    nobody: bool,
+    username: str,
+    as_json: bool,
+) -> None:
+    """Give CONVERSATION_ID to USERNAME (or to nobody with --none), acting as --as.
+
+    A user may take a conversation or give it up; only an admin may give it to
+    someone else. The assignee must be allowed to see it (link them first).
+    """
+    if (assignee is None) == (not nobody):
+        raise InvalidInput("give the assignee's USERNAME or --none (not both)")
+    app = runtime.app()
+    actor = app.accounts.user(CLI, username)
+    target = None if nobody else app.accounts.user(CLI, str(assignee)).id
+    conversation = app.conversations.assign(actor, conversation_id, target)
+    if as_json:
+        echo_json(shapes.Conversation.of(conversation))
+        return
+    click.echo(
+        f"Conversation {conversation_id} is assigned to {assignee}"
+        if target is not None
+        else f"Conversation {conversation_id} is assigned to nobody"
+    )
+
+
+@conversations.command("status")
+@click.argument("conversation_id", type=click.IntRange(min=1))
+@click.argument("status", type=click.Choice(STATUSES))
+@click.option("--as", "username", required=True, metavar="USERNAME", help="Who is acting.")
+@json_option
+@pass_runtime
+def set_conversation_status(
+    runtime: Runtime, conversation_id: int, status: str, username: str, as_json: bool
+) -> None:
+    """Set CONVERSATION_ID's status (active, pending, resolved), acting as --as."""
+    app = runtime.app()
+    actor = app.accounts.user(CLI, username)
+    conversation = app.conversations.set_status(actor, conversation_id, status)
+    if as_json:
+        echo_json(shapes.Conversation.of(conversation))
+        return
+    click.echo(f"Conversation {conversation_id} is {conversation.status}")
 
 
 COMMANDS = (contacts, links, conversations)

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from wa_manager.domain.model import SyncReport, User
 from wa_manager.entrypoints import shapes
-from wa_manager.entrypoints.http import admin, extras, inputs, threads, webhooks
+from wa_manager.entrypoints.http import admin, extras, inbox, inputs, threads, webhooks
 from wa_manager.entrypoints.http.answers import answer, paged
 from wa_manager.entrypoints.http.auth import (
     AUTH_SESSION,
@@ -37,6 +37,8 @@ from wa_manager.entrypoints.http.auth import (
 from wa_manager.entrypoints.http.inputs import (
     ContactQuery,
     ContactUsersBody,
+    ConversationChangeBody,
+    ConversationQuery,
     ExportQuery,
     HistoryQuery,
     NewMessageBody,
@@ -151,20 +153,6 @@ async def set_contact_users(request: Request, user: User) -> Response:
     return answer(shapes.UserIds(user_ids))
 
 
-async def list_conversations(request: Request, user: User) -> Response:
-    """The conversations the caller may see, newest first."""
-    query = query_of(request, PageQuery)
-    page = await run_in_threadpool(
-        partial(
-            wa_app(request).conversations.page,
-            user,
-            limit=query.limit,
-            before_id=query.before_id("conversations"),
-        )
-    )
-    return paged(page, "conversations", shapes.Conversation.of)
-
-
 async def get_conversation(request: Request, user: User) -> Response:
     """One conversation, if the caller may see it (404 otherwise, as for an absent one)."""
     conversation_id = path_id(request, "conversation")
@@ -274,14 +262,31 @@ OPERATIONS: tuple[Operation, ...] = (
         body_media_types=("application/json", "application/x-www-form-urlencoded"),
     ),
     Operation(
-        "GET", "/api/conversations", list_conversations, Access.USER,
-        "The conversations the caller may see, newest first", shapes.Page[shapes.Conversation],
-        query=PageQuery,
+        "GET", "/api/conversations", inbox.list_conversations, Access.USER,
+        "The conversations the caller may see, by last activity newest first "
+        "(filters: status, assigned=me|none|user id, search)", shapes.Page[shapes.Conversation],
+        query=ConversationQuery,
     ),
     Operation(
         "GET", "/api/conversations/{id}", get_conversation, Access.USER,
         "One conversation the caller may see", shapes.Conversation, path_params=(_ID,),
         errors=(404,),
+    ),
+    Operation(
+        "PATCH", "/api/conversations/{id}", inbox.update_conversation, Access.USER,
+        "Change a conversation's status and/or assignee (users: only themselves, else 403; "
+        "an assignee who may not see it, or an unknown status: 422)", shapes.Conversation,
+        path_params=(_ID,), body=ConversationChangeBody, errors=(403, 404),
+    ),
+    Operation(
+        "GET", "/api/conversations/{id}/events", inbox.list_conversation_events, Access.USER,
+        "A conversation's status and assignment changes, oldest first",
+        shapes.Items[shapes.ConversationEvent], path_params=(_ID,), errors=(404,),
+    ),
+    Operation(
+        "GET", "/api/conversations/{id}/assignees", inbox.list_assignees, Access.USER,
+        "Who the caller may assign the conversation to (admins: everyone who may see it; "
+        "users: themselves)", shapes.Items[shapes.User], path_params=(_ID,), errors=(404,),
     ),
     Operation(
         "GET", "/api/conversations/{id}/messages", threads.list_messages, Access.USER,

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal, TypeVar
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 
 from wa_manager.domain.errors import InvalidCursor, InvalidInput, NotFound
 from wa_manager.domain.messages import MAX_BODY_LENGTH, MAX_HISTORY_LIMIT
+from wa_manager.domain.model import ActivityKey, Conversation, Page
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from wa_manager.services.messages import DEFAULT_HISTORY_LIMIT
 
@@ -112,6 +115,22 @@ class BulkLinkBody(msgspec.Struct, forbid_unknown_fields=True):
     remove_user_ids: IdList = msgspec.field(default_factory=list)
     add_team_ids: IdList = msgspec.field(default_factory=list)
     remove_team_ids: IdList = msgspec.field(default_factory=list)
+class ConversationChangeBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``PATCH /api/conversations/{id}``: a new status and/or assignee (null: nobody);
+    what is left out stays as it is."""
+
+    status: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=40,
+                description="active, pending or resolved",
+                extra_json_schema={"enum": ["active", "pending", "resolved"]},
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    assigned_user_id: Id | UnsetType | None = UNSET
 
 
 REQUEST_BODIES: tuple[type[msgspec.Struct], ...] = (
@@ -125,6 +144,7 @@ REQUEST_BODIES: tuple[type[msgspec.Struct], ...] = (
     TeamMembersBody,
     ContactTeamsBody,
     BulkLinkBody,
+    ConversationChangeBody,
 )
 
 
@@ -206,6 +226,46 @@ class ContactQuery(PageQuery, kw_only=True):
     vanished: Vanished | None = None
 
 
+Assigned = Annotated[
+    str,
+    msgspec.Meta(
+        pattern="^(me|none|[1-9][0-9]{0,18})$",
+        description="me: assigned to the caller; none: to nobody; a user id: to that user",
+    ),
+]
+StatusName = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=40,
+        description="only conversations with this status",
+        extra_json_schema={"enum": ["active", "pending", "resolved"]},
+    ),
+]
+
+
+class ConversationQuery(Query, kw_only=True):
+    """``GET /api/conversations``: a page by last activity, optionally filtered."""
+
+    limit: Limit = DEFAULT_PAGE_SIZE
+    cursor: Cursor | None = None
+    status: StatusName | None = None
+    assigned: Assigned | None = None
+    search: Search | None = None
+
+    def before(self) -> ActivityKey | None:
+        """The cursor as a position in the activity order (None: the first page)."""
+        return decode_activity_cursor(self.cursor) if self.cursor is not None else None
+
+    def assignee(self) -> int | Literal["me", "none"] | None:
+        """The ``assigned`` filter as the use case takes it."""
+        if self.assigned is None or self.assigned in ("me", "none"):
+            return self.assigned  # type: ignore[return-value]
+        number = int(self.assigned)
+        if number > MAX_ID:
+            raise InvalidInput(f"assigned: {number} is no user id; see /api/users")
+        return number
+
+
 class ExportQuery(Query, kw_only=True):
     """``GET /api/contacts.csv``: which contacts, and whether to start with a BOM."""
 
@@ -268,26 +328,69 @@ def encode_cursor(listing: str, before_id: int | None) -> str | None:
     """The opaque cursor of the next page of ``listing``, or None after the last page."""
     if before_id is None:
         return None
-    payload = f"{CURSOR_VERSION}:{listing}:{before_id}".encode("ascii")
-    return base64.urlsafe_b64encode(payload).rstrip(b"=").decode("ascii")
+    return _as_cursor(f"{CURSOR_VERSION}:{listing}:{before_id}")
+
+
+def _invalid_cursor() -> InvalidCursor:
+    return InvalidCursor(
+        "the cursor is not one this server handed out; start again without a cursor"
+    )
+
+
+def _cursor_text(cursor: str) -> str:
+    """What a cursor spells (``v1:...``), or ``InvalidCursor`` when it is no cursor at all."""
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
+        raise _invalid_cursor()
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise _invalid_cursor() from None
+
+
+def _as_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode("ascii")).rstrip(b"=").decode("ascii")
 
 
 def decode_cursor(listing: str, cursor: str) -> int:
     """The ``before_id`` in a cursor of ``listing``; ``InvalidCursor`` for anything else."""
-    invalid = InvalidCursor(
-        "the cursor is not one this server handed out; start again without a cursor"
-    )
-    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
-        raise invalid
-    try:
-        payload = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, ValueError):
-        raise invalid from None
+    payload = _cursor_text(cursor)
     version, _, rest = payload.partition(":")
     kind, _, number_text = rest.partition(":")
     number = _decimal(number_text)
     if version != CURSOR_VERSION or kind != listing or number is None or not 1 <= number <= MAX_ID:
-        raise invalid
+        raise _invalid_cursor()
     if encode_cursor(listing, number) != cursor:  # only the canonical spelling is ours
-        raise invalid
+        raise _invalid_cursor()
     return number
+
+
+# Conversations run by activity: their cursor is the (time, id) pair of the last row.
+ACTIVITY_LISTING = "activity"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def activity_cursor(page: Page[Conversation]) -> str | None:
+    """The cursor of the page after ``page`` of conversations, or None after the last."""
+    if page.next_before_id is None or not page.items:
+        return None
+    key = page.items[-1].activity_key
+    micros = (key.at - _EPOCH) // timedelta(microseconds=1)
+    return _as_cursor(f"{CURSOR_VERSION}:{ACTIVITY_LISTING}:{micros}:{key.id}")
+
+
+def decode_activity_cursor(cursor: str) -> ActivityKey:
+    """The position in a conversations cursor; ``InvalidCursor`` for anything else."""
+    payload = _cursor_text(cursor)
+    parts = payload.split(":")
+    if len(parts) != 4 or parts[:2] != [CURSOR_VERSION, ACTIVITY_LISTING]:
+        raise _invalid_cursor()
+    micros, number = _decimal(parts[2]), _decimal(parts[3])
+    if micros is None or number is None or not 1 <= number <= MAX_ID:
+        raise _invalid_cursor()
+    try:
+        at = _EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        raise _invalid_cursor() from None
+    if str(micros) != parts[2] or str(number) != parts[3] or _as_cursor(payload) != cursor:
+        raise _invalid_cursor()  # only our own spelling
+    return ActivityKey(at, number)

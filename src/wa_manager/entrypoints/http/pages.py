@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 
 from wa_manager.domain.errors import AuthError
 from wa_manager.domain.model import Contact, ContactSummary, Page, User
+from wa_manager.entrypoints.http import inbox_list
 from wa_manager.entrypoints.http.auth import (
     CSRF_FORM_FIELD,
     CsrfError,
@@ -42,7 +43,12 @@ from wa_manager.entrypoints.http.auth import (
     wa_app,
 )
 from wa_manager.entrypoints.http.extras import schedule_of
-from wa_manager.entrypoints.http.inputs import ContactQuery, PageQuery, encode_cursor, query_of
+from wa_manager.entrypoints.http.inputs import (
+    ContactQuery,
+    ConversationQuery,
+    encode_cursor,
+    query_of,
+)
 
 PACKAGE = "wa_manager.entrypoints.http"
 SYNC_HISTORY_ROWS = 10
@@ -89,6 +95,8 @@ def template_environment() -> jinja2.Environment:
     environment.globals["static"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
     environment.globals["initial"] = initial
     environment.filters["when"] = when
+    environment.globals["ago"] = inbox_list.ago
+    environment.globals["preview_text"] = inbox_list.preview_text
     return environment
 
 
@@ -294,25 +302,27 @@ def _names(user_ids: Iterable[int], usernames: dict[int, str]) -> list[str]:
 
 @signed_in(login_redirect=True)
 async def conversations(request: Request, user: User) -> Response:
-    """``/conversations``: exactly what the signed-in user may see."""
+    """``/conversations``: exactly what the signed-in user may see, by last activity,
+    with the Mine / Unassigned / All tabs and a status filter (``inbox_list``)."""
     app = wa_app(request)
-    query = query_of(request, PageQuery)
-    before_id = query.before_id("conversations")
+    query = query_of(request, ConversationQuery)
+    before = query.before()
     page = await run_in_threadpool(
-        lambda: app.conversations.page(user, limit=query.limit, before_id=before_id)
+        lambda: app.conversations.page(
+            user,
+            limit=query.limit,
+            before=before,
+            status=query.status,
+            assigned=query.assignee(),
+            search=query.search,
+        )
     )
     return render(
         request,
         "conversations.html",
         active="conversations",
         conversations=list(page.items),
-        pager=page_links(
-            CONVERSATIONS_PATH,
-            page,
-            "conversations",
-            limit=request.query_params.get("limit"),
-            cursor=request.query_params.get("cursor"),
-        ),
+        **inbox_list.list_context(query, page, app.clock(), CONVERSATIONS_PATH),
     )
 
 
