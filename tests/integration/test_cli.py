@@ -650,6 +650,8 @@ def test_serve_marks_syncs_left_by_dead_processes_interrupted(
         run = uow.sync_runs.latest()
     assert run is not None
     assert run.state == "interrupted"
+
+
 def test_conversations_assign_status_and_filtered_lists(invoke: Invoke) -> None:
     ok(invoke("sync"))
     ok(invoke("users", "add", "maria", "--role", "user"))

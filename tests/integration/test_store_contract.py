@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from wa_manager.domain.errors import AlreadyExists, NotFound, SyncAlreadyRunning
 from wa_manager.domain.model import (
+    ActivityKey,
     BulkLinkChange,
     ContactSelection,
-    ActivityKey,
     NewContact,
     Role,
     StoredContactState,

@@ -441,6 +441,8 @@ class TokenUse:
     token_id: int
     user: User
     last_used_at: datetime | None
+
+
 class ConversationStatus(enum.StrEnum):
     """Where a conversation stands in the inbox: a new inbound message makes a
     ``pending`` or ``resolved`` one ``active`` again."""

@@ -23,6 +23,7 @@ from wa_manager.domain.model import (
 )
 from wa_manager.domain.ports import Clock, UnitOfWorkFactory
 from wa_manager.services import export
+from wa_manager.services.inbox import release_hidden_assignments
 from wa_manager.services.lookups import (
     existing_contact,
     existing_user,
@@ -30,7 +31,6 @@ from wa_manager.services.lookups import (
     resolve_team,
     unknown_ids,
 )
-from wa_manager.services.inbox import release_hidden_assignments
 from wa_manager.services.permissions import Action, actor_id, authorize
 
 MAX_PAGE_SIZE = 200

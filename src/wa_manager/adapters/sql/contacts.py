@@ -7,7 +7,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, or_, select, update
 
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.links import user_ids_by_contact

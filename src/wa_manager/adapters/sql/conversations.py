@@ -32,8 +32,8 @@ from sqlalchemy import ColumnElement, Row, Select, exists, func, insert, literal
 from sqlalchemy import update as update_
 
 from wa_manager.adapters.sql.contacts import KEY_BATCH, batched
-from wa_manager.adapters.sql.selection import text_matches
 from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.selection import text_matches
 from wa_manager.adapters.sql.tables import (
     UtcDateTime,
     contact_links,
@@ -267,7 +267,9 @@ class SqlConversationRepository:
             return True
         through_team = (
             select(team_members.c.team_id)
-            .join_from(team_members, contact_teams, contact_teams.c.team_id == team_members.c.team_id)
+            .join_from(
+                team_members, contact_teams, contact_teams.c.team_id == team_members.c.team_id
+            )
             .where(team_members.c.user_id == user.id, contact_teams.c.contact_id == contact_id)
             .with_for_update(read=True)
         )

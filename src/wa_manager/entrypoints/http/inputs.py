@@ -115,6 +115,8 @@ class BulkLinkBody(msgspec.Struct, forbid_unknown_fields=True):
     remove_user_ids: IdList = msgspec.field(default_factory=list)
     add_team_ids: IdList = msgspec.field(default_factory=list)
     remove_team_ids: IdList = msgspec.field(default_factory=list)
+
+
 class ConversationChangeBody(msgspec.Struct, forbid_unknown_fields=True):
     """``PATCH /api/conversations/{id}``: a new status and/or assignee (null: nobody);
     what is left out stays as it is."""
