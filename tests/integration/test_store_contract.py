@@ -664,7 +664,7 @@ def test_teams_members_and_team_links_are_idempotent_and_audited(store: Store) -
         assert uow.links.add_team(contact_id, team.id, admin.id, NOW) is False
         uow.commit()
     with store() as uow:
-        assert [c.id for c in uow.conversations.page(maria, limit=10, before_id=None).items] == [c1]
+        assert [c.id for c in uow.conversations.page(maria, limit=10, before=None).items] == [c1]
         assert uow.conversations.get(maria, c2) is None
         assert uow.contacts.get(contact_id).team_ids == (team.id,)  # type: ignore[union-attr]
         assert uow.teams.by_name("Support") == uow.teams.get(team.id)
