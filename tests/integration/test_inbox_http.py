@@ -21,7 +21,15 @@ from test_http_support import World, add_member, all_pages, browser_login, make_
 from test_http_support import person_chats as chats
 
 from wa_manager.domain.errors import InvalidCursor
-from wa_manager.domain.model import LIBRARY, ActivityKey, ContactSummary, Conversation, Page
+from wa_manager.domain.model import (
+    LIBRARY,
+    ActivityKey,
+    BulkLinkChange,
+    ContactSelection,
+    ContactSummary,
+    Conversation,
+    Page,
+)
 from wa_manager.entrypoints.http.inputs import activity_cursor, decode_activity_cursor
 from wa_manager.entrypoints.http.pages import template_environment
 
@@ -130,6 +138,57 @@ def test_unlinking_the_assignee_unassigns_with_an_event(world: World) -> None:
     assert conversation.json()["assigned_user_id"] is None
     events = world.client.get(f"/api/conversations/{anna}/events", headers=world.admin.headers)
     assert events.json()["items"][-1]["type"] == "unassigned"
+
+
+def _assigned_through_a_team(world: World) -> int:
+    """CARL's conversation, seen by maria only through the team Support, assigned to her."""
+    world.app.teams.add(LIBRARY, "Support")
+    world.app.teams.add_member(LIBRARY, "Support", "maria")
+    world.app.contacts.link_team(LIBRARY, CARL, "Support")
+    carl = cid(world, CARL)
+    answer = patch(world, world.admin.headers, carl, assigned_user_id=world.user.user.id)
+    assert answer.json()["assigned_user_id"] == world.user.user.id
+    return carl
+
+
+def _assignee_and_last_event(world: World, conversation: int) -> tuple[Any, str]:
+    got = world.client.get(f"/api/conversations/{conversation}", headers=world.admin.headers)
+    events = world.client.get(
+        f"/api/conversations/{conversation}/events", headers=world.admin.headers
+    )
+    return got.json()["assigned_user_id"], events.json()["items"][-1]["type"]
+
+
+@pytest.mark.parametrize(
+    "take_access_away",
+    [
+        lambda app, carl: app.teams.remove_member(LIBRARY, "Support", "maria"),
+        lambda app, carl: app.teams.set_members(LIBRARY, app.teams.get(LIBRARY, "Support").id, []),
+        lambda app, carl: app.contacts.unlink_team(LIBRARY, CARL, "Support"),
+        lambda app, carl: app.contacts.set_teams(
+            LIBRARY, app.conversations.get(LIBRARY, carl).contact.id, []
+        ),
+        lambda app, carl: app.contacts.bulk_link(
+            LIBRARY,
+            ContactSelection(contact_ids=(app.conversations.get(LIBRARY, carl).contact.id,)),
+            BulkLinkChange(remove_team_ids=(app.teams.get(LIBRARY, "Support").id,)),
+        ),
+    ],
+    ids=["leave-team", "set-members", "unlink-team", "set-teams", "bulk-unlink-team"],
+)
+def test_losing_sight_through_a_team_unassigns_with_an_event(
+    world: World, take_access_away: Any
+) -> None:
+    carl = _assigned_through_a_team(world)
+    take_access_away(world.app, carl)
+    assert _assignee_and_last_event(world, carl) == (None, "unassigned")
+
+
+def test_a_team_change_that_keeps_sight_keeps_the_assignment(world: World) -> None:
+    carl = _assigned_through_a_team(world)
+    world.app.link(CARL, "maria")  # now linked directly too
+    world.app.teams.remove_member(LIBRARY, "Support", "maria")
+    assert _assignee_and_last_event(world, carl) == (world.user.user.id, "assigned")
 
 
 def test_an_inbound_message_reopens_a_resolved_conversation_as_the_system(world: World) -> None:

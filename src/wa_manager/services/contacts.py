@@ -23,7 +23,7 @@ from wa_manager.domain.model import (
 )
 from wa_manager.domain.ports import Clock, UnitOfWorkFactory
 from wa_manager.services import export
-from wa_manager.services.inbox import release_hidden_assignments
+from wa_manager.services.inbox import release_for_teams, release_hidden_assignments
 from wa_manager.services.lookups import (
     existing_contact,
     existing_user,
@@ -157,8 +157,11 @@ class Contacts:
         with self.store() as uow:
             contact = resolve_contact(uow, contact_ref)
             team = resolve_team(uow, team_ref)
+            by, now = actor_id(actor), self.clock()
             change = uow.links.add_team if add else uow.links.remove_team
-            changed = change(contact.id, team.id, actor_id(actor), self.clock())
+            changed = change(contact.id, team.id, by, now)
+            if changed and not add:
+                release_for_teams(uow, [team.id], by, now)
             uow.commit()
         return changed
 
@@ -170,12 +173,14 @@ class Contacts:
             existing_contact(uow, contact_id)
             unknown_ids(uow, "team", wanted)
             by, now = actor_id(actor), self.clock()
+            before = uow.links.team_ids(contact_id)
             set_exactly(
                 wanted,
-                uow.links.team_ids(contact_id),
+                before,
                 lambda team_id: uow.links.add_team(contact_id, team_id, by, now),
                 lambda team_id: uow.links.remove_team(contact_id, team_id, by, now),
             )
+            release_for_teams(uow, set(before) - wanted, by, now)
             result = uow.links.team_ids(contact_id)
             uow.commit()
         return result
@@ -216,7 +221,11 @@ class Contacts:
                     cid for cid in set(selection.contact_ids) if uow.contacts.get(cid) is None
                 )
                 raise InvalidInput(f"unknown contact ids {missing[:20]}; see GET /api/contacts")
-            changed = uow.links.bulk_change(selection, change, actor_id(actor), self.clock())
+            by, now = actor_id(actor), self.clock()
+            changed = uow.links.bulk_change(selection, change, by, now)
+            for user_id in sorted(set(change.remove_user_ids)):
+                release_hidden_assignments(uow, user_id, by, now)
+            release_for_teams(uow, change.remove_team_ids, by, now)
             uow.commit()
         return count, changed
 

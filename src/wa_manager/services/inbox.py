@@ -7,14 +7,15 @@ assignee never holds a conversation they cannot see.
   inbound messages newer than the conversation's last activity, so loading earlier
   messages does not wake a resolved conversation.
 - ``release_hidden_assignments`` is the one hook for every change that takes access
-  away (an unlink today; leaving a team or losing an instance later): called in the
-  same transaction, after the change, it unassigns the user from each conversation
-  they can no longer see, with an event per conversation.
+  away (an unlink, an unlinked team, leaving a team; losing an instance later):
+  called in the same transaction, after the change, it unassigns the user from each
+  conversation they can no longer see, with an event per conversation;
+  ``release_for_teams`` calls it for every member of teams that lost a link.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import groupby
 
@@ -78,3 +79,16 @@ def release_hidden_assignments(
             ConversationEvent.assignment(conversation_id, user_id, None, actor_id, now)
         )
     return released
+
+
+def release_for_teams(
+    uow: UnitOfWork, team_ids: Iterable[int], actor_id: int | None, now: datetime
+) -> None:
+    """``release_hidden_assignments`` for every member of these teams (after a team
+    lost a contact link)."""
+    members: set[int] = set()
+    for team_id in team_ids:
+        team = uow.teams.get(team_id)
+        members.update(team.user_ids if team is not None else ())
+    for user_id in sorted(members):
+        release_hidden_assignments(uow, user_id, actor_id, now)

@@ -17,6 +17,7 @@ from wa_manager.domain.model import Actor, Team, TeamEvent
 from wa_manager.domain.ports import Clock, UnitOfWorkFactory
 from wa_manager.domain.rules import validate_label
 from wa_manager.services.contacts import set_exactly
+from wa_manager.services.inbox import release_hidden_assignments
 from wa_manager.services.lookups import existing_user, resolve_team, unknown_ids
 from wa_manager.services.permissions import Action, actor_id, authorize
 
@@ -69,8 +70,10 @@ class Teams:
         with self.store() as uow:
             team = resolve_team(uow, ref)
             user = existing_user(uow, username)
+            by, now = actor_id(actor), self.clock()
             change = uow.teams.add_member if add else uow.teams.remove_member
-            change(team.id, user.id, actor_id(actor), self.clock())
+            if change(team.id, user.id, by, now) and not add:
+                release_hidden_assignments(uow, user.id, by, now)
             result = resolve_team(uow, team.id)
             uow.commit()
         return result
@@ -89,6 +92,8 @@ class Teams:
                 lambda user_id: uow.teams.add_member(team.id, user_id, by, now),
                 lambda user_id: uow.teams.remove_member(team.id, user_id, by, now),
             )
+            for user_id in sorted(set(team.user_ids) - wanted):
+                release_hidden_assignments(uow, user_id, by, now)
             result = resolve_team(uow, team.id)
             uow.commit()
         return result
