@@ -51,6 +51,7 @@ from wa_manager.domain.model import (
     NewMessage,
     Page,
     StoredContactState,
+    StoredContacts,
     SyncReport,
     SyncRun,
     User,
@@ -299,6 +300,9 @@ class MemoryContacts(_Repository):
             for c in self._tables.contacts.values()
             if c.source == source
         }
+
+    def sync_state(self, source: str) -> StoredContacts:
+        return StoredContacts.of(self.snapshot(source))
 
     def add_many(self, source: str, contacts: Sequence[NewContact], now: datetime) -> int:
         known = self._tables.contact_ids

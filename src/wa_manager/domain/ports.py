@@ -32,6 +32,7 @@ from wa_manager.domain.model import (
     RawMessage,
     SendReceipt,
     StoredContactState,
+    StoredContacts,
     SyncReport,
     SyncRun,
     User,
@@ -61,6 +62,10 @@ class ContactRepository(Protocol):
 
     def snapshot(self, source: str) -> dict[str, StoredContactState]:
         """wa_id -> (name, vanished) of every stored contact of ``source``, in one read."""
+        ...
+
+    def sync_state(self, source: str) -> StoredContacts:
+        """The same as ``snapshot``, as a sync compares it: names and vanished wa_ids."""
         ...
 
     def add_many(self, source: str, contacts: Sequence[NewContact], now: datetime) -> int:

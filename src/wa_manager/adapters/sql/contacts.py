@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from itertools import islice
+from itertools import compress, islice
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, or_, select, update
@@ -12,7 +13,13 @@ from sqlalchemy import Row, and_, bindparam, or_, select, update
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.links import user_ids_by_contact
 from wa_manager.adapters.sql.tables import contacts
-from wa_manager.domain.model import Contact, NewContact, Page, StoredContactState
+from wa_manager.domain.model import (
+    Contact,
+    NewContact,
+    Page,
+    StoredContactState,
+    StoredContacts,
+)
 
 # Rows per statement where a statement takes a list of keys (SQLite allows 32766 variables).
 KEY_BATCH = 1000
@@ -63,8 +70,16 @@ class SqlContactRepository:
         state = StoredContactState
         return {
             wa_id: state(name, bool(vanished))
-            for wa_id, name, vanished in self._db.driver_rows(sql, (source,))
+            for wa_id, name, vanished in self._db.driver_fetchall(sql, (source,))
         }
+
+    def sync_state(self, source: str) -> StoredContacts:
+        """``snapshot`` as two collections, split in C from one read of plain driver
+        rows (no object per contact but the row the driver makes)."""
+        rows = self._db.driver_fetchall(_SNAPSHOT_SQL[self._db.dialect], (source,))
+        wa_ids = list(map(itemgetter(0), rows))
+        names = dict(zip(wa_ids, map(itemgetter(1), rows), strict=True))
+        return StoredContacts(names, set(compress(wa_ids, map(itemgetter(2), rows))))
 
     def add_many(self, source: str, new: Sequence[NewContact], now: datetime) -> int:
         """Insert in one executemany, skipping existing (source, wa_id); count what went in."""
