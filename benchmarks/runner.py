@@ -1,11 +1,12 @@
 """Runs the suite: for each size and backend, every contender and figure, in one process tree.
 
 Per size the payloads are encoded once and served by the local fake UltraMsg.
-Per backend: the initial sync by ours, the limit (executemany; PostgreSQL also
-COPY) and the naive peer, each on a fresh database, interleaved and repeated
+Per backend: the initial sync by ours (in process, and end to end through the
+CLI), the limit (executemany; SQLite also json.loads, PostgreSQL also COPY) and
+the naive peer, each on a fresh database, interleaved and repeated
 (median) to spread the machine's noise over all of them alike; then, on the
-database ours filled, a re-sync with no change, a re-sync with 1% new and 1%
-renamed, the listing latencies and the HTTP throughput.
+database ours filled, a re-sync with no change (in process and through the
+CLI), a re-sync with 1% new and 1% renamed, the listing latencies and the HTTP throughput.
 """
 
 from __future__ import annotations
@@ -73,6 +74,13 @@ def _initial_syncs(
         contenders["limit_copy"] = lambda url: run_job(
             "limit", url=url, method="copy", isolated=options.isolated, **common
         )
+    else:
+        contenders["limit_json"] = lambda url: run_job(
+            "limit", url=url, method="json", isolated=options.isolated, **common
+        )
+    contenders["cli"] = lambda url: run_job(
+        "cli", url=url, base_url=upstream.base_url, isolated=options.isolated
+    )
     if size <= options.naive_max_size:
         contenders["naive"] = lambda url: run_job(
             "naive", url=url, isolated=options.isolated, **common
@@ -100,6 +108,8 @@ def _after_initial(
     cell: dict[str, Any] = {}
     _say(f"{backend}: re-sync, no change")
     cell["resync_same"] = run_job("ours", url=url, base_url=base_url, isolated=isolated)
+    _say(f"{backend}: re-sync, no change, through the CLI")
+    cell["cli_resync_same"] = run_job("cli", url=url, base_url=base_url, isolated=isolated)
     _say(f"{backend}: re-sync, 1% new and 1% renamed")
     initial = upstream.body
     upstream.serve(changed)

@@ -34,6 +34,7 @@ def _status_mb(field: str) -> float:
 
 
 def _jobs() -> dict[str, Callable[..., dict[str, Any]]]:
+    from benchmarks.cli import cli_sync
     from benchmarks.limit import limit_sync
     from benchmarks.listing import listing_latency, prepare_listing
     from benchmarks.naive import naive_sync
@@ -41,6 +42,7 @@ def _jobs() -> dict[str, Callable[..., dict[str, Any]]]:
 
     return {
         "ours": our_sync,
+        "cli": cli_sync,
         "limit": limit_sync,
         "naive": naive_sync,
         "prepare-listing": prepare_listing,

@@ -25,17 +25,17 @@ from wa_manager.domain.model import (
     NewContact,
     RawChat,
     Role,
-    StoredContactState,
     StoredContacts,
+    StoredContactState,
     User,
 )
 from wa_manager.domain.rules import (
+    SyncPlan,
     classify_chat_id,
     may_see_contact,
     normalize_phone_query,
     phone_for_chat,
     phone_from_digits,
-    SyncPlan,
     plan_sync,
     validate_username,
 )

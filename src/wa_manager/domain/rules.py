@@ -30,8 +30,8 @@ from wa_manager.domain.model import (
     ChatKind,
     NewContact,
     RawChat,
-    StoredContactState,
     StoredContacts,
+    StoredContactState,
 )
 
 MAX_WA_ID_LENGTH = 128

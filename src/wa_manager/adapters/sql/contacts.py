@@ -17,8 +17,8 @@ from wa_manager.domain.model import (
     Contact,
     NewContact,
     Page,
-    StoredContactState,
     StoredContacts,
+    StoredContactState,
 )
 
 # Rows per statement where a statement takes a list of keys (SQLite allows 32766 variables).
