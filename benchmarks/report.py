@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from benchmarks.http_load import WEBHOOK
+
 SECTIONS = (
     "Initial sync",
     "End to end",
     "Re-sync",
     "Listing",
     "HTTP throughput",
+    "Messages",
     "Memory",
     "Scaling",
     "Goals",
@@ -317,6 +320,39 @@ def memory(results: Results) -> str:
     return _table(header, rows)
 
 
+def messages(results: Results) -> str:
+    """A thread page at N stored messages, and webhook ingest next to /healthz."""
+    rows = []
+    for backend, size, cell in results.cells():
+        thread, trivial = cell["http"]["thread"], cell["http"]["/healthz"]
+        ingest = cell["http"][WEBHOOK]
+        rows.append(
+            [
+                backend,
+                _size(size),
+                f"{thread['thread_messages']:,}",
+                _latency(thread["first"]),
+                _latency(thread["deep"]),
+                _x(thread["deep"]["median_ms"] / thread["first"]["median_ms"]),
+                f"{ingest['requests_per_second']:,.0f}",
+                f"{ingest['requests_per_second'] / trivial['requests_per_second']:.0%}",
+                str(_failures(ingest)),
+            ]
+        )
+    header = [
+        "backend",
+        "N messages",
+        "in the thread",
+        "first page ms",
+        "deep page (90%) ms",
+        "deep / first",
+        "POST webhook req/s",
+        "webhook / healthz",
+        "non-200 answers",
+    ]
+    return _table(header, rows)
+
+
 _SCALED: dict[str, tuple[str, Callable[[dict[str, Any]], float]]] = {
     "initial sync (ours)": ("linear", lambda cell: cell["ours"]["seconds"]),
     "initial sync (limit)": ("linear", lambda cell: cell["limit"]["seconds"]),
@@ -329,6 +365,9 @@ _SCALED: dict[str, tuple[str, Callable[[dict[str, Any]], float]]] = {
         "flat",
         lambda cell: cell["http"]["/api/conversations"]["requests_per_second"],
     ),
+    "thread first page": ("flat", lambda cell: cell["http"]["thread"]["first"]["median_ms"]),
+    "thread deep page": ("flat", lambda cell: cell["http"]["thread"]["deep"]["median_ms"]),
+    "POST webhook req/s": ("flat", lambda cell: cell["http"][WEBHOOK]["requests_per_second"]),
     "ours peak RSS": ("linear (above the interpreter)", lambda cell: cell["ours"]["peak_rss_mb"]),
 }
 
@@ -406,6 +445,19 @@ def _goal_rows(results: Results) -> Iterator[list[str]]:
             f"{ratio:.0%}",
             _met(ratio >= 0.1),
         ]
+        thread = cell["http"]["thread"]
+        ratio = thread["deep"]["median_ms"] / thread["first"]["median_ms"]
+        yield [
+            f"{label}: thread deep page (90%) within 2× of the first",
+            _x(ratio),
+            _met(ratio <= 2),
+        ]
+        ingest = cell["http"][WEBHOOK]["requests_per_second"] / trivial
+        yield [
+            f"{label}: POST webhook (message_received) ≥ 40% of /healthz req/s",
+            f"{ingest:.0%}",
+            _met(ingest >= 0.4),
+        ]
         payload = cell["payload_bytes"] / MB
         rss = cell["ours"]["peak_rss_mb"] / payload
         cli_rss = cell["cli"]["cli_peak_rss_mb"] / payload
@@ -448,6 +500,8 @@ def render(data: dict[str, Any]) -> str:
         "### Listing (page of 50; median / p99 ms)\n\n" + listing(results),
         "### HTTP throughput (one uvicorn worker, loopback load from a second process)\n\n"
         + http(results),
+        "### Messages (N stored messages; page of 50, median / p99 ms; webhook ingest)\n\n"
+        + messages(results),
         "### Memory\n\n" + memory(results),
         "### Scaling (growth factor of each figure)\n\n" + scaling(results),
         "### Goals\n\n" + goals(results),
