@@ -195,9 +195,7 @@ def plan_sync(
             if wa_id not in gone and (include_groups or not wa_id.endswith(_GROUP_SUFFIX))
         ]
     returned = [wa_id for wa_id in gone if wa_id in wanted] if gone else []
-    return SyncPlan(
-        len(chats), skipped, NewContacts(new_ids, wanted), renames, vanished, returned
-    )
+    return SyncPlan(len(chats), skipped, NewContacts(new_ids, wanted), renames, vanished, returned)
 
 
 def _wanted_whole(chats: list[RawChat], include_groups: bool) -> tuple[dict[str, str | None], int]:
