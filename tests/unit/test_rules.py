@@ -330,6 +330,8 @@ def _reference_plan(
 def _same_plan(plan: SyncPlan, expected: SyncPlan) -> None:
     assert (plan.fetched, plan.skipped) == (expected.fetched, expected.skipped)
     assert plan.new == expected.new  # the same rows, in the order the chats came
+    assert len(plan.new) == len(expected.new)
+    assert list(plan.new) == plan.new[:] == [plan.new[i] for i in range(len(plan.new))]
     assert plan.renames == expected.renames
     assert sorted(plan.vanished) == sorted(expected.vanished)
     assert sorted(plan.returned) == sorted(expected.returned)
