@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from benchmarks.databases import dbapi_connect
-from benchmarks.listing import DEPTH, PAGE_SIZE, _summary
+from benchmarks.listing import DEPTH, PAGE_SIZE, _sample, _summary
 from benchmarks.upstream import INSTANCE_ID
 
 THREAD_SHARE = 0.2
@@ -97,20 +97,6 @@ def prepare_messages(url: str, total: int) -> dict[str, Any]:
     }
 
 
-def _sample(
-    client: httpx.Client, path: str, budget_seconds: float, most: int = 2000
-) -> list[float]:
-    for _ in range(3):
-        client.get(path).raise_for_status()
-    samples: list[float] = []
-    deadline = time.perf_counter() + budget_seconds
-    while len(samples) < most and (len(samples) < 20 or time.perf_counter() < deadline):
-        started = time.perf_counter()
-        client.get(path).raise_for_status()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
 def thread_latency(
     root: str, token: str, prepared: dict[str, Any], budget_seconds: float
 ) -> dict[str, Any]:
@@ -118,8 +104,9 @@ def thread_latency(
     path = f"/api/conversations/{prepared['thread']}/messages?limit={PAGE_SIZE}"
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     with httpx.Client(base_url=root, headers=headers, timeout=60) as client:
-        first = _sample(client, path, budget_seconds)
-        deep = _sample(client, f"{path}&before_id={prepared['deep_cursor']}", budget_seconds)
+        deep_path = f"{path}&before_id={prepared['deep_cursor']}"
+        first = _sample(lambda: client.get(path).raise_for_status(), budget_seconds, 2000)
+        deep = _sample(lambda: client.get(deep_path).raise_for_status(), budget_seconds, 2000)
     return {**prepared, "first": _summary(first), "deep": _summary(deep)}
 
 
