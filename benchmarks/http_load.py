@@ -3,9 +3,10 @@
 ``serve`` runs our HTTP app (``create_app``) on one uvicorn worker in a child
 process; ``load`` runs the client in a second child process: a few keep-alive
 connections sending a fixed number of GETs, as fast as answers come back. The
-same server answers ``/api/conversations`` (an admin's first page, Bearer auth)
-and the trivial ``/healthz`` in the same run, so their ratio says what our
-listing costs over the framework's floor.
+same server answers ``/api/conversations`` (an admin's first page, Bearer auth),
+UltraMsg's webhook (``message_received`` events, each a new message to store) and
+the trivial ``/healthz`` in the same run, so their ratios say what our listing and
+our ingest cost over the framework's floor.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-ENDPOINTS = ("/healthz", "/api/conversations")
+WEBHOOK = "POST /webhooks/ultramsg/{secret}"  # message_received events, each a new message
+ENDPOINTS = ("/healthz", "/api/conversations", WEBHOOK)
 
 
 def _free_port() -> int:
@@ -78,12 +80,10 @@ def serve(url: str, base_url: str, port: str) -> None:
     )
 
 
-async def _connection(
-    host: str, port: int, request: bytes, count: int, statuses: Counter[int]
-) -> None:
+async def _connection(host: str, port: int, requests: list[bytes], statuses: Counter[int]) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
-        for _ in range(count):
+        for request in requests:
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head.split(b" ", 2)[1])
@@ -100,22 +100,40 @@ async def _connection(
             await writer.wait_closed()
 
 
+def _requests(root: str, path: str, token: str, count: int, offset: int) -> list[bytes]:
+    """The raw HTTP/1.1 requests one connection sends: the same GET ``count`` times,
+    or (``WEBHOOK``) ``count`` POSTs of distinct message events."""
+    parsed = httpx.URL(root)
+    host = f"Host: {parsed.host}:{parsed.port}\r\n"
+    if path != WEBHOOK:
+        request = (
+            f"GET {path} HTTP/1.1\r\n{host}"
+            f"Authorization: Bearer {token}\r\nAccept: application/json\r\n\r\n"
+        ).encode()
+        return [request] * count
+    from benchmarks.messages import webhook_bodies
+    from benchmarks.ours import WEBHOOK_SECRET
+
+    head = f"POST /webhooks/ultramsg/{WEBHOOK_SECRET} HTTP/1.1\r\n{host}"
+    return [
+        f"{head}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+        for body in webhook_bodies(count, offset)
+    ]
+
+
 async def _load(
-    root: str, path: str, token: str, requests: int, connections: int
+    root: str, path: str, token: str, requests: int, connections: int, offset: int = 0
 ) -> dict[str, Any]:
     parsed = httpx.URL(root)
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: {parsed.host}:{parsed.port}\r\n"
-        f"Authorization: Bearer {token}\r\nAccept: application/json\r\n\r\n"
-    ).encode()
     statuses: Counter[int] = Counter()
     share = max(1, requests // connections)
+    batches = [
+        _requests(root, path, token, share, offset + index * share) for index in range(connections)
+    ]
     started = time.perf_counter()
     await asyncio.gather(
-        *(
-            _connection(parsed.host, parsed.port or 80, request, share, statuses)
-            for _ in range(connections)
-        )
+        *(_connection(parsed.host, parsed.port or 80, batch, statuses) for batch in batches)
     )
     seconds = time.perf_counter() - started
     done = sum(statuses.values())
@@ -128,7 +146,9 @@ async def _load(
     }
 
 
-def load(root: str, path: str, token: str, requests: int, connections: int = 8) -> dict[str, Any]:
+def load(
+    root: str, path: str, token: str, requests: int, connections: int = 8, offset: int = 0
+) -> dict[str, Any]:
     """Run the client in a second process; what it measured."""
     completed = subprocess.run(
         [
@@ -141,6 +161,7 @@ def load(root: str, path: str, token: str, requests: int, connections: int = 8) 
             token,
             str(requests),
             str(connections),
+            str(offset),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -153,13 +174,25 @@ def load(root: str, path: str, token: str, requests: int, connections: int = 8) 
 
 
 def throughput(
-    url: str, base_url: str, token: str, requests: int, warmup: int = 200
+    url: str,
+    base_url: str,
+    token: str,
+    requests: int,
+    warmup: int = 200,
+    thread: dict[str, Any] | None = None,
+    budget_seconds: float = 2.0,
 ) -> dict[str, dict[str, Any]]:
-    """Requests/s of each of ``ENDPOINTS`` against one server, after a warm-up."""
+    """Requests/s of each of ``ENDPOINTS`` against one server, after a warm-up (webhooks:
+    distinct messages, the warm-up's too); with ``thread`` (``prepare_messages``), also
+    the thread page latencies, on the same server first."""
+    from benchmarks.messages import thread_latency
+
     results: dict[str, dict[str, Any]] = {}
     with running_server(url, base_url) as root:
+        if thread is not None:
+            results["thread"] = thread_latency(root, token, thread, budget_seconds)
         for path in ENDPOINTS:
-            load(root, path, token, warmup)
+            load(root, path, token, warmup, offset=10**9)
             results[path] = load(root, path, token, requests)
     return results
 
@@ -169,8 +202,9 @@ def main(argv: list[str]) -> None:
     if argv[0] == "serve":
         serve(*argv[1:4])
         return
-    root, path, token, requests, connections = argv[1:6]
-    print(json.dumps(asyncio.run(_load(root, path, token, int(requests), int(connections)))))
+    root, path, token, requests, connections, offset = argv[1:7]
+    result = _load(root, path, token, int(requests), int(connections), int(offset))
+    print(json.dumps(asyncio.run(result)))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """The practical limit: the least work that turns the same answer into the same rows.
 
 Fetch the body with one httpx GET, decode it with msgspec into (id, name)
-structs, classify each id with the domain's own fast rules (the rows must be
-the same rows: kind, E.164 phone, skipped chats), then write every contact with
+structs (SQLite's ``method="json"``: ``json.loads`` into dicts, then the same),
+classify each id with the domain's own fast rules (the rows must be the same
+rows: kind, E.164 phone, skipped chats), then write every contact with
 one raw DB-API ``executemany`` (PostgreSQL: or ``COPY``) and every conversation
 with one ``INSERT ... SELECT`` from the contacts just written, in one
 transaction. No ORM, no SQLAlchemy, no per-row round trip: a sync cannot do
@@ -12,7 +13,9 @@ less and still store the same rows. SQLite gets the same pragmas as ours (WAL,
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +26,7 @@ from benchmarks.databases import dbapi_connect
 from wa_manager.domain.model import CONVERSATION_SOURCE, CONVERSATION_STATUS_ACTIVE
 from wa_manager.domain.rules import classify_chat_id, phone_for_chat
 
-METHODS = ("executemany", "copy")
+METHODS = ("executemany", "copy", "json")
 
 
 class _Chat(msgspec.Struct, gc=False):
@@ -35,15 +38,23 @@ _DECODER = msgspec.json.Decoder(list[_Chat])
 _CONTACT_COLUMNS = "source, wa_id, name, phone, kind, created_at, last_seen_at"
 
 
-def contact_rows(body: bytes, source: str, now: Any) -> list[tuple[Any, ...]]:
+def _decoded(body: bytes, method: str) -> Iterator[tuple[Any, Any]]:
+    """(id, name) of each chat: msgspec structs, or (``json``) the standard library's dicts."""
+    if method == "json":
+        return ((chat.get("id"), chat.get("name")) for chat in json.loads(body))
+    return ((chat.id, chat.name) for chat in _DECODER.decode(body))
+
+
+def contact_rows(
+    body: bytes, source: str, now: Any, method: str = "executemany"
+) -> list[tuple[Any, ...]]:
     """The contact rows of an answer: conversations only, one per id (its last name wins)."""
     wanted: dict[str, tuple[Any, ...]] = {}
-    for chat in _DECODER.decode(body):
-        kind = classify_chat_id(chat.id)
+    for wa_id, name in _decoded(body, method):
+        kind = classify_chat_id(wa_id)
         if kind.is_conversation:
-            wa_id: str = chat.id  # type: ignore[assignment]
             phone = phone_for_chat(wa_id, kind)
-            wanted[wa_id] = (source, wa_id, chat.name or None, phone, kind.contact_kind, now, now)
+            wanted[wa_id] = (source, wa_id, name or None, phone, kind.contact_kind, now, now)
     return list(wanted.values())
 
 
@@ -94,13 +105,15 @@ def limit_sync(
     sqlite = url.startswith("sqlite")
     if sqlite and method == "copy":
         raise ValueError("COPY is PostgreSQL only")
+    if not sqlite and method == "json":
+        raise ValueError("the json.loads limit is SQLite's (PostgreSQL's is COPY)")
     try:
         started = time.perf_counter()
         body = httpx.get(chats_url, timeout=300).content
         fetched = time.perf_counter()
         moment = datetime.now(UTC)
         now: Any = moment.replace(tzinfo=None).isoformat(" ") if sqlite else moment
-        rows = contact_rows(body, source, now)
+        rows = contact_rows(body, source, now, method)
         planned = time.perf_counter()
         if sqlite:
             _sqlite_write(connection, rows, source, now)

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from benchmarks.upstream import INSTANCE_ID, TOKEN
 from wa_manager import Settings, bootstrap
 
+WEBHOOK_SECRET = "bench-webhook-secret-not-a-secret"
 _WRITE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
 DATA_TABLES = ("contacts", "conversations")
 
@@ -45,7 +46,13 @@ def counting_writes() -> Iterator[Counter[str]]:
 
 def settings(url: str, base_url: str) -> Settings:
     """The settings a benchmark app runs with: the fake UltraMsg and the bench database."""
-    return Settings(instance_id=INSTANCE_ID, token=TOKEN, base_url=base_url, database_url=url)
+    return Settings(
+        instance_id=INSTANCE_ID,
+        token=TOKEN,
+        base_url=base_url,
+        database_url=url,
+        webhook_secret=WEBHOOK_SECRET,
+    )
 
 
 def our_sync(url: str, base_url: str) -> dict[str, Any]:

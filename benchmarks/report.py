@@ -12,11 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from benchmarks.http_load import WEBHOOK
+
 SECTIONS = (
     "Initial sync",
+    "End to end",
     "Re-sync",
     "Listing",
     "HTTP throughput",
+    "Messages",
     "Memory",
     "Scaling",
     "Goals",
@@ -85,6 +89,17 @@ class Results:
         base = max(measured)
         return float(self.cell(backend, base)["naive"]["seconds"]) * size / base, False
 
+    def cli_limit_seconds(self, backend: str, size: int) -> float:
+        """The end-to-end goal's limit: json.loads + executemany (SQLite), COPY (PostgreSQL)."""
+        cell = self.cell(backend, size)
+        return float(cell["limit_json" if backend == "sqlite" else "limit_copy"]["seconds"])
+
+    def cli_efficiency(self, backend: str, size: int) -> float:
+        """That limit's time / the CLI's time, process start included."""
+        return self.cli_limit_seconds(backend, size) / float(
+            self.cell(backend, size)["cli"]["seconds"]
+        )
+
     def efficiency(self, backend: str, size: int) -> float:
         """Limit time / our time: 1.0 is as fast as the limit."""
         return self.limit_seconds(backend, size) / self.ours_seconds(backend, size)
@@ -130,6 +145,39 @@ def initial_sync(results: Results) -> str:
         "efficiency (limit/ours)",
         "naive s",
         "speed-up over naive",
+    ]
+    return _table(header, rows)
+
+
+def end_to_end(results: Results) -> str:
+    """``wa-manager sync`` as a subprocess: initial and no-change re-sync, against the limit."""
+    rows = []
+    for backend, size, cell in results.cells():
+        cli, again = cell["cli"], cell["cli_resync_same"]
+        limit_name = "json.loads + executemany" if backend == "sqlite" else "COPY"
+        rows.append(
+            [
+                backend,
+                _size(size),
+                _s(cli["seconds"]),
+                _x(cli["seconds"] / cell["ours"]["seconds"]),
+                f"{_s(results.cli_limit_seconds(backend, size))} ({limit_name})",
+                f"{results.cli_efficiency(backend, size):.2f}",
+                _s(again["seconds"]),
+                f"{again['seconds'] / cli['seconds']:.0%}",
+                f"{cli['cli_peak_rss_mb']:.0f}",
+            ]
+        )
+    header = [
+        "backend",
+        "N",
+        "CLI initial s",
+        "CLI / in process",
+        "limit s",
+        "efficiency (limit/CLI)",
+        "CLI no-change re-sync s",
+        "of CLI initial",
+        "CLI peak RSS MB",
     ]
     return _table(header, rows)
 
@@ -272,6 +320,39 @@ def memory(results: Results) -> str:
     return _table(header, rows)
 
 
+def messages(results: Results) -> str:
+    """A thread page at N stored messages, and webhook ingest next to /healthz."""
+    rows = []
+    for backend, size, cell in results.cells():
+        thread, trivial = cell["http"]["thread"], cell["http"]["/healthz"]
+        ingest = cell["http"][WEBHOOK]
+        rows.append(
+            [
+                backend,
+                _size(size),
+                f"{thread['thread_messages']:,}",
+                _latency(thread["first"]),
+                _latency(thread["deep"]),
+                _x(thread["deep"]["median_ms"] / thread["first"]["median_ms"]),
+                f"{ingest['requests_per_second']:,.0f}",
+                f"{ingest['requests_per_second'] / trivial['requests_per_second']:.0%}",
+                str(_failures(ingest)),
+            ]
+        )
+    header = [
+        "backend",
+        "N messages",
+        "in the thread",
+        "first page ms",
+        "deep page (90%) ms",
+        "deep / first",
+        "POST webhook req/s",
+        "webhook / healthz",
+        "non-200 answers",
+    ]
+    return _table(header, rows)
+
+
 _SCALED: dict[str, tuple[str, Callable[[dict[str, Any]], float]]] = {
     "initial sync (ours)": ("linear", lambda cell: cell["ours"]["seconds"]),
     "initial sync (limit)": ("linear", lambda cell: cell["limit"]["seconds"]),
@@ -284,6 +365,9 @@ _SCALED: dict[str, tuple[str, Callable[[dict[str, Any]], float]]] = {
         "flat",
         lambda cell: cell["http"]["/api/conversations"]["requests_per_second"],
     ),
+    "thread first page": ("flat", lambda cell: cell["http"]["thread"]["first"]["median_ms"]),
+    "thread deep page": ("flat", lambda cell: cell["http"]["thread"]["deep"]["median_ms"]),
+    "POST webhook req/s": ("flat", lambda cell: cell["http"][WEBHOOK]["requests_per_second"]),
     "ours peak RSS": ("linear (above the interpreter)", lambda cell: cell["ours"]["peak_rss_mb"]),
 }
 
@@ -314,6 +398,12 @@ def _goal_rows(results: Results) -> Iterator[list[str]]:
                 f"{efficiency:.2f}",
                 _met(efficiency >= 0.5),
             ]
+            cli = results.cli_efficiency(backend, size)
+            yield [
+                f"{backend} N={_size(size)}: end to end (CLI) efficiency ≥ 0.5",
+                f"{cli:.2f}",
+                _met(cli >= 0.5),
+            ]
             speedup = results.speedup(backend, size)
             measured = results.naive_seconds(backend, size)[1]
             yield [
@@ -329,6 +419,12 @@ def _goal_rows(results: Results) -> Iterator[list[str]]:
                 f"{backend} N={_size(size)}: no-change re-sync writes 0 rows, ≤ 20% of initial",
                 f"{written} rows, {share:.0%}",
                 _met(written == 0 and share <= 0.2),
+            ]
+            again = cell["cli_resync_same"]["seconds"] / cell["cli"]["seconds"]
+            yield [
+                f"{backend} N={_size(size)}: no-change re-sync through the CLI ≤ 20% of initial",
+                f"{again:.0%}",
+                _met(again <= 0.2),
             ]
         cell = results.cell(backend, largest)
         page = cell["listing"]
@@ -349,8 +445,27 @@ def _goal_rows(results: Results) -> Iterator[list[str]]:
             f"{ratio:.0%}",
             _met(ratio >= 0.1),
         ]
-        rss = cell["ours"]["peak_rss_mb"] / (cell["payload_bytes"] / MB)
-        yield [f"{label}: sync peak RSS ≤ 4× payload", f"{rss:.1f}×", _met(rss <= 4)]
+        thread = cell["http"]["thread"]
+        ratio = thread["deep"]["median_ms"] / thread["first"]["median_ms"]
+        yield [
+            f"{label}: thread deep page (90%) within 2× of the first",
+            _x(ratio),
+            _met(ratio <= 2),
+        ]
+        ingest = cell["http"][WEBHOOK]["requests_per_second"] / trivial
+        yield [
+            f"{label}: POST webhook (message_received) ≥ 40% of /healthz req/s",
+            f"{ingest:.0%}",
+            _met(ingest >= 0.4),
+        ]
+        payload = cell["payload_bytes"] / MB
+        rss = cell["ours"]["peak_rss_mb"] / payload
+        cli_rss = cell["cli"]["cli_peak_rss_mb"] / payload
+        yield [
+            f"{label}: sync peak RSS ≤ 4× payload (in process, CLI)",
+            f"{rss:.1f}×, {cli_rss:.1f}×",
+            _met(rss <= 4 and cli_rss <= 4),
+        ]
 
 
 def _met(ok: bool) -> str:
@@ -379,10 +494,14 @@ def render(data: dict[str, Any]) -> str:
     parts = [
         machine(results),
         "### Initial sync\n\n" + initial_sync(results),
+        "### End to end (`wa-manager sync --json` as a subprocess, process start included)\n\n"
+        + end_to_end(results),
         "### Re-sync\n\n" + resync(results),
         "### Listing (page of 50; median / p99 ms)\n\n" + listing(results),
         "### HTTP throughput (one uvicorn worker, loopback load from a second process)\n\n"
         + http(results),
+        "### Messages (N stored messages; page of 50, median / p99 ms; webhook ingest)\n\n"
+        + messages(results),
         "### Memory\n\n" + memory(results),
         "### Scaling (growth factor of each figure)\n\n" + scaling(results),
         "### Goals\n\n" + goals(results),

@@ -1,11 +1,13 @@
 """Runs the suite: for each size and backend, every contender and figure, in one process tree.
 
 Per size the payloads are encoded once and served by the local fake UltraMsg.
-Per backend: the initial sync by ours, the limit (executemany; PostgreSQL also
-COPY) and the naive peer, each on a fresh database, interleaved and repeated
+Per backend: the initial sync by ours (in process, and end to end through the
+CLI), the limit (executemany; SQLite also json.loads, PostgreSQL also COPY) and
+the naive peer, each on a fresh database, interleaved and repeated
 (median) to spread the machine's noise over all of them alike; then, on the
-database ours filled, a re-sync with no change, a re-sync with 1% new and 1%
-renamed, the listing latencies and the HTTP throughput.
+database ours filled, a re-sync with no change (in process and through the
+CLI), a re-sync with 1% new and 1% renamed, the listing latencies, then N
+stored messages: thread pages, and the HTTP throughput (webhook ingest too).
 """
 
 from __future__ import annotations
@@ -73,6 +75,13 @@ def _initial_syncs(
         contenders["limit_copy"] = lambda url: run_job(
             "limit", url=url, method="copy", isolated=options.isolated, **common
         )
+    else:
+        contenders["limit_json"] = lambda url: run_job(
+            "limit", url=url, method="json", isolated=options.isolated, **common
+        )
+    contenders["cli"] = lambda url: run_job(
+        "cli", url=url, base_url=upstream.base_url, isolated=options.isolated
+    )
     if size <= options.naive_max_size:
         contenders["naive"] = lambda url: run_job(
             "naive", url=url, isolated=options.isolated, **common
@@ -92,7 +101,7 @@ def _initial_syncs(
 
 
 def _after_initial(
-    database: BenchDatabase, upstream: Upstream, changed: bytes, options: Options
+    database: BenchDatabase, upstream: Upstream, changed: bytes, size: int, options: Options
 ) -> dict[str, Any]:
     """Re-syncs, listing and HTTP on the database ours just filled."""
     url, base_url, backend = database.url, upstream.base_url, database.backend
@@ -100,6 +109,8 @@ def _after_initial(
     cell: dict[str, Any] = {}
     _say(f"{backend}: re-sync, no change")
     cell["resync_same"] = run_job("ours", url=url, base_url=base_url, isolated=isolated)
+    _say(f"{backend}: re-sync, no change, through the CLI")
+    cell["cli_resync_same"] = run_job("cli", url=url, base_url=base_url, isolated=isolated)
     _say(f"{backend}: re-sync, 1% new and 1% renamed")
     initial = upstream.body
     upstream.serve(changed)
@@ -117,8 +128,18 @@ def _after_initial(
         isolated=isolated,
     )
     cell["listing"]["link_seconds"] = prepared["link_seconds"]
-    _say(f"{backend}: HTTP load")
-    cell["http"] = throughput(url, base_url, prepared["token"], options.requests)
+    _say(f"{backend}: storing {size} messages")
+    thread = run_job("prepare-messages", url=url, total=size, isolated=isolated)
+    _say(f"{backend}: thread pages and HTTP load")
+    cell["http"] = throughput(
+        url,
+        base_url,
+        prepared["token"],
+        options.requests,
+        warmup=min(200, options.requests // 4),
+        thread=thread,
+        budget_seconds=options.listing_budget,
+    )
     return cell
 
 
@@ -134,7 +155,7 @@ def run(options: Options) -> dict[str, Any]:
                 upstream.serve(initial)
                 cell: dict[str, Any] = {"payload_bytes": len(initial)}
                 cell.update(_initial_syncs(database, upstream, size, options))
-                cell.update(_after_initial(database, upstream, changed, options))
+                cell.update(_after_initial(database, upstream, changed, size, options))
                 cells[f"{backend}/{size}"] = cell
             del initial, changed
     machine["load_at_end"] = load_average()

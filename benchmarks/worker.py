@@ -34,17 +34,21 @@ def _status_mb(field: str) -> float:
 
 
 def _jobs() -> dict[str, Callable[..., dict[str, Any]]]:
+    from benchmarks.cli import cli_sync
     from benchmarks.limit import limit_sync
     from benchmarks.listing import listing_latency, prepare_listing
+    from benchmarks.messages import prepare_messages
     from benchmarks.naive import naive_sync
     from benchmarks.ours import our_sync
 
     return {
         "ours": our_sync,
+        "cli": cli_sync,
         "limit": limit_sync,
         "naive": naive_sync,
         "prepare-listing": prepare_listing,
         "listing": listing_latency,
+        "prepare-messages": prepare_messages,
     }
 
 

@@ -16,9 +16,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = (
     "### Initial sync",
+    "### End to end",
     "### Re-sync",
     "### Listing",
     "### HTTP throughput",
+    "### Messages",
     "### Memory",
     "### Scaling",
     "### Goals",
@@ -49,7 +51,7 @@ def _section(report: str, title: str) -> list[str]:
 
 def test_prints_every_section_with_a_row_per_size(smoke_run: tuple[str, Path]) -> None:
     report, _ = smoke_run
-    for title in SECTIONS[:5]:
+    for title in SECTIONS[:7]:
         rows = _section(report, title)
         assert [row.split("|")[1:3] for row in rows] == [
             [" sqlite ", " 200 "],
@@ -69,6 +71,10 @@ def test_scaling_and_goals_have_their_rows(smoke_run: tuple[str, Path]) -> None:
         "no-change re-sync",
         "deep page",
         "1,000 links",
+        "end to end (CLI)",
+        "through the CLI",
+        "thread deep page",
+        "POST webhook",
         "healthz",
         "RSS",
     ):

@@ -218,3 +218,19 @@ def test_the_upgrade_stops_with_the_names_when_usernames_differ_only_in_case(
         engine.dispose()
     with pytest.raises(StorageError, match="these clash: admin; rename"):
         upgrade(url)
+def test_the_head_read_from_the_migration_files_is_alembics() -> None:
+    """The check that opens a current database without importing Alembic knows the same
+    newest revision as Alembic (a migration added later cannot make them disagree)."""
+    from wa_manager.adapters.sql.schema import file_head_revision, head_revision
+
+    assert file_head_revision() == head_revision()
+
+
+def test_a_database_whose_revision_is_not_the_newest_is_old(blank_database_url: str) -> None:
+    upgrade(blank_database_url)
+    engine = create_engine(blank_database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    engine.dispose()
+    with pytest.raises(SchemaNotReady):
+        SqlStore.open(blank_database_url)

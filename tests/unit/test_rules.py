@@ -15,12 +15,22 @@ from tests.strategies import (
     conversation_ids,
     international_digits,
     labelled_chat_ids,
+    quick_chat_ids,
     quick_chat_names,
     quick_conversation_ids,
 )
 from wa_manager.domain.errors import InvalidInput
-from wa_manager.domain.model import ChatKind, RawChat, Role, StoredContactState, User
+from wa_manager.domain.model import (
+    ChatKind,
+    NewContact,
+    RawChat,
+    Role,
+    StoredContacts,
+    StoredContactState,
+    User,
+)
 from wa_manager.domain.rules import (
+    SyncPlan,
     classify_chat_id,
     may_see_contact,
     normalize_phone_query,
@@ -280,3 +290,94 @@ def test_validate_username_refuses_the_rest_with_one_line(username: str) -> None
     with pytest.raises(InvalidInput) as caught:
         validate_username(username)
     assert "\n" not in str(caught.value)
+
+
+# -- the whole-collection plan agrees with the rule one chat at a time ------------------
+
+
+def _reference_plan(
+    chats: list[RawChat], existing: dict[str, StoredContactState], include_groups: bool
+) -> SyncPlan:
+    """The sync rule as first written: each chat classified on its own, in order."""
+    skipped = 0
+    wanted: dict[str, str | None] = {}
+    for wa_id, name in chats:
+        kind = classify_chat_id(wa_id)
+        if not kind.is_conversation or (kind is ChatKind.GROUP and not include_groups):
+            skipped += 1
+            continue
+        assert wa_id is not None
+        wanted[wa_id] = name or None
+    new, renames, returned = [], [], []
+    for wa_id, name in wanted.items():
+        state = existing.get(wa_id)
+        if state is None:
+            kind = classify_chat_id(wa_id)
+            new.append(NewContact(wa_id, name, phone_for_chat(wa_id, kind), kind.contact_kind))
+            continue
+        if state[0] != name:
+            renames.append((wa_id, name))
+        if state[1]:
+            returned.append(wa_id)
+    vanished = [
+        wa_id
+        for wa_id, (_, gone) in existing.items()
+        if not gone and wa_id not in wanted and (include_groups or not wa_id.endswith("@g.us"))
+    ]
+    return SyncPlan(len(chats), skipped, new, renames, vanished, returned)
+
+
+def _same_plan(plan: SyncPlan, expected: SyncPlan) -> None:
+    assert (plan.fetched, plan.skipped) == (expected.fetched, expected.skipped)
+    assert plan.new == expected.new  # the same rows, in the order the chats came
+    assert len(plan.new) == len(expected.new)
+    assert list(plan.new) == plan.new[:] == [plan.new[i] for i in range(len(plan.new))]
+    assert plan.renames == expected.renames
+    assert sorted(plan.vanished) == sorted(expected.vanished)
+    assert sorted(plan.returned) == sorted(expected.returned)
+
+
+def _any_ids() -> st.SearchStrategy[str | None]:
+    """Hostile text, every kind of real id, and near misses of the fast pattern."""
+    near_misses = st.builds(
+        "".join,
+        st.lists(st.sampled_from(["0", "1", "9", "-", "@", "c.us", "g.us", "lid", "١", "\n"])),
+    )
+    long_ids = st.integers(118, 130).map(lambda n: "1" * n + "@lid")
+    return st.one_of(chat_ids(), quick_chat_ids(), near_misses, long_ids)
+
+
+@given(
+    chat_lists(_any_ids(), max_distinct=12, max_size=30),
+    st.dictionaries(
+        st.one_of(quick_chat_ids().filter(lambda i: i is not None), chat_ids().map(str)),
+        st.tuples(quick_chat_names(), st.booleans()),
+        max_size=8,
+    ),
+    st.booleans(),
+    st.data(),
+)
+def test_whole_collection_plan_agrees_with_the_rule_one_chat_at_a_time(
+    chats: list[RawChat],
+    existing: dict[str, tuple[str | None, bool]],
+    include_groups: bool,
+    data: st.DataObject,
+) -> None:
+    """Arbitrary ids against arbitrary stored contacts (some of them in the payload):
+    the same plan as the rule that classifies each chat on its own."""
+    states = {wa_id: StoredContactState(*state) for wa_id, state in existing.items()}
+    for wa_id, name in chats:  # also stored contacts that are in the payload
+        if wa_id is not None and data.draw(st.booleans()):
+            states[wa_id] = StoredContactState(
+                data.draw(st.sampled_from([name or None, "Old"])), data.draw(st.booleans())
+            )
+    expected = _reference_plan(chats, states, include_groups)
+    _same_plan(plan_sync(chats, states, include_groups=include_groups), expected)
+    stored = StoredContacts.of(states)
+    _same_plan(plan_sync(iter(chats), stored, include_groups=include_groups), expected)
+
+
+@given(st.lists(st.one_of(st.integers(), st.binary(max_size=4), st.none(), st.text(max_size=6))))
+def test_plan_skips_ids_that_are_not_strings(ids: list[object]) -> None:
+    chats = [RawChat(wa_id, "n") for wa_id in ids]  # type: ignore[arg-type]
+    _same_plan(plan_sync(chats, {}), _reference_plan(chats, {}, True))

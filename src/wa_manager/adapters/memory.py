@@ -60,6 +60,7 @@ from wa_manager.domain.model import (
     NewMessage,
     Page,
     SignedInSession,
+    StoredContacts,
     StoredContactState,
     SyncReport,
     SyncRun,
@@ -537,6 +538,9 @@ class MemoryContacts(_Repository):
             for c in self._tables.contacts.values()
             if c.source == source
         }
+
+    def sync_state(self, source: str) -> StoredContacts:
+        return StoredContacts.of(self.snapshot(source))
 
     def add_many(self, source: str, contacts: Sequence[NewContact], now: datetime) -> int:
         known = self._tables.contact_ids

@@ -9,7 +9,10 @@ read side turns rows into ``Contact`` and ``Conversation``.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
+from itertools import compress
+from operator import itemgetter
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import attrs
@@ -75,6 +78,24 @@ class StoredContactState(NamedTuple):
 
     name: str | None
     vanished: bool
+
+
+class StoredContacts(NamedTuple):
+    """What a sync needs to know of every stored contact of one source, as two
+    collections it can compare whole: ``names`` (wa_id -> name) and the wa_ids
+    marked ``vanished``. ``of`` builds it from a wa_id -> ``StoredContactState`` map.
+    """
+
+    names: dict[str, str | None]
+    vanished: set[str]
+
+    @classmethod
+    def of(cls, states: Mapping[str, StoredContactState]) -> StoredContacts:
+        """The same contacts from a wa_id -> (name, vanished) mapping."""
+        return cls(
+            dict(zip(states.keys(), map(itemgetter(0), states.values()), strict=True)),
+            set(compress(states.keys(), map(itemgetter(1), states.values()))),
+        )
 
 
 def _non_empty(_: object, attribute: Any, value: str) -> None:

@@ -39,6 +39,7 @@ from wa_manager.domain.model import (
     RawMessage,
     SendReceipt,
     SignedInSession,
+    StoredContacts,
     StoredContactState,
     SyncReport,
     SyncRun,
@@ -72,6 +73,10 @@ class ContactRepository(Protocol):
 
     def snapshot(self, source: str) -> dict[str, StoredContactState]:
         """wa_id -> (name, vanished) of every stored contact of ``source``, in one read."""
+        ...
+
+    def sync_state(self, source: str) -> StoredContacts:
+        """The same as ``snapshot``, as a sync compares it: names and vanished wa_ids."""
         ...
 
     def add_many(self, source: str, contacts: Sequence[NewContact], now: datetime) -> int:

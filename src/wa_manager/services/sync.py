@@ -53,7 +53,7 @@ def sync_contacts(
             uow.lock_sync(instance_id)
         with collector_paused():
             plan = plan_sync(
-                raw_chats, uow.contacts.snapshot(instance_id), include_groups=include_groups
+                raw_chats, uow.contacts.sync_state(instance_id), include_groups=include_groups
             )
         del raw_chats  # the plan holds what it needs; a million chats less at the peak
         if dry_run:

@@ -59,21 +59,21 @@ class Database:
         except sa_exc.SQLAlchemyError as error:
             raise translate(error, self.url, integrity_error=integrity_error) from error
 
-    def driver_rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+    def driver_fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Rows of ``sql`` (in the driver's own placeholder style) straight from the
-        DB-API cursor, batch by batch: no SQLAlchemy rows or type processing, for hot
-        reads of plain columns (a re-sync's snapshot of 100k contacts: 3x faster)."""
+        DB-API cursor in one ``fetchall``: no SQLAlchemy rows or type processing and no
+        Python frame per row, for hot reads of plain columns (a re-sync's snapshot)."""
         driver_error: type[Exception] = self.connection.dialect.loaded_dbapi.Error
         try:
             cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
                 cursor.execute(sql, params)
-                while batch := cursor.fetchmany(_DRIVER_BATCH):
-                    yield from batch
+                rows: list[tuple[Any, ...]] = cursor.fetchall()
             finally:
                 cursor.close()
         except driver_error as error:
             raise translate(sa_exc.DBAPIError(sql, None, error), self.url) from error
+        return rows
 
     def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         """The dialect's INSERT for ``table``, which knows ``on_conflict_do_nothing``,
@@ -177,7 +177,6 @@ class Database:
 
 _STAGING = "wa_manager_staging"
 _INSERT_BATCH = 50_000  # rows per executemany of ``insert_many``
-_DRIVER_BATCH = 10_000  # rows fetched from the cursor at once by ``driver_rows``
 
 
 def _processor(table: Table, name: str, dialect: Dialect) -> Any:

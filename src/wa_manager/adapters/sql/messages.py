@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Row, literal, select, tuple_, update
 
 from wa_manager.adapters.sql.contacts import batched
 from wa_manager.adapters.sql.database import Database
@@ -199,22 +199,22 @@ class SqlMessageRepository:
 
     def page(self, conversation_id: int, *, limit: int, before_id: int | None) -> Page[Message]:
         """Newest first by (created_at, id), from the (conversation_id, created_at, id)
-        index: a deep page costs what the first does."""
+        index: a deep page costs what the first does.
+
+        The cursor is one row-value comparison, ``(created_at, id) < (the cursor's)``,
+        which both databases turn into a range of that index. (Spelt as ``a < x OR
+        (a = x AND id < y)``, SQLite walked the thread's index down to the cursor: a
+        page 90% down a thread of 200,000 messages took 77-88 ms, the first 0.4-0.6.)"""
         query = select(messages).where(messages.c.conversation_id == conversation_id)
         if before_id is not None:
-            start = (
-                select(messages.c.created_at, messages.c.id)
+            cursor_time = (
+                select(messages.c.created_at)
                 .where(messages.c.id == before_id, messages.c.conversation_id == conversation_id)
-                .subquery()
+                .scalar_subquery()
             )
             query = query.where(
-                or_(
-                    messages.c.created_at < select(start.c.created_at).scalar_subquery(),
-                    and_(
-                        messages.c.created_at == select(start.c.created_at).scalar_subquery(),
-                        messages.c.id < before_id,
-                    ),
-                )
+                tuple_(messages.c.created_at, messages.c.id)
+                < tuple_(cursor_time, literal(before_id, messages.c.id.type))
             )
         query = query.order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(limit + 1)
         rows = self._db.execute(query).all()
