@@ -218,6 +218,8 @@ def test_the_upgrade_stops_with_the_names_when_usernames_differ_only_in_case(
         engine.dispose()
     with pytest.raises(StorageError, match="these clash: admin; rename"):
         upgrade(url)
+
+
 def test_the_head_read_from_the_migration_files_is_alembics() -> None:
     """The check that opens a current database without importing Alembic knows the same
     newest revision as Alembic (a migration added later cannot make them disagree)."""

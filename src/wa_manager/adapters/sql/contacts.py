@@ -8,7 +8,7 @@ from itertools import compress, islice
 from typing import Any
 
 import msgspec
-from sqlalchemy import Row, and_, bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, or_, select, update
 
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.links import user_ids_by_contact

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, literal, select, tuple_, update
+from sqlalchemy import Row, literal, or_, select, tuple_, update
 
 from wa_manager.adapters.sql.contacts import batched
 from wa_manager.adapters.sql.database import Database
