@@ -350,3 +350,19 @@ def test_the_workflow_partial_lists_only_who_may_see_it_and_offers_resolve(world
     for_maria = render(maria, anna)
     assert re.findall(r'<option value="(\d*)"', for_maria) == ["", str(maria.id)]
     assert ">Reopen</button>" in for_maria
+
+
+def test_the_thread_page_has_the_controls_and_the_activity_timeline(world: World) -> None:
+    anna = cid(world, ANNA)
+    world.app.conversations.assign(world.admin.user, anna, world.user.user.id)
+    world.app.conversations.set_status(world.admin.user, anna, "resolved")
+    browser_login(world.client, "maria")
+    page = world.client.get(f"/conversations/{anna}")
+    assert page.status_code == 200
+    html = page.text
+    assert f'action="/conversations/{anna}/workflow"' in html
+    assert ">Reopen</button>" in html
+    assert re.findall(r'<option value="(\d*)"', html) == ["", str(world.user.user.id)]
+    timeline = html[html.index('class="timeline"') :]
+    assert "assigned to maria, by admin" in timeline
+    assert "active → resolved, by admin" in timeline

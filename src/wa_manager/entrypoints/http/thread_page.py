@@ -14,6 +14,7 @@ use case decides, as for the API.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -21,8 +22,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from wa_manager.domain.model import Direction, Message, MessageStatus, User
+from wa_manager.domain.model import (
+    ConversationEvent,
+    ConversationEventType,
+    Direction,
+    Message,
+    MessageStatus,
+    User,
+)
 from wa_manager.domain.times import iso_time
+from wa_manager.entrypoints.http import workflow
 from wa_manager.entrypoints.http.auth import signed_in, wa_app
 from wa_manager.entrypoints.http.inputs import encode_cursor, path_id
 from wa_manager.entrypoints.http.pages import render
@@ -80,22 +89,42 @@ def type_label(message: Message) -> str:
     return TYPE_LABELS.get(message.type, "Attachment")
 
 
+def event_line(event: ConversationEvent, usernames: Mapping[int, str]) -> tuple[str, str]:
+    """One line of the thread's activity timeline: (ISO time, what happened and who did it)."""
+
+    def name(user_id: int | None) -> str:
+        return "nobody" if user_id is None else usernames.get(user_id, f"user {user_id}")
+
+    who = "the system" if event.actor_id is None else name(event.actor_id)
+    if event.type is ConversationEventType.STATUS:
+        what = f"{event.from_value} → {event.to_value}"
+    elif event.type is ConversationEventType.ASSIGNED:
+        what = f"assigned to {name(event.to_user_id)}"
+    else:
+        what = f"unassigned from {name(event.from_user_id)}"
+    return iso_time(event.at), f"{what}, by {who}"
+
+
 @signed_in(login_redirect=True)
 async def conversation_page(request: Request, user: User) -> Response:
     """``/conversations/{id}``: the thread of a conversation the user may see."""
     app = wa_app(request)
     conversation_id = path_id(request, "conversation")
-    conversation, page = await run_in_threadpool(
+    conversation, page, events = await run_in_threadpool(
         lambda: (
             app.conversations.get(user, conversation_id),
             app.messaging.page(user, conversation_id, limit=THREAD_PAGE_SIZE),
+            app.conversations.events(user, conversation_id),
         )
     )
+    controls = await workflow.workflow_context(request, user, conversation_id)
     return render(
         request,
         "conversation.html",
         active="conversations",
         conversation=conversation,
+        events=[event_line(event, events.usernames) for event in events.items],
+        **controls,
         messages=list(reversed(page.items)),
         earlier_cursor=encode_cursor("messages", page.next_before_id) or "",
         status_labels={str(status): label for status, label in STATUS_LABELS.items()},
