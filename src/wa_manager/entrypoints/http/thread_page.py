@@ -102,7 +102,7 @@ def event_line(event: ConversationEvent, usernames: Mapping[int, str]) -> tuple[
         what = f"assigned to {name(event.to_user_id)}"
     else:
         what = f"unassigned from {name(event.from_user_id)}"
-    return iso_time(event.at), f"{what}, by {who}"
+    return iso_time(event.at) or "", f"{what}, by {who}"
 
 
 @signed_in(login_redirect=True)
