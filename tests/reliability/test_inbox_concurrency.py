@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import backend_params, migrated_url
-from tests.reliability.support import fresh_sqlite_url
+from tests.conftest import backend_params, fresh_sqlite_url, migrated_url
 from wa_manager import App
 from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.errors import InvalidInput

@@ -14,12 +14,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.reliability.support import (
-    HIDDEN,
-    cli_environment,
-    fresh_sqlite_url,
-    served_process,
-)
+from tests.conftest import fresh_sqlite_url
+from tests.reliability.support import HIDDEN, cli_environment, served_process
 
 pytestmark = pytest.mark.timeout(300)
 
