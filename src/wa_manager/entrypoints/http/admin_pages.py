@@ -80,6 +80,10 @@ class _FormPage:
             request, self.template, status_code=status, active=self.active, **found, **extra
         )
 
+    async def page(self, request: Request, user: User) -> Response:
+        """``GET``: the page as it is now."""
+        return await self.show(request, user)
+
     async def after(
         self, request: Request, user: User, action: Awaitable[dict[str, Any]]
     ) -> Response:
@@ -94,15 +98,10 @@ class _FormPage:
 
 # -- Settings › Users --------------------------------------------------------------
 
+# ``GET /settings/users`` (admins): every user, with forms to change them.
 _USERS = _FormPage(
     "settings_users.html", "users", lambda app, user: {"users": app.accounts.users(user)}
 )
-
-
-@signed_in(login_redirect=True)
-async def users_page(request: Request, user: User) -> Response:
-    """``GET /settings/users`` (admins): every user, with forms to change them."""
-    return await _USERS.show(request, user)
 
 
 @signed_in(login_redirect=True)
@@ -145,17 +144,12 @@ async def users_submit(request: Request, user: User) -> Response:
 
 # -- Settings › Teams --------------------------------------------------------------
 
+# ``GET /settings/teams`` (admins): every team and its members.
 _TEAMS = _FormPage(
     "settings_teams.html",
     "teams",
     lambda app, user: {"teams": app.teams.list(user), "users": app.accounts.users(user)},
 )
-
-
-@signed_in(login_redirect=True)
-async def teams_page(request: Request, user: User) -> Response:
-    """``GET /settings/teams`` (admins): every team and its members."""
-    return await _TEAMS.show(request, user)
 
 
 @signed_in(login_redirect=True)
@@ -184,13 +178,8 @@ def _own_tokens(app: App, user: User) -> dict[str, Any]:
     return {"tokens": [token for token, _ in found if token.user_id == user.id]}
 
 
+# ``GET /account``: change one's password; one's own API tokens.
 _ACCOUNT = _FormPage("account.html", "account", _own_tokens)
-
-
-@signed_in(login_redirect=True)
-async def account_page(request: Request, user: User) -> Response:
-    """``GET /account``: change one's password; one's own API tokens."""
-    return await _ACCOUNT.show(request, user)
 
 
 @signed_in(login_redirect=True)
@@ -264,11 +253,11 @@ async def bulk_submit(request: Request, user: User) -> Response:
 def admin_page_routes() -> list[BaseRoute]:
     """The routes of these pages."""
     return [
-        Route(USERS_PATH, users_page, methods=["GET"]),
+        Route(USERS_PATH, signed_in(_USERS.page, login_redirect=True), methods=["GET"]),
         Route(USERS_PATH, users_submit, methods=["POST"]),
-        Route(TEAMS_PATH, teams_page, methods=["GET"]),
+        Route(TEAMS_PATH, signed_in(_TEAMS.page, login_redirect=True), methods=["GET"]),
         Route(TEAMS_PATH, teams_submit, methods=["POST"]),
-        Route(ACCOUNT_PATH, account_page, methods=["GET"]),
+        Route(ACCOUNT_PATH, signed_in(_ACCOUNT.page, login_redirect=True), methods=["GET"]),
         Route(ACCOUNT_PATH, account_submit, methods=["POST"]),
         Route(BULK_PATH, bulk_submit, methods=["POST"]),
     ]
