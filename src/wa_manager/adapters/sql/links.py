@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, delete, exists, func, insert, literal, select
+from sqlalchemy import Insert, Select, Table, delete, exists, func, insert, literal, select
 
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.grants import add_pair, grantees_by_contact, remove_pair
@@ -37,6 +37,18 @@ _GRANTS: dict[str, tuple[Table, str, Table]] = {
 def user_ids_by_contact(db: Database, contact_ids: Sequence[int]) -> dict[int, list[int]]:
     """contact id -> linked user ids (ascending), for many contacts in one query."""
     return grantees_by_contact(db, contact_links.c.contact_id, contact_links.c.user_id, contact_ids)
+
+
+def _events_from(
+    pairs: Select[Any], key: str, action: str, actor_id: int | None, now: datetime
+) -> Insert:
+    """``INSERT … SELECT``: an audit event per (contact_id, ``key``) row of ``pairs``."""
+    events = pairs.add_columns(
+        literal(action, link_events.c.action.type),
+        literal(actor_id, link_events.c.actor_id.type),
+        literal(now, link_events.c.at.type),
+    )
+    return insert(link_events).from_select(["contact_id", key, "action", "actor_id", "at"], events)
 
 
 class SqlLinkRepository:
@@ -193,14 +205,7 @@ class SqlLinkRepository:
         self, pairs: Select[Any], key: str, action: str, actor_id: int | None, now: datetime
     ) -> int:
         """One ``INSERT … SELECT`` of an audit event per (contact_id, grantee) of ``pairs``."""
-        events = pairs.add_columns(
-            literal(action, link_events.c.action.type),
-            literal(actor_id, link_events.c.actor_id.type),
-            literal(now, link_events.c.at.type),
-        )
-        statement = insert(link_events).from_select(
-            ["contact_id", key, "action", "actor_id", "at"], events
-        )
+        statement = _events_from(pairs, key, action, actor_id, now)
         return self._db.execute(statement.execution_options(preserve_rowcount=True)).rowcount
 
     def _audit_returned(
@@ -210,16 +215,7 @@ class SqlLinkRepository:
         the audit events, exact under concurrent changes (one statement)."""
         table = change.table
         done = change.returning(table.c.contact_id, table.c[key]).cte("changed")
-        statement = insert(link_events).from_select(
-            ["contact_id", key, "action", "actor_id", "at"],
-            select(
-                done.c.contact_id,
-                done.c[key],
-                literal(action, link_events.c.action.type),
-                literal(actor_id, link_events.c.actor_id.type),
-                literal(now, link_events.c.at.type),
-            ),
-        )
+        statement = _events_from(select(done.c.contact_id, done.c[key]), key, action, actor_id, now)
         statement = statement.add_cte(done).execution_options(preserve_rowcount=True)
         return self._db.execute(statement).rowcount
 
