@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, delete, exists, func, insert, literal, select
+from sqlalchemy import Insert, Select, Table, delete, exists, func, insert, literal, select
 
 from wa_manager.adapters.sql.database import Database
-from wa_manager.adapters.sql.grants import grantees_by_contact
+from wa_manager.adapters.sql.grants import add_pair, grantees_by_contact, remove_pair
 from wa_manager.adapters.sql.selection import selected
 from wa_manager.adapters.sql.tables import (
     contact_links,
@@ -39,6 +39,18 @@ def user_ids_by_contact(db: Database, contact_ids: Sequence[int]) -> dict[int, l
     return grantees_by_contact(db, contact_links.c.contact_id, contact_links.c.user_id, contact_ids)
 
 
+def _events_from(
+    pairs: Select[Any], key: str, action: str, actor_id: int | None, now: datetime
+) -> Insert:
+    """``INSERT … SELECT``: an audit event per (contact_id, ``key``) row of ``pairs``."""
+    events = pairs.add_columns(
+        literal(action, link_events.c.action.type),
+        literal(actor_id, link_events.c.actor_id.type),
+        literal(now, link_events.c.at.type),
+    )
+    return insert(link_events).from_select(["contact_id", key, "action", "actor_id", "at"], events)
+
+
 class SqlLinkRepository:
     """Links between contacts and users, and their audit trail."""
 
@@ -47,71 +59,54 @@ class SqlLinkRepository:
 
     def add(self, contact_id: int, user_id: int, actor_id: int | None, now: datetime) -> bool:
         """Link (idempotent); True and an audit event when it changed something."""
-        statement = (
-            self._db.insert(contact_links)
-            .values(contact_id=contact_id, user_id=user_id, created_by=actor_id, created_at=now)
-            .on_conflict_do_nothing(index_elements=["contact_id", "user_id"])
-        )
-        unknown = NotFound(f"no contact with id {contact_id} or no user with id {user_id}")
-        changed = self._db.execute(statement, integrity_error=unknown).rowcount > 0
-        if changed:
-            self._record(contact_id, user_id, "link", actor_id, now)
-        return changed
+        return self._grant("user_id", contact_id, user_id, actor_id, now)
 
     def remove(self, contact_id: int, user_id: int, actor_id: int | None, now: datetime) -> bool:
         """Unlink (idempotent); True and an audit event when it changed something."""
-        statement = delete(contact_links).where(
-            contact_links.c.contact_id == contact_id, contact_links.c.user_id == user_id
-        )
-        changed = self._db.execute(statement).rowcount > 0
-        if changed:
-            self._record(contact_id, user_id, "unlink", actor_id, now)
-        return changed
-
-    def _record(
-        self,
-        contact_id: int,
-        user_id: int | None,
-        action: str,
-        actor_id: int | None,
-        now: datetime,
-        team_id: int | None = None,
-    ) -> None:
-        self._db.execute(
-            insert(link_events).values(
-                contact_id=contact_id,
-                user_id=user_id,
-                team_id=team_id,
-                action=action,
-                actor_id=actor_id,
-                at=now,
-            )
-        )
+        return self._revoke("user_id", contact_id, user_id, actor_id, now)
 
     def add_team(self, contact_id: int, team_id: int, actor_id: int | None, now: datetime) -> bool:
         """Link a team (idempotent); True and an audit event when it changed something."""
-        statement = (
-            self._db.insert(contact_teams)
-            .values(contact_id=contact_id, team_id=team_id, created_by=actor_id, created_at=now)
-            .on_conflict_do_nothing(index_elements=["contact_id", "team_id"])
-        )
-        unknown = NotFound(f"no contact with id {contact_id} or no team with id {team_id}")
-        changed = self._db.execute(statement, integrity_error=unknown).rowcount > 0
-        if changed:
-            self._record(contact_id, None, "link", actor_id, now, team_id=team_id)
-        return changed
+        return self._grant("team_id", contact_id, team_id, actor_id, now)
 
     def remove_team(
         self, contact_id: int, team_id: int, actor_id: int | None, now: datetime
     ) -> bool:
         """Unlink a team (idempotent); True and an audit event when it changed something."""
-        statement = delete(contact_teams).where(
-            contact_teams.c.contact_id == contact_id, contact_teams.c.team_id == team_id
-        )
-        changed = self._db.execute(statement).rowcount > 0
+        return self._revoke("team_id", contact_id, team_id, actor_id, now)
+
+    def _grant(
+        self, key: str, contact_id: int, grantee_id: int, actor_id: int | None, now: datetime
+    ) -> bool:
+        """Link one grantee of kind ``key``; a ``link`` event when it changed something."""
+        table, column, _ = _GRANTS[key]
+        noun = key.removesuffix("_id")
+        unknown = NotFound(f"no contact with id {contact_id} or no {noun} with id {grantee_id}")
+        pair = {"contact_id": contact_id, column: grantee_id}
+        extra = {"created_by": actor_id, "created_at": now}
+        changed = add_pair(self._db, table, pair, extra, unknown)
         if changed:
-            self._record(contact_id, None, "unlink", actor_id, now, team_id=team_id)
+            self._record(pair, "link", actor_id, now)
         return changed
+
+    def _revoke(
+        self, key: str, contact_id: int, grantee_id: int, actor_id: int | None, now: datetime
+    ) -> bool:
+        """Unlink one grantee of kind ``key``; an ``unlink`` event when it changed something."""
+        table, column, _ = _GRANTS[key]
+        pair = {"contact_id": contact_id, column: grantee_id}
+        changed = remove_pair(self._db, table, pair)
+        if changed:
+            self._record(pair, "unlink", actor_id, now)
+        return changed
+
+    def _record(
+        self, pair: dict[str, int], action: str, actor_id: int | None, now: datetime
+    ) -> None:
+        """One audit event for ``pair`` (contact_id and user_id or team_id)."""
+        self._db.execute(
+            insert(link_events).values(**pair, action=action, actor_id=actor_id, at=now)
+        )
 
     def team_ids(self, contact_id: int) -> builtins.list[int]:
         """The ids of the teams linked to a contact, ascending."""
@@ -210,14 +205,7 @@ class SqlLinkRepository:
         self, pairs: Select[Any], key: str, action: str, actor_id: int | None, now: datetime
     ) -> int:
         """One ``INSERT … SELECT`` of an audit event per (contact_id, grantee) of ``pairs``."""
-        events = pairs.add_columns(
-            literal(action, link_events.c.action.type),
-            literal(actor_id, link_events.c.actor_id.type),
-            literal(now, link_events.c.at.type),
-        )
-        statement = insert(link_events).from_select(
-            ["contact_id", key, "action", "actor_id", "at"], events
-        )
+        statement = _events_from(pairs, key, action, actor_id, now)
         return self._db.execute(statement.execution_options(preserve_rowcount=True)).rowcount
 
     def _audit_returned(
@@ -227,16 +215,7 @@ class SqlLinkRepository:
         the audit events, exact under concurrent changes (one statement)."""
         table = change.table
         done = change.returning(table.c.contact_id, table.c[key]).cte("changed")
-        statement = insert(link_events).from_select(
-            ["contact_id", key, "action", "actor_id", "at"],
-            select(
-                done.c.contact_id,
-                done.c[key],
-                literal(action, link_events.c.action.type),
-                literal(actor_id, link_events.c.actor_id.type),
-                literal(now, link_events.c.at.type),
-            ),
-        )
+        statement = _events_from(select(done.c.contact_id, done.c[key]), key, action, actor_id, now)
         statement = statement.add_cte(done).execution_options(preserve_rowcount=True)
         return self._db.execute(statement).rowcount
 

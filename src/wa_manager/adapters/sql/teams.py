@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, insert, select, union
+from sqlalchemy import Row, Select, insert, select, union
 
 from wa_manager.adapters.sql.database import Database
-from wa_manager.adapters.sql.grants import grantees_by_contact
+from wa_manager.adapters.sql.grants import add_pair, grantees_by_contact, remove_pair
 from wa_manager.adapters.sql.tables import (
     contact_links,
     contact_teams,
@@ -95,13 +95,9 @@ class SqlTeamRepository:
 
     def add_member(self, team_id: int, user_id: int, actor_id: int | None, now: datetime) -> bool:
         """Add a member (idempotent); True and a ``join`` event when it changed something."""
-        statement = (
-            self._db.insert(team_members)
-            .values(team_id=team_id, user_id=user_id)
-            .on_conflict_do_nothing(index_elements=["team_id", "user_id"])
-        )
         unknown = NotFound(f"no team with id {team_id} or no user with id {user_id}")
-        changed = self._db.execute(statement, integrity_error=unknown).rowcount > 0
+        pair = {"team_id": team_id, "user_id": user_id}
+        changed = add_pair(self._db, team_members, pair, {}, unknown)
         if changed:
             self._record(team_id, user_id, "join", actor_id, now)
         return changed
@@ -110,10 +106,7 @@ class SqlTeamRepository:
         self, team_id: int, user_id: int, actor_id: int | None, now: datetime
     ) -> bool:
         """Remove a member (idempotent); True and a ``leave`` event when it changed something."""
-        statement = delete(team_members).where(
-            team_members.c.team_id == team_id, team_members.c.user_id == user_id
-        )
-        changed = self._db.execute(statement).rowcount > 0
+        changed = remove_pair(self._db, team_members, {"team_id": team_id, "user_id": user_id})
         if changed:
             self._record(team_id, user_id, "leave", actor_id, now)
         return changed

@@ -10,6 +10,8 @@ in that answer only, never put in a URL, a cookie or a log.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from wa_manager.bootstrap import App
 from wa_manager.domain.errors import InvalidInput, WaManagerError
 from wa_manager.domain.model import BulkLinkChange, ContactSelection, User
 from wa_manager.entrypoints.http.auth import (
@@ -59,20 +62,46 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+# -- the pattern every form page follows ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FormPage:
+    """A page showing what ``load`` reads, shown again after each form it posts."""
+
+    template: str
+    active: str
+    load: Callable[[App, User], dict[str, Any]]
+
+    async def show(self, request: Request, user: User, status: int = 200, **extra: Any) -> Response:
+        """The page as it is now, with ``extra`` (a notice, an error, a secret shown once)."""
+        found = await run_in_threadpool(self.load, wa_app(request), user)
+        return render(
+            request, self.template, status_code=status, active=self.active, **found, **extra
+        )
+
+    async def page(self, request: Request, user: User) -> Response:
+        """``GET``: the page as it is now."""
+        return await self.show(request, user)
+
+    async def after(
+        self, request: Request, user: User, action: Awaitable[dict[str, Any]]
+    ) -> Response:
+        """Run a posted form's ``action``; the page again with what it returned, or with
+        the domain error it raised (and that error's status)."""
+        try:
+            outcome = await action
+        except WaManagerError as error:
+            return await self.show(request, user, status_of(error), error=error.message)
+        return await self.show(request, user, **outcome)
+
+
 # -- Settings › Users --------------------------------------------------------------
 
-
-async def _users_page(request: Request, user: User, status: int = 200, **extra: Any) -> Response:
-    users = await run_in_threadpool(wa_app(request).accounts.users, user)
-    return render(
-        request, "settings_users.html", status_code=status, active="users", users=users, **extra
-    )
-
-
-@signed_in(login_redirect=True)
-async def users_page(request: Request, user: User) -> Response:
-    """``GET /settings/users`` (admins): every user, with forms to change them."""
-    return await _users_page(request, user)
+# ``GET /settings/users`` (admins): every user, with forms to change them.
+_USERS = _FormPage(
+    "settings_users.html", "users", lambda app, user: {"users": app.accounts.users(user)}
+)
 
 
 @signed_in(login_redirect=True)
@@ -82,8 +111,9 @@ async def users_submit(request: Request, user: User) -> Response:
     accounts = wa_app(request).accounts
     action = _text(form, "action")
     target = int(_text(form, "user_id") or 0)
-    secret: str | None = None
-    try:
+
+    async def act() -> dict[str, Any]:
+        secret: str | None = None
         if action == "add":
             secret = one_time_password()
             username = _text(form, "username")
@@ -106,33 +136,20 @@ async def users_submit(request: Request, user: User) -> Response:
             )
             notice = f"New one-time password for {changed.username}:"
         else:
-            return await _users_page(request, user, 422, error="Unknown action; reload the page.")
-    except WaManagerError as error:
-        return await _users_page(request, user, status_of(error), error=error.message)
-    return await _users_page(request, user, notice=notice, secret=secret)
+            raise InvalidInput("Unknown action; reload the page.")
+        return {"notice": notice, "secret": secret}
+
+    return await _USERS.after(request, user, act())
 
 
 # -- Settings › Teams --------------------------------------------------------------
 
-
-async def _teams_page(request: Request, user: User, status: int = 200, **extra: Any) -> Response:
-    app = wa_app(request)
-    teams, users = await run_in_threadpool(lambda: (app.teams.list(user), app.accounts.users(user)))
-    return render(
-        request,
-        "settings_teams.html",
-        status_code=status,
-        active="teams",
-        teams=teams,
-        users=users,
-        **extra,
-    )
-
-
-@signed_in(login_redirect=True)
-async def teams_page(request: Request, user: User) -> Response:
-    """``GET /settings/teams`` (admins): every team and its members."""
-    return await _teams_page(request, user)
+# ``GET /settings/teams`` (admins): every team and its members.
+_TEAMS = _FormPage(
+    "settings_teams.html",
+    "teams",
+    lambda app, user: {"teams": app.teams.list(user), "users": app.accounts.users(user)},
+)
 
 
 @signed_in(login_redirect=True)
@@ -140,35 +157,29 @@ async def teams_submit(request: Request, user: User) -> Response:
     """``POST /settings/teams``: create a team, or set a team's members."""
     form = await _checked_form(request)
     teams = wa_app(request).teams
-    try:
+
+    async def act() -> dict[str, Any]:
         if _text(form, "action") == "add":
             team = await run_in_threadpool(teams.add, user, _text(form, "name"))
-            notice = f"Created the team {team.name}."
-        else:
-            team_id = int(_text(form, "team_id") or 0)
-            members = _ids(form, "user_ids")
-            team = await run_in_threadpool(teams.set_members, user, team_id, members)
-            notice = f"Saved the members of {team.name}."
-    except WaManagerError as error:
-        return await _teams_page(request, user, status_of(error), error=error.message)
-    return await _teams_page(request, user, notice=notice)
+            return {"notice": f"Created the team {team.name}."}
+        team_id = int(_text(form, "team_id") or 0)
+        members = _ids(form, "user_ids")
+        team = await run_in_threadpool(teams.set_members, user, team_id, members)
+        return {"notice": f"Saved the members of {team.name}."}
+
+    return await _TEAMS.after(request, user, act())
 
 
 # -- My account --------------------------------------------------------------------
 
 
-async def _account_page(request: Request, user: User, status: int = 200, **extra: Any) -> Response:
-    found = await run_in_threadpool(wa_app(request).accounts.tokens, user)
-    own = [token for token, _ in found if token.user_id == user.id]
-    return render(
-        request, "account.html", status_code=status, active="account", tokens=own, **extra
-    )
+def _own_tokens(app: App, user: User) -> dict[str, Any]:
+    found = app.accounts.tokens(user)
+    return {"tokens": [token for token, _ in found if token.user_id == user.id]}
 
 
-@signed_in(login_redirect=True)
-async def account_page(request: Request, user: User) -> Response:
-    """``GET /account``: change one's password; one's own API tokens."""
-    return await _account_page(request, user)
+# ``GET /account``: change one's password; one's own API tokens.
+_ACCOUNT = _FormPage("account.html", "account", _own_tokens)
 
 
 @signed_in(login_redirect=True)
@@ -177,8 +188,9 @@ async def account_submit(request: Request, user: User) -> Response:
     form = await _checked_form(request)
     accounts = wa_app(request).accounts
     action = _text(form, "action")
-    secret: str | None = None
-    try:
+
+    async def act() -> dict[str, Any]:
+        secret: str | None = None
         if action == "password":
             current = form.get("current_password")
             new = form.get("new_password")
@@ -197,9 +209,9 @@ async def account_submit(request: Request, user: User) -> Response:
             token_id = int(_text(form, "token_id") or 0)
             await run_in_threadpool(accounts.revoke_token, user, token_id)
             notice = "The token is revoked."
-    except WaManagerError as error:
-        return await _account_page(request, user, status_of(error), error=error.message)
-    return await _account_page(request, user, notice=notice, secret=secret)
+        return {"notice": notice, "secret": secret}
+
+    return await _ACCOUNT.after(request, user, act())
 
 
 # -- bulk links on Contact Links ---------------------------------------------------
@@ -241,11 +253,11 @@ async def bulk_submit(request: Request, user: User) -> Response:
 def admin_page_routes() -> list[BaseRoute]:
     """The routes of these pages."""
     return [
-        Route(USERS_PATH, users_page, methods=["GET"]),
+        Route(USERS_PATH, signed_in(_USERS.page, login_redirect=True), methods=["GET"]),
         Route(USERS_PATH, users_submit, methods=["POST"]),
-        Route(TEAMS_PATH, teams_page, methods=["GET"]),
+        Route(TEAMS_PATH, signed_in(_TEAMS.page, login_redirect=True), methods=["GET"]),
         Route(TEAMS_PATH, teams_submit, methods=["POST"]),
-        Route(ACCOUNT_PATH, account_page, methods=["GET"]),
+        Route(ACCOUNT_PATH, signed_in(_ACCOUNT.page, login_redirect=True), methods=["GET"]),
         Route(ACCOUNT_PATH, account_submit, methods=["POST"]),
         Route(BULK_PATH, bulk_submit, methods=["POST"]),
     ]
