@@ -1,7 +1,7 @@
 """Chat lists for the fake UltraMsg: a hand-picked awkward set and a generator for load.
 
 ``sample_chats()`` is the tests' fixture: about forty chats that show every kind of id
-UltraMsg sends (ULTRAMSG.md, "Chat ids") and every awkward name (emoji,
+UltraMsg sends (docs/ultramsg.md, "Chat ids") and every awkward name (emoji,
 right-to-left, very long, hostile HTML). ``generate_chats(n, seed)`` makes n
 distinct, realistic chats for tests and benchmarks, the same ones for the same
 seed. ``encode_chats`` turns either into the bytes UltraMsg would send.
