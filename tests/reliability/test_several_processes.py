@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.conftest import drop_postgres_schema, in_fresh_postgres_schema, postgres_url
-from tests.reliability.figures import Recorder
+from tests.reliability.figures import SEVERAL_PROCESSES, Recorder
 from tests.reliability.support import (
     INSTANCE,
     TOKEN,
@@ -155,7 +155,7 @@ def test_three_processes_share_sessions_throttle_messages_and_stop_gracefully(
     with clients:
         run_the_tour(processes, fake, bearer, clients)
     figures.note(
-        "several processes",
+        SEVERAL_PROCESSES,
         "3 processes: sessions, CSRF, sign-out, throttle, messages shared; SIGTERM mid-request: "
         "the answer arrives, exit 0",
     )
@@ -246,9 +246,9 @@ def test_three_schedulers_make_one_sync_per_interval_in_all(
     runs = httpx.get(f"{processes.next()}/api/sync-runs?limit=50", headers=bearer).json()["items"]
     assert 1 <= len(runs) <= 5, runs
     assert {(run["trigger"], run["error"]) for run in runs} == {("schedule", None)}, runs
-    figures.add("several processes", requests=len(runs))
+    figures.add(SEVERAL_PROCESSES, requests=len(runs))
     figures.note(
-        "several processes",
+        SEVERAL_PROCESSES,
         f"3 processes, --sync-every {SYNC_EVERY}s, {OBSERVED} s: {len(runs)} scheduled syncs",
     )
     for root in processes.roots:
