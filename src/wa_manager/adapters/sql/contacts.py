@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Row, bindparam, or_, select, update
 
-from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.database import Database, dialect_insert
 from wa_manager.adapters.sql.links import user_ids_by_contact
 from wa_manager.adapters.sql.selection import contact_conditions
 from wa_manager.adapters.sql.tables import contacts
@@ -22,6 +22,29 @@ from wa_manager.domain.model import (
     StoredContacts,
     StoredContactState,
 )
+
+
+def _insert_one(dialect: str) -> Any:
+    """One contact, skipped when (source, wa_id) exists: ``add_many`` of one row."""
+    names = ("source", "wa_id", "name", "phone", "kind", "created_at", "last_seen_at")
+    return (
+        dialect_insert(dialect, contacts)
+        .values({name: bindparam(name) for name in names})
+        .on_conflict_do_nothing(index_elements=["source", "wa_id"])
+    )
+
+
+def _touch(_dialect: str) -> Any:
+    """``touch``'s UPDATE, its values as bind parameters."""
+    return (
+        update(contacts)
+        .where(
+            contacts.c.source == bindparam("key_source"),
+            contacts.c.wa_id == bindparam("key_wa_id"),
+        )
+        .values(last_seen_at=bindparam("now"), vanished_at=None)
+    )
+
 
 # Rows per statement where a statement takes a list of keys (SQLite allows 32766 variables).
 KEY_BATCH = 1000
@@ -103,6 +126,9 @@ class SqlContactRepository:
         """Insert in one executemany, skipping existing (source, wa_id); count what went in."""
         if not new:
             return 0
+        if len(new) == 1:  # a webhook's one contact: a prepared single-row INSERT
+            params = {**new[0]._asdict(), "source": source, "created_at": now, "last_seen_at": now}
+            return self._db.execute(self._db.prepared(_insert_one), params).rowcount
         statement = self._db.insert(contacts).on_conflict_do_nothing(
             index_elements=["source", "wa_id"]
         )
@@ -144,9 +170,7 @@ class SqlContactRepository:
     def touch(self, source: str, wa_id: str, now: datetime) -> None:
         """Note activity: ``last_seen_at`` = now and ``vanished_at`` cleared."""
         self._db.execute(
-            update(contacts)
-            .where(contacts.c.source == source, contacts.c.wa_id == wa_id)
-            .values(last_seen_at=now, vanished_at=None)
+            self._db.prepared(_touch), {"key_source": source, "key_wa_id": wa_id, "now": now}
         )
 
     def get(self, contact_id: int) -> Contact | None:
