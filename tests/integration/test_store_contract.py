@@ -393,6 +393,23 @@ def test_add_for_gives_only_the_named_contacts_a_conversation(store: Store) -> N
         assert uow.conversations.count_missing(SOURCE) == 1
 
 
+def test_add_for_of_one_contact_and_lock_for_find_its_conversation(store: Store) -> None:
+    add_contacts(store, person("1"), person("2"))
+    add_contacts(store, person("1"), source="instance999")
+    with store() as uow:
+        assert uow.conversations.lock_for(SOURCE, "1@c.us") is None  # no conversation yet
+        assert uow.conversations.add_for(SOURCE, ["1@c.us"], NOW) == 1
+        assert uow.conversations.add_for(SOURCE, ["1@c.us"], NOW) == 0
+        assert uow.conversations.add_for(SOURCE, ["404@c.us"], NOW) == 0
+        locked = uow.conversations.lock_for(SOURCE, "1@c.us")
+        assert locked is not None
+        assert (locked.contact.wa_id, locked.source) == ("1@c.us", "whatsapp")
+        assert locked.id == uow.conversations.id_for(SOURCE, "1@c.us")
+        assert uow.conversations.lock_for("instance999", "1@c.us") is None
+        assert uow.conversations.lock_for(SOURCE, "2@c.us") is None
+        uow.commit()
+
+
 def test_conversations_show_their_contact(store: Store) -> None:
     (conversation_id,) = with_conversations(store, person("4915112345678", "Anna"))
     admin = add_user(store, "boss", "admin")

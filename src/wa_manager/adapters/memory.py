@@ -693,6 +693,10 @@ class MemoryConversations(_Repository):
         row = self._tables.conversations.get(conversation_id)
         return None if row is None else self._tables.conversation(row)
 
+    def lock_for(self, source: str, wa_id: str) -> Conversation | None:
+        conversation_id = self.id_for(source, wa_id)
+        return None if conversation_id is None else self.lock(conversation_id)
+
     def may_see(self, user: User, conversation_id: int) -> bool:
         return self.get(user, conversation_id) is not None
 

@@ -163,6 +163,11 @@ class ConversationRepository(Protocol):
         until the transaction ends so workflow changes to it happen one at a time."""
         ...
 
+    def lock_for(self, source: str, wa_id: str) -> Conversation | None:
+        """``lock`` of the conversation of the contact (source, wa_id), found by that key
+        in the same statement (webhooks: ``id_for`` and ``lock`` in one)."""
+        ...
+
     def may_see(self, user: User, conversation_id: int) -> bool:
         """Whether ``user`` may see the conversation, holding what grants it (their link)
         until the transaction ends, so a concurrent unlink waits for this one."""

@@ -121,6 +121,18 @@ def _lock(_dialect: str) -> Any:
     )
 
 
+def _lock_for(_dialect: str) -> Any:
+    """``lock_for``'s SELECT … FOR UPDATE by the contact's (source, wa_id)."""
+    return (
+        _with_contact()
+        .where(
+            contacts.c.source == bindparam("key_source"),
+            contacts.c.wa_id == bindparam("key_wa_id"),
+        )
+        .with_for_update(of=conversations)
+    )
+
+
 def _id_for(_dialect: str) -> Any:
     """``id_for``'s lookup by (source, wa_id), both bind parameters."""
     return (
@@ -306,6 +318,12 @@ class SqlConversationRepository:
     def lock(self, conversation_id: int) -> Conversation | None:
         """The stored conversation, its row locked ``FOR UPDATE`` (PostgreSQL)."""
         row = self._db.execute(self._db.prepared(_lock), {"key_id": conversation_id}).first()
+        return None if row is None else _conversation_from_row(row)
+
+    def lock_for(self, source: str, wa_id: str) -> Conversation | None:
+        """``lock`` of the conversation of (source, wa_id): one indexed lookup, locked."""
+        params = {"key_source": source, "key_wa_id": wa_id}
+        row = self._db.execute(self._db.prepared(_lock_for), params).first()
         return None if row is None else _conversation_from_row(row)
 
     def may_see(self, user: User, conversation_id: int) -> bool:
