@@ -195,6 +195,24 @@ def test_touch_notes_activity_and_brings_a_vanished_contact_back(store: Store) -
         assert len(uow.contacts.snapshot(SOURCE)) == 1
 
 
+def test_seen_creates_a_contact_once_then_notes_its_activity(store: Store) -> None:
+    with store() as uow:
+        assert uow.contacts.seen(SOURCE, person("1", "Ann"), NOW) is True
+        assert uow.contacts.seen(SOURCE, person("1", "Other name"), NOW) is False  # same time
+        uow.contacts.set_vanished(SOURCE, ["1@c.us"], NOW)
+        uow.commit()
+    with store() as uow:
+        assert uow.contacts.seen(SOURCE, person("1", "Other name"), LATER) is False
+        assert uow.contacts.seen("instance999", person("1"), LATER) is True
+        uow.commit()
+    with store() as uow:
+        contact = uow.contacts.find(SOURCE, wa_id="1@c.us")
+        assert contact is not None
+        assert (contact.name, contact.phone, contact.kind) == ("Ann", "+1", "person")
+        assert (contact.created_at, contact.last_seen_at, contact.vanished_at) == (NOW, LATER, None)
+        assert len(uow.contacts.snapshot(SOURCE)) == 1
+
+
 # -- contacts: reads ---------------------------------------------------------------------
 
 

@@ -577,6 +577,12 @@ class MemoryContacts(_Repository):
             lambda c: evolve(c, last_seen_at=now, vanished_at=None),
         )
 
+    def seen(self, source: str, contact: NewContact, now: datetime) -> bool:
+        if self.add_many(source, [contact], now):
+            return True
+        self.touch(source, contact.wa_id, now)
+        return False
+
     def get(self, contact_id: int) -> Contact | None:
         return self._tables.contact(contact_id)
 

@@ -97,6 +97,11 @@ class ContactRepository(Protocol):
         """Note activity: ``last_seen_at`` = now and ``vanished_at`` cleared (webhooks)."""
         ...
 
+    def seen(self, source: str, contact: NewContact, now: datetime) -> bool:
+        """``add_many`` of this one contact, or ``touch`` when it exists: whether it was
+        created (webhooks; on PostgreSQL one statement)."""
+        ...
+
     def get(self, contact_id: int) -> Contact | None:
         """One contact with its ``user_ids``, or None."""
         ...

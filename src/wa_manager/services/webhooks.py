@@ -265,9 +265,7 @@ class Webhooks:
             event.kind.contact_kind,
         )
         with self.store() as uow:
-            created = uow.contacts.add_many(instance_id, [new_contact], now)
-            if not created:
-                uow.contacts.touch(instance_id, event.wa_id, now)
+            created = uow.contacts.seen(instance_id, new_contact, now)
             conversation = _locked_conversation(uow, instance_id, event.wa_id, now, created)
             note = None
             if isinstance(message, str):
@@ -300,7 +298,7 @@ class Webhooks:
 
 
 def _locked_conversation(
-    uow: UnitOfWork, source: str, wa_id: str, now: datetime, created: int
+    uow: UnitOfWork, source: str, wa_id: str, now: datetime, created: bool
 ) -> Conversation:
     """The conversation of the contact (source, wa_id), created if it has none, locked
     until the transaction ends: for a known contact, which has one as a rule (the sync

@@ -8,7 +8,8 @@ from itertools import compress, islice
 from typing import Any
 
 import msgspec
-from sqlalchemy import Row, bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, literal_column, or_, select, update
+from sqlalchemy.dialects import postgresql
 
 from wa_manager.adapters.sql.database import Database, dialect_insert
 from wa_manager.adapters.sql.links import user_ids_by_contact
@@ -23,15 +24,25 @@ from wa_manager.domain.model import (
     StoredContactState,
 )
 
+_ONE_ROW = ("source", "wa_id", "name", "phone", "kind", "created_at", "last_seen_at")
+
 
 def _insert_one(dialect: str) -> Any:
     """One contact, skipped when (source, wa_id) exists: ``add_many`` of one row."""
-    names = ("source", "wa_id", "name", "phone", "kind", "created_at", "last_seen_at")
     return (
         dialect_insert(dialect, contacts)
-        .values({name: bindparam(name) for name in names})
+        .values({name: bindparam(name) for name in _ONE_ROW})
         .on_conflict_do_nothing(index_elements=["source", "wa_id"])
     )
+
+
+def _upsert_seen(dialect: str) -> Any:
+    """``seen`` on PostgreSQL: insert, or note activity; returns whether it inserted."""
+    statement = postgresql.insert(contacts).values({name: bindparam(name) for name in _ONE_ROW})
+    return statement.on_conflict_do_update(
+        index_elements=["source", "wa_id"],
+        set_={"last_seen_at": statement.excluded.last_seen_at, "vanished_at": None},
+    ).returning(literal_column("xmax = 0"))
 
 
 def _touch(_dialect: str) -> Any:
@@ -172,6 +183,18 @@ class SqlContactRepository:
         self._db.execute(
             self._db.prepared(_touch), {"key_source": source, "key_wa_id": wa_id, "now": now}
         )
+
+    def seen(self, source: str, contact: NewContact, now: datetime) -> bool:
+        """PostgreSQL: one ``INSERT … ON CONFLICT DO UPDATE`` whose row tells an insert
+        (``xmax = 0``) from an update; SQLite (in-process, no round trip to save):
+        ``add_many`` of one, then ``touch`` if it existed."""
+        if self._db.dialect != "postgresql":
+            if self.add_many(source, [contact], now):
+                return True
+            self.touch(source, contact.wa_id, now)
+            return False
+        params = {**contact._asdict(), "source": source, "created_at": now, "last_seen_at": now}
+        return bool(self._db.execute(self._db.prepared(_upsert_seen), params).scalar_one())
 
     def get(self, contact_id: int) -> Contact | None:
         """One contact with its ``user_ids``, or None."""
