@@ -21,7 +21,7 @@ from wa_manager.testing import InMemoryStore, memory_app
 PASSWORD = "long enough password"
 
 
-def setup(invoke: Invoke) -> None:
+def sync_and_add_people(invoke: Invoke) -> None:
     ok(invoke("sync"))
     ok(invoke("users", "add", "boss", "--role", "admin", "--password-stdin", input=PASSWORD))
     ok(invoke("users", "add", "maria", "--role", "user", "--password-stdin", input=PASSWORD))
@@ -33,7 +33,7 @@ def visible(invoke: Invoke, username: str) -> list[str]:
 
 
 def test_disable_enable_and_the_last_admin(invoke: Invoke) -> None:
-    setup(invoke)
+    sync_and_add_people(invoke)
     ok(invoke("users", "disable", "maria"))
     users = {u["username"]: u for u in as_json(invoke("users", "list", "--json"))}
     assert users["maria"]["disabled"] is True
@@ -51,7 +51,7 @@ def test_disable_enable_and_the_last_admin(invoke: Invoke) -> None:
 
 
 def test_set_password_replaces_the_password(invoke: Invoke, store: InMemoryStore) -> None:
-    setup(invoke)
+    sync_and_add_people(invoke)
     ok(invoke("users", "set-password", "maria", "--password-stdin", input="a new password 2"))
     app = memory_app([], store=store)
     assert app.accounts.user_for_password("maria", "a new password 2").username == "maria"
@@ -63,7 +63,7 @@ def test_set_password_replaces_the_password(invoke: Invoke, store: InMemoryStore
 
 
 def test_tokens_list_create_and_revoke(invoke: Invoke, store: InMemoryStore) -> None:
-    setup(invoke)
+    sync_and_add_people(invoke)
     secret = ok(invoke("tokens", "create", "maria", "--name", "laptop")).stdout.strip()
     ok(invoke("tokens", "create", "boss"))
     listed = as_json(invoke("tokens", "list", "--json"))
@@ -80,7 +80,7 @@ def test_tokens_list_create_and_revoke(invoke: Invoke, store: InMemoryStore) -> 
 
 
 def test_teams_members_and_team_links(invoke: Invoke) -> None:
-    setup(invoke)
+    sync_and_add_people(invoke)
     ok(invoke("teams", "add", "Support"))
     assert invoke("teams", "add", "Support").exit_code == 1
     team = as_json(invoke("teams", "members", "add", "Support", "maria"))

@@ -108,8 +108,9 @@ def test_a_killed_sync_is_interrupted_at_the_next_sync(
 
     done = wa_manager_when_the_lock_is_free(env, "sync")
     assert done.returncode == 0, done.stderr
-    latest, killed = history(env)
+    latest, *refused, killed = history(env)  # refused: tries while PostgreSQL held the lock
     assert (latest["state"], latest["error"]) == ("succeeded", None)
+    assert all("already running" in str(run["error"]) for run in refused)
     assert killed["state"] == "interrupted"
     assert killed["finished_at"] is None
     assert "interrupted" in str(killed["error"])
