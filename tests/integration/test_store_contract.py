@@ -195,6 +195,24 @@ def test_touch_notes_activity_and_brings_a_vanished_contact_back(store: Store) -
         assert len(uow.contacts.snapshot(SOURCE)) == 1
 
 
+def test_seen_creates_a_contact_once_then_notes_its_activity(store: Store) -> None:
+    with store() as uow:
+        assert uow.contacts.seen(SOURCE, person("1", "Ann"), NOW) is True
+        assert uow.contacts.seen(SOURCE, person("1", "Other name"), NOW) is False  # same time
+        uow.contacts.set_vanished(SOURCE, ["1@c.us"], NOW)
+        uow.commit()
+    with store() as uow:
+        assert uow.contacts.seen(SOURCE, person("1", "Other name"), LATER) is False
+        assert uow.contacts.seen("instance999", person("1"), LATER) is True
+        uow.commit()
+    with store() as uow:
+        contact = uow.contacts.find(SOURCE, wa_id="1@c.us")
+        assert contact is not None
+        assert (contact.name, contact.phone, contact.kind) == ("Ann", "+1", "person")
+        assert (contact.created_at, contact.last_seen_at, contact.vanished_at) == (NOW, LATER, None)
+        assert len(uow.contacts.snapshot(SOURCE)) == 1
+
+
 # -- contacts: reads ---------------------------------------------------------------------
 
 
@@ -391,6 +409,23 @@ def test_add_for_gives_only_the_named_contacts_a_conversation(store: Store) -> N
         assert uow.conversations.add_for(SOURCE, ["1@c.us", "2@c.us", "404@c.us"], NOW) == 2
         assert uow.conversations.add_for(SOURCE, ["1@c.us"], NOW) == 0
         assert uow.conversations.count_missing(SOURCE) == 1
+
+
+def test_add_for_of_one_contact_and_lock_for_find_its_conversation(store: Store) -> None:
+    add_contacts(store, person("1"), person("2"))
+    add_contacts(store, person("1"), source="instance999")
+    with store() as uow:
+        assert uow.conversations.lock_for(SOURCE, "1@c.us") is None  # no conversation yet
+        assert uow.conversations.add_for(SOURCE, ["1@c.us"], NOW) == 1
+        assert uow.conversations.add_for(SOURCE, ["1@c.us"], NOW) == 0
+        assert uow.conversations.add_for(SOURCE, ["404@c.us"], NOW) == 0
+        locked = uow.conversations.lock_for(SOURCE, "1@c.us")
+        assert locked is not None
+        assert (locked.contact.wa_id, locked.source) == ("1@c.us", "whatsapp")
+        assert locked.id == uow.conversations.id_for(SOURCE, "1@c.us")
+        assert uow.conversations.lock_for("instance999", "1@c.us") is None
+        assert uow.conversations.lock_for(SOURCE, "2@c.us") is None
+        uow.commit()
 
 
 def test_conversations_show_their_contact(store: Store) -> None:

@@ -577,6 +577,12 @@ class MemoryContacts(_Repository):
             lambda c: evolve(c, last_seen_at=now, vanished_at=None),
         )
 
+    def seen(self, source: str, contact: NewContact, now: datetime) -> bool:
+        if self.add_many(source, [contact], now):
+            return True
+        self.touch(source, contact.wa_id, now)
+        return False
+
     def get(self, contact_id: int) -> Contact | None:
         return self._tables.contact(contact_id)
 
@@ -692,6 +698,10 @@ class MemoryConversations(_Repository):
     def lock(self, conversation_id: int) -> Conversation | None:
         row = self._tables.conversations.get(conversation_id)
         return None if row is None else self._tables.conversation(row)
+
+    def lock_for(self, source: str, wa_id: str) -> Conversation | None:
+        conversation_id = self.id_for(source, wa_id)
+        return None if conversation_id is None else self.lock(conversation_id)
 
     def may_see(self, user: User, conversation_id: int) -> bool:
         return self.get(user, conversation_id) is not None

@@ -97,6 +97,11 @@ class ContactRepository(Protocol):
         """Note activity: ``last_seen_at`` = now and ``vanished_at`` cleared (webhooks)."""
         ...
 
+    def seen(self, source: str, contact: NewContact, now: datetime) -> bool:
+        """``add_many`` of this one contact, or ``touch`` when it exists: whether it was
+        created (webhooks; on PostgreSQL one statement)."""
+        ...
+
     def get(self, contact_id: int) -> Contact | None:
         """One contact with its ``user_ids``, or None."""
         ...
@@ -161,6 +166,11 @@ class ConversationRepository(Protocol):
     def lock(self, conversation_id: int) -> Conversation | None:
         """The conversation as stored (no viewer: the caller checked), its row locked
         until the transaction ends so workflow changes to it happen one at a time."""
+        ...
+
+    def lock_for(self, source: str, wa_id: str) -> Conversation | None:
+        """``lock`` of the conversation of the contact (source, wa_id), found by that key
+        in the same statement (webhooks: ``id_for`` and ``lock`` in one)."""
         ...
 
     def may_see(self, user: User, conversation_id: int) -> bool:

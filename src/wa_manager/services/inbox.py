@@ -21,6 +21,7 @@ from itertools import groupby
 
 from wa_manager.domain.model import (
     REOPENED_BY_INBOUND,
+    Conversation,
     ConversationEvent,
     ConversationStatus,
     Direction,
@@ -46,25 +47,40 @@ def store_messages(
     stored = 0
     ordered = sorted(rows, key=lambda row: row.conversation_id)
     for conversation_id, group in groupby(ordered, key=lambda row: row.conversation_id):
-        batch = list(group)
         before = uow.conversations.lock(conversation_id)
-        if before is None:
-            continue
-        since = before.last_message_at if only_newer_reopen else None
-        waking = [
-            row
-            for row in batch
-            if row.direction is Direction.IN and (since is None or row.created_at > since)
-        ]
-        rest = [row for row in batch if row not in waking]
-        woken = uow.messages.add_many(source, waking) if waking else 0
-        stored += woken + (uow.messages.add_many(source, rest) if rest else 0)
-        if woken and before.status in REOPENED_BY_INBOUND:
-            uow.conversations.apply(
-                ConversationEvent.status_change(
-                    conversation_id, before.status, ConversationStatus.ACTIVE, None, now
-                )
+        if before is not None:
+            stored += store_in_locked(
+                uow, source, before, list(group), now, only_newer_reopen=only_newer_reopen
             )
+    return stored
+
+
+def store_in_locked(
+    uow: UnitOfWork,
+    source: str,
+    before: Conversation,
+    batch: Sequence[NewMessage],
+    now: datetime,
+    *,
+    only_newer_reopen: bool = False,
+) -> int:
+    """``store_messages`` for messages of one conversation, ``before``, which the caller
+    has locked in this transaction (``conversations.lock`` or ``lock_for``)."""
+    since = before.last_message_at if only_newer_reopen else None
+    waking = [
+        row
+        for row in batch
+        if row.direction is Direction.IN and (since is None or row.created_at > since)
+    ]
+    rest = [row for row in batch if row not in waking]
+    woken = uow.messages.add_many(source, waking) if waking else 0
+    stored = woken + (uow.messages.add_many(source, rest) if rest else 0)
+    if woken and before.status in REOPENED_BY_INBOUND:
+        uow.conversations.apply(
+            ConversationEvent.status_change(
+                before.id, before.status, ConversationStatus.ACTIVE, None, now
+            )
+        )
     return stored
 
 

@@ -41,10 +41,17 @@ from typing import Any, NamedTuple
 from attrs import frozen
 
 from wa_manager.domain.messages import new_message, raw_message, status_for_ack
-from wa_manager.domain.model import Actor, ChatKind, MessageStatus, NewContact, RawMessage
+from wa_manager.domain.model import (
+    Actor,
+    ChatKind,
+    Conversation,
+    MessageStatus,
+    NewContact,
+    RawMessage,
+)
 from wa_manager.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from wa_manager.domain.rules import classify_chat_id, phone_for_chat
-from wa_manager.services.inbox import store_messages
+from wa_manager.services.inbox import store_in_locked
 from wa_manager.services.permissions import Action, authorize
 
 MESSAGE_RECEIVED = "message_received"
@@ -258,17 +265,13 @@ class Webhooks:
             event.kind.contact_kind,
         )
         with self.store() as uow:
-            created = uow.contacts.add_many(instance_id, [new_contact], now)
-            if not created:
-                uow.contacts.touch(instance_id, event.wa_id, now)
-            uow.conversations.add_for(instance_id, [event.wa_id], now)
+            created = uow.contacts.seen(instance_id, new_contact, now)
+            conversation = _locked_conversation(uow, instance_id, event.wa_id, now, created)
             note = None
             if isinstance(message, str):
                 filed, note = None, f"message not stored: {message}"
             else:
-                conversation_id = uow.conversations.id_for(instance_id, event.wa_id)
-                assert conversation_id is not None
-                filed = _file_message(uow, instance_id, conversation_id, message, payload, now)
+                filed = _file_message(uow, instance_id, conversation, message, payload, now)
             uow.commit()
         outcome = WebhookOutcome.CREATED if created else WebhookOutcome.TOUCHED
         return WebhookResult(outcome, event.wa_id, message=filed, note=note)
@@ -294,10 +297,24 @@ class Webhooks:
         return WebhookResult(WebhookOutcome.ACKNOWLEDGED, None, message=str(status))
 
 
+def _locked_conversation(
+    uow: UnitOfWork, source: str, wa_id: str, now: datetime, created: bool
+) -> Conversation:
+    """The conversation of the contact (source, wa_id), created if it has none, locked
+    until the transaction ends: for a known contact, which has one as a rule (the sync
+    and webhooks create both in one transaction), one statement."""
+    conversation = None if created else uow.conversations.lock_for(source, wa_id)
+    if conversation is None:
+        uow.conversations.add_for(source, [wa_id], now)
+        conversation = uow.conversations.lock_for(source, wa_id)
+    assert conversation is not None  # its contact exists in this transaction
+    return conversation
+
+
 def _file_message(
     uow: UnitOfWork,
     source: str,
-    conversation_id: int,
+    conversation: Conversation,
     message: RawMessage,
     payload: Mapping[str, Any],
     now: datetime,
@@ -312,6 +329,6 @@ def _file_message(
             uow.messages.tie(ours.id, message.wa_message_id)
             uow.messages.advance(ours.id, MessageStatus.SENT)
             return "ours"
-    row = new_message(message, conversation_id, now)
+    row = new_message(message, conversation.id, now)
     assert row is not None
-    return "stored" if store_messages(uow, source, [row], now) else "duplicate"
+    return "stored" if store_in_locked(uow, source, conversation, [row], now) else "duplicate"

@@ -8,9 +8,10 @@ from itertools import compress, islice
 from typing import Any
 
 import msgspec
-from sqlalchemy import Row, bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, literal_column, or_, select, update
+from sqlalchemy.dialects import postgresql
 
-from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.database import Database, dialect_insert
 from wa_manager.adapters.sql.links import user_ids_by_contact
 from wa_manager.adapters.sql.selection import contact_conditions
 from wa_manager.adapters.sql.tables import contacts
@@ -22,6 +23,39 @@ from wa_manager.domain.model import (
     StoredContacts,
     StoredContactState,
 )
+
+_ONE_ROW = ("source", "wa_id", "name", "phone", "kind", "created_at", "last_seen_at")
+
+
+def _insert_one(dialect: str) -> Any:
+    """One contact, skipped when (source, wa_id) exists: ``add_many`` of one row."""
+    return (
+        dialect_insert(dialect, contacts)
+        .values({name: bindparam(name) for name in _ONE_ROW})
+        .on_conflict_do_nothing(index_elements=["source", "wa_id"])
+    )
+
+
+def _upsert_seen(dialect: str) -> Any:
+    """``seen`` on PostgreSQL: insert, or note activity; returns whether it inserted."""
+    statement = postgresql.insert(contacts).values({name: bindparam(name) for name in _ONE_ROW})
+    return statement.on_conflict_do_update(
+        index_elements=["source", "wa_id"],
+        set_={"last_seen_at": statement.excluded.last_seen_at, "vanished_at": None},
+    ).returning(literal_column("xmax = 0"))
+
+
+def _touch(_dialect: str) -> Any:
+    """``touch``'s UPDATE, its values as bind parameters."""
+    return (
+        update(contacts)
+        .where(
+            contacts.c.source == bindparam("key_source"),
+            contacts.c.wa_id == bindparam("key_wa_id"),
+        )
+        .values(last_seen_at=bindparam("now"), vanished_at=None)
+    )
+
 
 # Rows per statement where a statement takes a list of keys (SQLite allows 32766 variables).
 KEY_BATCH = 1000
@@ -103,6 +137,9 @@ class SqlContactRepository:
         """Insert in one executemany, skipping existing (source, wa_id); count what went in."""
         if not new:
             return 0
+        if len(new) == 1:  # a webhook's one contact: a prepared single-row INSERT
+            params = {**new[0]._asdict(), "source": source, "created_at": now, "last_seen_at": now}
+            return self._db.execute(self._db.prepared(_insert_one), params).rowcount
         statement = self._db.insert(contacts).on_conflict_do_nothing(
             index_elements=["source", "wa_id"]
         )
@@ -144,10 +181,20 @@ class SqlContactRepository:
     def touch(self, source: str, wa_id: str, now: datetime) -> None:
         """Note activity: ``last_seen_at`` = now and ``vanished_at`` cleared."""
         self._db.execute(
-            update(contacts)
-            .where(contacts.c.source == source, contacts.c.wa_id == wa_id)
-            .values(last_seen_at=now, vanished_at=None)
+            self._db.prepared(_touch), {"key_source": source, "key_wa_id": wa_id, "now": now}
         )
+
+    def seen(self, source: str, contact: NewContact, now: datetime) -> bool:
+        """PostgreSQL: one ``INSERT … ON CONFLICT DO UPDATE`` whose row tells an insert
+        (``xmax = 0``) from an update; SQLite (in-process, no round trip to save):
+        ``add_many`` of one, then ``touch`` if it existed."""
+        if self._db.dialect != "postgresql":
+            if self.add_many(source, [contact], now):
+                return True
+            self.touch(source, contact.wa_id, now)
+            return False
+        params = {**contact._asdict(), "source": source, "created_at": now, "last_seen_at": now}
+        return bool(self._db.execute(self._db.prepared(_upsert_seen), params).scalar_one())
 
     def get(self, contact_id: int) -> Contact | None:
         """One contact with its ``user_ids``, or None."""

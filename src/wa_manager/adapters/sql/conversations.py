@@ -28,11 +28,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, exists, func, insert, literal, select, tuple_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    Select,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy import update as update_
 
 from wa_manager.adapters.sql.contacts import KEY_BATCH, batched
-from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.database import Database, dialect_insert
 from wa_manager.adapters.sql.selection import text_matches
 from wa_manager.adapters.sql.tables import (
     UtcDateTime,
@@ -64,10 +76,73 @@ from wa_manager.domain.model import (
 from wa_manager.domain.rules import can_see_all
 
 
-def _lacks_conversation(source: str) -> tuple[ColumnElement[bool], ...]:
+def _lacks_conversation(source: str | BindParameter[Any]) -> tuple[ColumnElement[bool], ...]:
     """Conditions on ``contacts``: of ``source`` and without a conversation."""
     has_one = exists().where(conversations.c.contact_id == contacts.c.id)
     return (contacts.c.source == source, ~has_one)
+
+
+def _insert_for(
+    dialect: str, now: ColumnElement[Any], conditions: Sequence[ColumnElement[bool]]
+) -> Any:
+    """INSERT … SELECT a conversation (created ``now``) for each contact meeting
+    ``conditions``, ON CONFLICT DO NOTHING."""
+    rows = (
+        select(
+            contacts.c.id,
+            literal(CONVERSATION_SOURCE),
+            literal(CONVERSATION_STATUS_ACTIVE),
+            now,
+            now,
+        )
+        .where(*conditions)
+        .order_by(contacts.c.id)  # conversation ids follow contact ids: newest last
+    )
+    return (
+        dialect_insert(dialect, conversations)
+        .from_select(["contact_id", "source", "status", "created_at", "last_activity_at"], rows)
+        .on_conflict_do_nothing(index_elements=["contact_id"])
+    )
+
+
+def _add_for_one(dialect: str) -> Any:
+    """``add_for`` of one contact, its key and time as bind parameters."""
+    now = bindparam("now", type_=conversations.c.created_at.type)
+    one = contacts.c.wa_id == bindparam("key_wa_id")
+    return _insert_for(dialect, now, (*_lacks_conversation(bindparam("key_source")), one))
+
+
+def _lock(_dialect: str) -> Any:
+    """``lock``'s SELECT … FOR UPDATE, the conversation id a bind parameter."""
+    return (
+        _with_contact()
+        .where(conversations.c.id == bindparam("key_id"))
+        .with_for_update(of=conversations)
+    )
+
+
+def _lock_for(_dialect: str) -> Any:
+    """``lock_for``'s SELECT … FOR UPDATE by the contact's (source, wa_id)."""
+    return (
+        _with_contact()
+        .where(
+            contacts.c.source == bindparam("key_source"),
+            contacts.c.wa_id == bindparam("key_wa_id"),
+        )
+        .with_for_update(of=conversations)
+    )
+
+
+def _id_for(_dialect: str) -> Any:
+    """``id_for``'s lookup by (source, wa_id), both bind parameters."""
+    return (
+        select(conversations.c.id)
+        .join(contacts, contacts.c.id == conversations.c.contact_id)
+        .where(
+            contacts.c.source == bindparam("key_source"),
+            contacts.c.wa_id == bindparam("key_wa_id"),
+        )
+    )
 
 
 def _with_contact() -> Select[Any]:
@@ -167,6 +242,9 @@ class SqlConversationRepository:
 
     def add_for(self, source: str, wa_ids: Sequence[str], now: datetime) -> int:
         """Give these contacts of ``source`` a conversation if they lack one (webhooks)."""
+        if len(wa_ids) == 1:  # a webhook's one contact: a prepared statement
+            params = {"key_source": source, "key_wa_id": wa_ids[0], "now": now}
+            return self._db.execute(self._db.prepared(_add_for_one), params).rowcount
         return sum(
             self._insert_for(now, *_lacks_conversation(source), contacts.c.wa_id.in_(batch))
             for batch in batched(wa_ids, KEY_BATCH)
@@ -175,23 +253,8 @@ class SqlConversationRepository:
     def _insert_for(self, now: datetime, *conditions: ColumnElement[bool]) -> int:
         """INSERT … SELECT a conversation for each contact meeting ``conditions``;
         ON CONFLICT DO NOTHING, so a concurrent writer's rows are skipped, not counted."""
-        rows = (
-            select(
-                contacts.c.id,
-                literal(CONVERSATION_SOURCE),
-                literal(CONVERSATION_STATUS_ACTIVE),
-                literal(now, conversations.c.created_at.type),
-                literal(now, conversations.c.last_activity_at.type),
-            )
-            .where(*conditions)
-            .order_by(contacts.c.id)  # conversation ids follow contact ids: newest last
-        )
-        statement = (
-            self._db.insert(conversations)
-            .from_select(["contact_id", "source", "status", "created_at", "last_activity_at"], rows)
-            .on_conflict_do_nothing(index_elements=["contact_id"])
-        )
-        return self._db.execute(statement).rowcount
+        at = literal(now, conversations.c.created_at.type)
+        return self._db.execute(_insert_for(self._db.dialect, at, conditions)).rowcount
 
     def count_missing(self, source: str) -> int:
         """How many contacts of ``source`` have no conversation: one COUNT."""
@@ -254,12 +317,13 @@ class SqlConversationRepository:
 
     def lock(self, conversation_id: int) -> Conversation | None:
         """The stored conversation, its row locked ``FOR UPDATE`` (PostgreSQL)."""
-        query = (
-            _with_contact()
-            .where(conversations.c.id == conversation_id)
-            .with_for_update(of=conversations)
-        )
-        row = self._db.execute(query).first()
+        row = self._db.execute(self._db.prepared(_lock), {"key_id": conversation_id}).first()
+        return None if row is None else _conversation_from_row(row)
+
+    def lock_for(self, source: str, wa_id: str) -> Conversation | None:
+        """``lock`` of the conversation of (source, wa_id): one indexed lookup, locked."""
+        params = {"key_source": source, "key_wa_id": wa_id}
+        row = self._db.execute(self._db.prepared(_lock_for), params).first()
         return None if row is None else _conversation_from_row(row)
 
     def may_see(self, user: User, conversation_id: int) -> bool:
@@ -344,10 +408,7 @@ class SqlConversationRepository:
 
     def id_for(self, source: str, wa_id: str) -> int | None:
         """The conversation id of the contact (source, wa_id): one indexed lookup."""
-        query = (
-            select(conversations.c.id)
-            .join(contacts, contacts.c.id == conversations.c.contact_id)
-            .where(contacts.c.source == source, contacts.c.wa_id == wa_id)
-        )
-        found = self._db.execute(query).scalar()
+        found = self._db.execute(
+            self._db.prepared(_id_for), {"key_source": source, "key_wa_id": wa_id}
+        ).scalar()
         return int(found) if found is not None else None

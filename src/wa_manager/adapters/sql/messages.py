@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, literal, or_, select, tuple_, update
+from sqlalchemy import Row, bindparam, literal, or_, select, tuple_, update
 
 from wa_manager.adapters.sql.contacts import batched
-from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.database import Database, dialect_insert
 from wa_manager.adapters.sql.tables import conversations, messages
 from wa_manager.domain.errors import Conflict
 from wa_manager.domain.messages import earlier_statuses
@@ -26,6 +26,46 @@ _TAKEN = Conflict("another message holds that WhatsApp id")
 
 # Rows per INSERT: 11 values each stays well below SQLite's 32,766 variables.
 INSERT_BATCH = 1000
+
+
+_COLUMNS = (
+    "conversation_id",
+    "source",
+    "wa_message_id",
+    "direction",
+    "type",
+    "body",
+    "media_url",
+    "author",
+    "sender_name",
+    "status",
+    "created_at",
+)
+
+
+def _insert(dialect: str) -> Any:
+    """INSERT of new messages, skipping stored (source, wa_message_id); values to add."""
+    return (
+        dialect_insert(dialect, messages)
+        .on_conflict_do_nothing(index_elements=["source", "wa_message_id"])
+        .returning(messages.c.conversation_id, messages.c.created_at)
+    )
+
+
+def _insert_one(dialect: str) -> Any:
+    """``_insert`` of one message, its values as bind parameters (a webhook's)."""
+    return _insert(dialect).values({name: bindparam(name) for name in _COLUMNS})
+
+
+def _note_activity(_dialect: str) -> Any:
+    """The conversation's last activity moved up to ``at``, never down."""
+    column = conversations.c.last_message_at
+    at = bindparam("at", type_=column.type)
+    return (
+        update(conversations)
+        .where(conversations.c.id == bindparam("key_id"), or_(column.is_(None), column < at))
+        .values(last_message_at=at, last_activity_at=at)
+    )
 
 
 def message_from_row(row: Row[Any]) -> Message:
@@ -77,12 +117,11 @@ class SqlMessageRepository:
         newest: dict[int, datetime] = {}
         for batch in batched(rows, INSERT_BATCH):
             statement = (
-                self._db.insert(messages)
-                .values(batch)
-                .on_conflict_do_nothing(index_elements=["source", "wa_message_id"])
-                .returning(messages.c.conversation_id, messages.c.created_at)
+                self._db.prepared(_insert_one)  # a webhook's one message: prepared
+                if len(batch) == 1
+                else _insert(self._db.dialect).values(batch)
             )
-            for row in self._db.execute(statement):
+            for row in self._db.execute(statement, batch[0] if len(batch) == 1 else None):
                 inserted += 1
                 if (
                     row.conversation_id not in newest
@@ -96,12 +135,7 @@ class SqlMessageRepository:
     def _note_activity(self, conversation_id: int, at: datetime) -> None:
         """Move the conversation's last activity up to ``at`` (never down): one UPDATE whose
         condition PostgreSQL re-checks after a concurrent insert's, so the newest wins."""
-        column = conversations.c.last_message_at
-        self._db.execute(
-            update(conversations)
-            .where(conversations.c.id == conversation_id, or_(column.is_(None), column < at))
-            .values(last_message_at=at, last_activity_at=at)
-        )
+        self._db.execute(self._db.prepared(_note_activity), {"key_id": conversation_id, "at": at})
 
     def add_outbound(
         self,

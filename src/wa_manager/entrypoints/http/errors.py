@@ -213,6 +213,10 @@ class CatchUnexpected:
         self.app = app
         self.secrets = secrets
 
+    def _where(self, scope: Scope) -> str:
+        """The request's method and path, redacted: built only when there is a line to log."""
+        return redact(f"{scope.get('method')} {scope.get('path')}", self.secrets)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -225,13 +229,14 @@ class CatchUnexpected:
                 started = True
             await send(message)
 
-        where = redact(f"{scope.get('method')} {scope.get('path')}", self.secrets)
         try:
             await self.app(scope, receive, tracking_send)
         except ClientDisconnect:
+            where = self._where(scope)
             logger.info("%s: the client hung up before the answer; none sent", where)
         except Exception as exc:
             text = "".join(traceback.format_exception(exc))
+            where = self._where(scope)
             logger.error("unexpected error in %s: %s", where, redact(text, self.secrets))
             if started:
                 raise
