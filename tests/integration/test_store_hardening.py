@@ -7,7 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.conftest import (
+    NO_POSTGRES,
+    drop_postgres_schema,
+    in_fresh_postgres_schema,
+    postgres_url,
+)
 
+from wa_manager.adapters.sql import SqlStore, upgrade
 from wa_manager.domain.errors import AlreadyExists, SyncAlreadyRunning
 from wa_manager.domain.model import Role
 from wa_manager.domain.ports import Store
@@ -76,3 +83,28 @@ def test_the_run_lock_has_one_holder_per_instance(store: Store) -> None:
             pass
     with store.hold_sync_run(SOURCE):  # free again
         pass
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not postgres_url(), reason=NO_POSTGRES)
+def test_installations_in_two_schemas_of_one_database_do_not_block_each_others_syncs() -> None:
+    base_url = postgres_url()
+    assert base_url is not None
+    made = [in_fresh_postgres_schema(base_url) for _ in range(2)]
+    stores = []
+    try:
+        for _, url in made:
+            upgrade(url)
+            stores.append(SqlStore.open(url))
+        first, second = stores
+        with first.hold_sync_run(SOURCE), second.hold_sync_run(SOURCE):
+            with first() as one, second() as other:
+                one.lock_sync(SOURCE)
+                other.lock_sync(SOURCE)  # the same instance id, another installation
+            with pytest.raises(SyncAlreadyRunning), first.hold_sync_run(SOURCE):
+                pass  # within one installation the lock still has one holder
+    finally:
+        for store in stores:
+            store.close()
+        for schema, _ in made:
+            drop_postgres_schema(base_url, schema)

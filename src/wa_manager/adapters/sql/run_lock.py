@@ -23,21 +23,16 @@ import os
 import threading
 from collections.abc import Iterator
 
-from sqlalchemy import BigInteger, Engine, bindparam, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
+from wa_manager.adapters.sql.advisory import instance_lock_key
 from wa_manager.adapters.sql.errors import translate, unreachable
 from wa_manager.domain.errors import SyncAlreadyRunning
 
 _LOCAL_LOCKS: dict[tuple[int, str], threading.Lock] = {}
 _LOCAL_LOCKS_GUARD = threading.Lock()
-
-
-def run_lock_key(instance_id: str) -> int:
-    """A stable signed 64-bit key for the instance's run lock (not the sync lock's key)."""
-    digest = hashlib.blake2b(f"wa-manager sync run {instance_id}".encode(), digest_size=8)
-    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 def _already_running(instance_id: str) -> SyncAlreadyRunning:
@@ -66,7 +61,7 @@ def hold_run_lock(engine: Engine, url: str, instance_id: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _postgresql_lock(engine: Engine, url: str, instance_id: str) -> Iterator[None]:
-    key = bindparam("key", run_lock_key(instance_id), type_=BigInteger)
+    key = instance_lock_key("sync run", instance_id)
     try:
         connection = engine.connect()
     except sa_exc.SQLAlchemyError as error:

@@ -13,15 +13,15 @@ never waits for a writer (write-ahead logging) and must not write.
 
 from __future__ import annotations
 
-import hashlib
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import BigInteger, Engine, bindparam, func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from wa_manager.adapters.sql.accounts import SqlTokenRepository, SqlUserRepository
+from wa_manager.adapters.sql.advisory import instance_lock_key
 from wa_manager.adapters.sql.contacts import SqlContactRepository
 from wa_manager.adapters.sql.conversations import SqlConversationRepository
 from wa_manager.adapters.sql.database import Database
@@ -59,12 +59,6 @@ from wa_manager.domain.ports import (
 
 # How long a sync on SQLite waits for another writer before giving up.
 SQLITE_SYNC_LOCK_WAIT_MS = 3_000
-
-
-def sync_lock_key(instance_id: str) -> int:
-    """A stable signed 64-bit number for the instance: the PostgreSQL advisory lock key."""
-    digest = hashlib.blake2b(f"wa-manager sync {instance_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def _already_running(instance_id: str) -> SyncAlreadyRunning:
@@ -143,7 +137,7 @@ class SqlUnitOfWork:
         """Hold the sync lock of ``instance_id`` until this transaction ends, or raise
         ``SyncAlreadyRunning``."""
         if self.connection.dialect.name == "postgresql":
-            key = bindparam("key", sync_lock_key(instance_id), type_=BigInteger)
+            key = instance_lock_key("sync", instance_id)
             locked = self._db.execute(select(func.pg_try_advisory_xact_lock(key))).scalar()
             if not locked:
                 raise _already_running(instance_id)
