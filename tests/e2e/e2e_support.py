@@ -14,7 +14,6 @@ Not a test module itself; ``conftest.py`` and ``test_web_ui.py`` import it.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from urllib.parse import quote
 
 import httpx
 from playwright.sync_api import Page, expect
+from tests.serving import free_loopback_port
 
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg
 
@@ -44,14 +44,6 @@ PASSWORDS = {"admin": "admin-password-1", "maria": "maria-password-1", "bob": "b
 ROLES = {"admin": "admin", "maria": "user", "bob": "user"}
 STARTUP_SECONDS = 30.0
 WA_MANAGER = Path(sys.executable).with_name("wa-manager")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Command:
@@ -76,7 +68,7 @@ class Site:
     def __init__(self, folder: Path, ultramsg: FakeUltraMsg) -> None:
         self.folder = folder
         self.ultramsg = ultramsg
-        self.port = free_port()
+        self.port = free_loopback_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,

@@ -11,7 +11,6 @@ by its polling, never by a reload. Screenshots go through the ``shoot`` fixture
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from e2e_support import PASSWORDS, VIEWPORTS, Shoot, free_port, sign_in
+from e2e_support import PASSWORDS, VIEWPORTS, Shoot, sign_in
 from playwright.sync_api import Locator, Page, expect
+from tests.serving import served_in_thread
 
 from wa_manager import Settings
 from wa_manager.adapters.sql import SqlStore
@@ -43,7 +42,6 @@ DORA = "4915144444444@c.us"
 EMIL = "4915155555555@c.us"
 HOSTILE = "<img src=x onerror=alert(1)>"
 TIME = 1732400123
-STARTUP_STEPS = 600
 
 
 class ThreadSite:
@@ -72,30 +70,14 @@ class ThreadSite:
         self.app.sync()
         for chat in (ANNA, CLARA, DORA, EMIL):
             self.app.link(chat, "maria")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(self.app, secret_key="e2e-thread-session-key"),
-                host="127.0.0.1",
-                port=self.port,
-                log_level="warning",
-                access_log=False,
-            )
-        )
-        self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
+        self._serving = served_in_thread(create_app(self.app, secret_key="e2e-thread-session-key"))
+        self.url = ""
 
     def start(self) -> None:
-        self._thread.start()
-        for _ in range(STARTUP_STEPS):
-            if self._server.started:
-                return
-            time.sleep(0.05)
-        raise RuntimeError("the served app did not start")
+        self.url = self._serving.__enter__()
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=30)
+        self._serving.__exit__(None, None, None)
         self.app.close()
 
     def conversation_path(self, wa_id: str) -> str:

@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.serving import free_loopback_port
 
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg, sample_chats
 
@@ -233,15 +233,8 @@ def test_demo_without_serving_in_an_empty_directory(tmp_path: Path) -> None:
     assert threads == (int(fetched[1]), int(fetched[2]))  # every thread has messages
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_serve_answers_health_checks_until_stopped(cli: Cli) -> None:
-    port = free_port()
+    port = free_loopback_port()
     server = subprocess.Popen(
         [WA_MANAGER, "serve", "--port", str(port)],
         cwd=cli.cwd,
@@ -268,7 +261,7 @@ def test_serve_answers_health_checks_until_stopped(cli: Cli) -> None:
 
 def test_the_served_demo_gives_a_reply_its_ticks(tmp_path: Path) -> None:
     cli = Cli(tmp_path, base_environment())
-    port = free_port()
+    port = free_loopback_port()
     demo = subprocess.Popen(
         [WA_MANAGER, "demo", "--port", str(port)],
         cwd=tmp_path,

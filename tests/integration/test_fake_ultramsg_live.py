@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,8 +19,8 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 from test_http_support import add_member
+from tests.serving import served_in_thread
 
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg, demo_chats, demo_messages
 from wa_manager.bootstrap import App, bootstrap
@@ -50,28 +48,9 @@ def eventually(probe: Callable[[], T | None], what: str) -> T:
     raise AssertionError(f"gave up waiting for {what}")
 
 
-@contextlib.contextmanager
-def serving(app: App) -> Iterator[str]:
-    """``app`` under uvicorn on a free loopback port, in a thread; its root URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(app, secret_key="live-fake-key"),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    try:
-        eventually(lambda: server.started, "uvicorn to start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
+def serving(app: App) -> contextlib.AbstractContextManager[str]:
+    """``app``'s HTTP app under uvicorn on a free loopback port, in a thread; its root URL."""
+    return served_in_thread(create_app(app, secret_key="live-fake-key"))
 
 
 class Live:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from test_http_support import World, all_pages, make_app, person_chats, running, sync
+from tests.serving import free_loopback_port
 
 from wa_manager.adapters.sql import SqlStore
 
@@ -69,13 +69,6 @@ def test_search_and_huge_ids_on_sqlite(world: World) -> None:
 WA_MANAGER = str(Path(sys.executable).with_name("wa-manager"))  # the installed console script
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     done = subprocess.run(
         [WA_MANAGER, *args],
@@ -113,7 +106,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     env["WA_MANAGER_SECRET_KEY"] = "served-secret"
     _cli(env, "users", "add", "boss", "--role", "admin", "--password-stdin", stdin="long enough\n")
     token = _cli(env, "tokens", "create", "boss").strip()
-    port = _free_port()
+    port = free_loopback_port()
     log = tmp_path / "server.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(

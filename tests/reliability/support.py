@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
+from tests.serving import free_loopback_port
 from wa_manager import Settings
 from wa_manager.adapters.sql import SqlStore
 from wa_manager.adapters.ultramsg import UltraMsgClient
@@ -155,14 +156,6 @@ def hang_up_mid_body(root: str, path: str) -> None:
 WA_MANAGER = str(Path(sys.executable).with_name("wa-manager"))
 
 
-def free_port() -> int:
-    """A loopback TCP port nobody listens on (at the moment of asking)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def cli_environment(base_url: str, database_url: str, token: str = TOKEN) -> dict[str, str]:
     """The environment of a ``wa-manager`` process for this UltraMsg and database."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("ULTRAMSG_", "WA_MANAGER_"))}
@@ -191,7 +184,7 @@ def wait_until_serving(root: str, server: subprocess.Popen[bytes], log: Path) ->
 @contextlib.contextmanager
 def served_process(env: dict[str, str], log: Path, *options: str) -> Iterator[str]:
     """``wa-manager serve [options]`` in a child process, its output in ``log``; its root URL."""
-    port = free_port()
+    port = free_loopback_port()
     with log.open("w") as output:
         server = subprocess.Popen(
             [WA_MANAGER, "serve", "--port", str(port), *options],

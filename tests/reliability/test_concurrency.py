@@ -10,17 +10,14 @@ lost link, and each user sees exactly their linked contacts.
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 
 from tests.conftest import backend_params, fresh_sqlite_url, migrated_url
@@ -33,6 +30,7 @@ from tests.reliability.support import (
     sql_app,
     ultramsg_client,
 )
+from tests.serving import served_in_thread
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg
 from wa_manager.bootstrap import App
 from wa_manager.domain.model import LIBRARY
@@ -56,33 +54,9 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return migrated_url("postgres", request)
 
 
-@contextlib.contextmanager
-def serving(app: App) -> Iterator[str]:
-    """The HTTP app on a free loopback port under uvicorn, in a thread; its root URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(app, secret_key="concurrency-key"),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    try:
-        for _ in range(600):
-            if server.started:
-                break
-            time.sleep(0.05)
-        assert server.started, "uvicorn started"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
+def serving(app: App) -> contextlib.AbstractContextManager[str]:
+    """``app``'s HTTP app under uvicorn on a free loopback port, in a thread; its root URL."""
+    return served_in_thread(create_app(app, secret_key="concurrency-key"))
 
 
 class Storm:

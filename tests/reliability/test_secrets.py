@@ -36,13 +36,13 @@ from tests.reliability.support import (
     FakeTime,
     chats_with_a_lone_surrogate,
     cli_environment,
-    free_port,
     hang_up_mid_body,
     hostile_webhook_bodies,
     served_process,
     sql_app,
     ultramsg_client,
 )
+from tests.serving import free_loopback_port
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg, sample_chats
 from wa_manager.domain.model import LIBRARY
 from wa_manager.entrypoints.http.app import create_app
@@ -171,7 +171,7 @@ def test_the_token_appears_in_no_output_log_or_answer(tmp_path: Path, figures: R
             fake.set_body(None)
             wrong = env | {"ULTRAMSG_TOKEN": TOKEN + "-wrong"}
             assert scanner.run(wrong, *debug, "sync").returncode == 1
-            gone = env | {"ULTRAMSG_BASE_URL": f"http://127.0.0.1:{free_port()}"}
+            gone = env | {"ULTRAMSG_BASE_URL": f"http://127.0.0.1:{free_loopback_port()}"}
             assert scanner.run(gone, *debug, "sync").returncode == 1
         scanner.run(env, "contacts", "list", "--json")
 

@@ -30,9 +30,9 @@ from tests.reliability.support import (
     WA_MANAGER,
     WEBHOOK_SECRET,
     cli_environment,
-    free_port,
     wait_until_serving,
 )
+from tests.serving import free_loopback_port
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -52,7 +52,7 @@ class Cluster:
         self._turn = itertools.count()
 
     def start(self, *extra: str) -> str:
-        port = free_port()
+        port = free_loopback_port()
         log = self.logs / f"serve-{port}.log"
         with log.open("w") as output:
             process = subprocess.Popen(

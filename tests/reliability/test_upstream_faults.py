@@ -12,7 +12,6 @@ sequences. Nothing waits for real backoff: the clients sleep on a fake clock.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from tests.reliability.support import (
     sql_app,
     ultramsg_client,
 )
+from tests.serving import free_loopback_port
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg
 from wa_manager.bootstrap import App
 from wa_manager.domain.errors import (
@@ -321,16 +321,9 @@ def served(tmp_path: Path, fake: FakeUltraMsg, fake_time: FakeTime) -> Iterator[
         app.close()
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.mark.parametrize(
     "base_url",
-    [f"http://127.0.0.1:{closed_port()}", "http://ultramsg-unknown-host.invalid"],
+    [f"http://127.0.0.1:{free_loopback_port()}", "http://ultramsg-unknown-host.invalid"],
     ids=["connection refused", "DNS failure"],
 )
 def test_unreachable_ultramsg_on_real_sockets(
