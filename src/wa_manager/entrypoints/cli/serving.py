@@ -42,6 +42,8 @@ MAX_REQUEST_HEAD_BYTES = 16 * 1024  # request line and headers; h11's own defaul
 SHUTDOWN_GRACE_SECONDS = 30
 # The ASGI app factory each worker process of ``serve --workers N`` calls.
 WORKER_APP_FACTORY = "wa_manager.entrypoints.http.app:app_from_environment"
+# How ``serve --workers N`` tells its workers the request deadline (seconds).
+REQUEST_TIMEOUT_ENV = "WA_MANAGER_WORKER_REQUEST_TIMEOUT"
 
 
 class DeadlineH11Protocol(H11Protocol):
@@ -92,6 +94,14 @@ class DeadlineH11Protocol(H11Protocol):
                 self.request_timeout,
             )
             self.transport.close()
+
+
+class WorkerDeadlineH11Protocol(DeadlineH11Protocol):
+    """The protocol of ``serve --workers N``: uvicorn starts the workers afresh and hands
+    them this class by reference, so the deadline travels in their environment
+    (``REQUEST_TIMEOUT_ENV``, set by ``serve_workers``)."""
+
+    request_timeout = float(os.environ.get(REQUEST_TIMEOUT_ENV) or DEFAULT_REQUEST_TIMEOUT)
 
 
 def deadline_protocol(request_timeout: float) -> type[DeadlineH11Protocol]:
@@ -158,16 +168,11 @@ def serve_workers(
 ) -> None:
     """``workers`` uvicorn worker processes behind one socket, each building its app with
     ``app_from_environment`` from ``environ`` (copied into this process's environment,
-    which the workers inherit). The workers are started afresh, so their request
-    deadline is the class's own default (``DEFAULT_REQUEST_TIMEOUT``)."""
+    which the workers inherit), the request deadline included."""
     import uvicorn
 
-    if options.request_timeout != DEFAULT_REQUEST_TIMEOUT:
-        logger.warning(
-            "--request-timeout applies to a single process; with --workers each worker uses %.0f s",
-            DEFAULT_REQUEST_TIMEOUT,
-        )
     os.environ.update(environ)
+    os.environ[REQUEST_TIMEOUT_ENV] = repr(options.request_timeout)
     restore = graceful_sigterm()
     try:
         uvicorn.run(
@@ -176,7 +181,7 @@ def serve_workers(
             host=host,
             port=port,
             workers=workers,
-            **_limits(options, DeadlineH11Protocol),
+            **_limits(options, WorkerDeadlineH11Protocol),
         )
     finally:
         restore()
