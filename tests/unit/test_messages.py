@@ -240,6 +240,22 @@ def test_history_stores_what_is_new_and_nothing_twice(app: App, messenger: FakeM
     assert bodies(app) == [("in", "first", "received"), ("out", "second", "sent")]
 
 
+def test_history_keeps_how_far_our_messages_had_come(app: App, messenger: FakeMessenger) -> None:
+    messenger.history[ANNA] = [
+        raw_message({"id": "true_r", "fromMe": True, "body": "read", "ack": "read"}, ANNA),
+        raw_message({"id": "true_d", "fromMe": True, "body": "at the phone", "ack": 2}, ANNA),
+        raw_message({"id": "true_s", "fromMe": True, "body": "no ack", "ack": ""}, ANNA),
+        raw_message({"id": "false_i", "body": "theirs", "ack": "read"}, ANNA),
+    ]
+    app.messaging.fetch_history(user(app, "maria"), anna_conversation(app), limit=10)
+    assert sorted(bodies(app)) == [
+        ("in", "theirs", "received"),
+        ("out", "at the phone", "delivered"),
+        ("out", "no ack", "sent"),
+        ("out", "read", "read"),
+    ]
+
+
 def test_a_failed_history_fetch_writes_nothing(app: App, messenger: FakeMessenger) -> None:
     messenger.fail_with = UpstreamRejected("UltraMsg says: Instance not found")
     with pytest.raises(UpstreamRejected):

@@ -94,9 +94,18 @@ def new_message(raw: RawMessage, conversation_id: int, now: datetime) -> NewMess
         media_url=raw.media_url,
         author=raw.author,
         sender_name=raw.sender_name,
-        status=MessageStatus.SENT if direction is Direction.OUT else MessageStatus.RECEIVED,
+        status=_first_status(raw) if direction is Direction.OUT else MessageStatus.RECEIVED,
         created_at=raw.sent_at or now,
     )
+
+
+def _first_status(outbound: RawMessage) -> MessageStatus:
+    """An outbound message read from UltraMsg is at least ``sent``; further when its ack
+    says so (a history read after the customer read it)."""
+    delivery = outbound.delivery
+    if delivery is not None and _RANK[delivery] > _RANK[MessageStatus.SENT]:
+        return delivery
+    return MessageStatus.SENT
 
 
 def _text(value: object) -> str | None:
@@ -137,4 +146,5 @@ def raw_message(item: Mapping[str, Any], chat_id: str) -> RawMessage:
         author=_text(item.get("author")),
         sender_name=_text(item.get("pushname")),
         sent_at=_sent_at(item),
+        delivery=status_for_ack(item.get("ack")),
     )

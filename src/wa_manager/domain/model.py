@@ -354,7 +354,8 @@ class RawMessage(NamedTuple):
     else False). Empty ``id``, ``media``, ``author`` and ``pushname`` are None too;
     ``body`` is kept as sent, an empty string included. ``sent_at`` is the message's
     own time in UTC (UltraMsg's ``timestamp`` or ``time``, unix seconds). Text never
-    holds a lone UTF-16 surrogate: the adapter replaces one with U+FFFD.
+    holds a lone UTF-16 surrogate: the adapter replaces one with U+FFFD. ``delivery``
+    is how far an outbound message had come when it was read (its ``ack``), if said.
     """
 
     wa_message_id: str | None
@@ -366,6 +367,7 @@ class RawMessage(NamedTuple):
     author: str | None
     sender_name: str | None
     sent_at: datetime | None
+    delivery: MessageStatus | None = None
 
 
 @frozen
