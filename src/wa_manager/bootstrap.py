@@ -146,11 +146,18 @@ class Upstream:
     def _ultramsg(self, instance_id: str, token: Secret) -> Any:
         from wa_manager.adapters.ultramsg import UltraMsgClient
 
+        hints = ("ULTRAMSG_INSTANCE_ID", "ULTRAMSG_TOKEN")
+        if instance_id != self._settings.instance_id:
+            hints = (
+                f"the instance id {instance_id}",
+                f"its token (`wa-manager instances set-token {instance_id} --token-stdin`)",
+            )
         return UltraMsgClient(
             base_url=self._settings.base_url,
             instance_id=instance_id,
             token=token,
             timeout=self._settings.timeout,
+            hints=hints,
         )
 
 

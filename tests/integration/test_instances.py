@@ -180,6 +180,7 @@ def test_one_number_failing_does_not_stop_the_others(numbers: Numbers) -> None:
     failed = reports[1]
     assert set(failed) == {"instance_id", "error"}
     assert failed["instance_id"] == SALES
+    assert f"instances set-token {SALES}" in failed["error"]  # not ULTRAMSG_TOKEN: it is stored
     assert reports[0]["created_contacts"] == 2
     assert reports[2]["created_contacts"] == 1
     assert {source for source, _, _ in numbers.contacts()} == {DEFAULT, SUPPORT}
