@@ -382,8 +382,7 @@ class UltraMsgClient:
                 f"check {self._id_hint}"
             )
         return (
-            f"UltraMsg answered with an error: {said}; "
-            f"check {self._id_hint} and {self._token_hint}"
+            f"UltraMsg answered with an error: {said}; check {self._id_hint} and {self._token_hint}"
         )
 
     def _redact(self, text: str) -> str:
