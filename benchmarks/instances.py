@@ -13,9 +13,13 @@ on a fresh, migrated, empty database:
   ten times, in one process: process starts are not what is compared), timed one by
   one and summed.
 
-overhead = all / sum of singles - 1 (goal: at most 10%). The chat lists are
-encoded once before any clock starts. Prints a Markdown table; ``--json PATH``
-also writes the figures.
+overhead = all / sum of singles - 1 (goal: at most 10%), from two clocks: the wall
+clock (the fastest of the runs: on a shared machine identical runs differ by tens of
+percent, and the minimum is the least disturbed) and this process's CPU time
+(``time.process_time``, median: what the work cost, barely moved by other processes;
+the fake UltraMsg serves from a thread of this process, so its work counts for both
+contenders alike). The chat lists are encoded once before any clock starts. Prints
+a Markdown table; ``--json PATH`` also writes the figures.
 """
 
 from __future__ import annotations
@@ -76,29 +80,35 @@ def prepared_app(url: str, base_url: str, key: str, count: int) -> App:
     return app
 
 
-def run_all(url: str, base_url: str, key: str, count: int) -> float:
+Seconds = tuple[float, float]
+"""(wall clock, CPU time of this process)."""
+
+
+def run_all(url: str, base_url: str, key: str, count: int) -> Seconds:
     """Seconds of one sync of every number."""
     with prepared_app(url, base_url, key, count) as app:
         gc.collect()
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         outcomes = app.syncs.run_all(CLI)
-        elapsed = time.perf_counter() - started
+        elapsed = (time.perf_counter() - wall, time.process_time() - cpu)
     failed = [outcome for outcome in outcomes if outcome.error is not None]
     if failed:
         raise SystemExit(f"sync failed: {failed[0].instance_id}: {failed[0].error}")
     return elapsed
 
 
-def run_singles(url: str, base_url: str, key: str, count: int) -> float:
-    """The sum of the seconds of one single sync per number."""
-    total = 0.0
+def run_singles(url: str, base_url: str, key: str, count: int) -> Seconds:
+    """The sums of the seconds of one single sync per number (each starting on a
+    collected heap, as a fresh ``wa-manager sync --instance ID`` process would)."""
+    total_wall = total_cpu = 0.0
     with prepared_app(url, base_url, key, count) as app:
         for instance_id in instance_ids(count):
             gc.collect()
-            started = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             app.syncs.run(CLI, instance=instance_id)
-            total += time.perf_counter() - started
-    return total
+            total_wall += time.perf_counter() - wall
+            total_cpu += time.process_time() - cpu
+    return total_wall, total_cpu
 
 
 def bench_database(backend: str, folder: Path) -> BenchDatabase:
@@ -121,7 +131,7 @@ def measure(backends: list[str], count: int, chats: int, repeat: int) -> dict[st
             for database in databases:
                 # warm-up, untimed: imports, the HTTP client's first connection, caches
                 run_singles(database.fresh(), upstream.base_url, key, 1)
-                times: dict[str, list[float]] = {"all": [], "singles": []}
+                times: dict[str, list[Seconds]] = {"all": [], "singles": []}
                 for round_ in range(repeat):
                     order = ("all", "singles") if round_ % 2 == 0 else ("singles", "all")
                     for contender in order:
@@ -129,35 +139,43 @@ def measure(backends: list[str], count: int, chats: int, repeat: int) -> dict[st
                         url = database.fresh()
                         times[contender].append(runner(url, upstream.base_url, key, count))
                 database.drop()
-                every = statistics.median(times["all"])
-                singles = statistics.median(times["singles"])
-                results["rows"].append(
-                    {
-                        "backend": database.backend,
-                        "all_s": every,
-                        "singles_s": singles,
-                        "overhead": every / singles - 1,
-                        "runs": times,
-                    }
-                )
+                results["rows"].append(summary(database.backend, times))
     return results
+
+
+def summary(backend: str, times: dict[str, list[Seconds]]) -> dict[str, Any]:
+    """The figures of one backend: fastest wall and median CPU seconds, and overheads."""
+    wall = {name: min(run[0] for run in runs) for name, runs in times.items()}
+    cpu = {name: statistics.median(run[1] for run in runs) for name, runs in times.items()}
+    return {
+        "backend": backend,
+        "all_wall_s": wall["all"],
+        "singles_wall_s": wall["singles"],
+        "overhead_wall": wall["all"] / wall["singles"] - 1,
+        "all_cpu_s": cpu["all"],
+        "singles_cpu_s": cpu["singles"],
+        "overhead_cpu": cpu["all"] / cpu["singles"] - 1,
+        "runs": {name: [list(run) for run in runs] for name, runs in times.items()},
+    }
 
 
 def render(results: dict[str, Any]) -> str:
     """The Markdown table of a run."""
     lines = [
         f"Sync of {results['instances']} numbers × {results['chats']:,} chats "
-        f"(median of {results['repeat']}, interleaved)",
+        f"({results['repeat']} runs each, interleaved; wall: fastest run, CPU: median)",
         "",
-        "| backend | one sync of all s | sum of single syncs s | overhead | goal ≤ 10% |",
-        "|---|---|---|---|---|",
+        "| backend | clock | one sync of all s | sum of single syncs s | overhead | goal ≤ 10% |",
+        "|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
-        verdict = "met" if row["overhead"] <= GOAL else "missed"
-        lines.append(
-            f"| {row['backend']} | {row['all_s']:.1f} | {row['singles_s']:.1f} | "
-            f"{row['overhead']:+.1%} | {verdict} |"
-        )
+        for clock in ("wall", "cpu"):
+            overhead = row[f"overhead_{clock}"]
+            lines.append(
+                f"| {row['backend']} | {clock} | {row[f'all_{clock}_s']:.1f} | "
+                f"{row[f'singles_{clock}_s']:.1f} | {overhead:+.1%} | "
+                f"{'met' if overhead <= GOAL else 'missed'} |"
+            )
     return "\n".join(lines)
 
 
@@ -167,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument("--instances", type=int, default=10, help="numbers (default 10)")
     cli.add_argument("--chats", type=int, default=100_000, help="chats per number (100000)")
     cli.add_argument("--backends", default="sqlite", help="sqlite,postgres (default sqlite)")
-    cli.add_argument("--repeat", type=int, default=2, help="runs per contender, median (2)")
+    cli.add_argument("--repeat", type=int, default=3, help="runs per contender (3)")
     cli.add_argument("--json", type=Path, help="also write the figures to this file")
     args = cli.parse_args(argv)
     backends = [part.strip() for part in args.backends.split(",") if part.strip()]

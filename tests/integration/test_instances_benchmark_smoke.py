@@ -17,7 +17,8 @@ def test_the_benchmark_prints_its_table_and_figures(
     args = ["--instances", "2", "--chats", "200", "--repeat", "1", "--json", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "| sqlite |" in printed
+    assert "| sqlite | wall |" in printed
+    assert "| sqlite | cpu |" in printed
     assert "Sync of 2 numbers × 200 chats" in printed
     [row] = json.loads(out.read_text())["rows"]
     assert len(row["runs"]["all"]) == len(row["runs"]["singles"]) == 1
