@@ -392,3 +392,16 @@ def test_the_database_holds_the_tokens_sealed_only(numbers: Numbers) -> None:
     assert raw.count(b"gAAAAA") >= 2  # two Fernet tokens: the scan sees the stored rows
     assert SALES.encode() in raw
     assert_no_token_stored(numbers.database_url)
+
+
+def test_the_http_api_without_a_key_says_how_to_make_one(numbers: Numbers) -> None:
+    with numbers.app(WA_MANAGER_ENCRYPTION_KEY="") as app, TestClient(create_app(app)) as client:
+        app.add_user("boss", "admin")
+        headers = {"Authorization": "Bearer " + app.accounts.create_token(LIBRARY, "boss")}
+        body = {"instance_id": SALES, "token": SALES_TOKEN}
+        answer = client.post("/api/instances", json=body, headers=headers)
+        numbers.seen.append(answer.text)
+        assert answer.status_code == 503
+        assert "wa-manager instances new-key" in answer.json()["error"]["message"]
+        listed = client.get("/api/instances", headers=headers).json()["items"]
+        assert [item["instance_id"] for item in listed] == [DEFAULT]
