@@ -269,6 +269,9 @@ def test_the_key_rotates_with_the_old_one_readable_meanwhile(numbers: Numbers) -
         f"error: WA_MANAGER_ENCRYPTION_KEY cannot decrypt the stored token of {SALES}"
     )
     assert len(stale.stderr.strip().splitlines()) == 1
+    [latest, *_] = json.loads(numbers.run("sync", "history", "--json").stdout)
+    assert (latest["instance_id"], latest["state"]) == (SALES, "failed")  # its own history row
+    assert "cannot decrypt" in latest["error"]
 
     numbers.key = new_key
     changed = numbers.run("instances", "set-token", SALES, "--token-stdin", input=NEW_SALES_TOKEN)

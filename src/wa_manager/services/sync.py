@@ -190,10 +190,9 @@ class Syncs:
         self, actor: Actor, instance_id: str, *, dry_run: bool, trigger: str | None
     ) -> SyncReport:
         authorize(actor, Action.RUN_SYNC)
-        chats = self.upstream.chats(instance_id)
         if dry_run:
             return sync_contacts(
-                chats,
+                self.upstream.chats(instance_id),
                 self.store,
                 self.clock,
                 instance_id=instance_id,
@@ -207,6 +206,7 @@ class Syncs:
             with self.store.hold_sync_run(instance_id):
                 self._mark_interrupted(instance_id)  # we hold the lock: their owners are gone
                 run.start()
+                chats = self.upstream.chats(instance_id)  # a token that no key opens: a failed run
                 report = sync_contacts(
                     chats,
                     self.store,
