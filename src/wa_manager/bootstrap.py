@@ -292,6 +292,12 @@ class DemoUpstream(Protocol):
         message every ``inbound_every`` = (min, max) seconds) to ``url``."""
         ...
 
+    def add_instance(
+        self, instance_id: str, token: str, chats: Any = None, *, messages: Any = None
+    ) -> DemoUpstream:
+        """Serve another instance (a second number) on the same port."""
+        ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(
@@ -323,6 +329,16 @@ def new_encryption_key() -> str:
     from wa_manager.adapters.encryption import new_key
 
     return new_key()
+
+
+def add_demo_number(upstream: DemoUpstream, instance_id: str, token: str) -> DemoUpstream:
+    """The demo's second WhatsApp number (the shop's repair hotline, with a customer who
+    writes to both numbers) on the demo's fake UltraMsg."""
+    from wa_manager.adapters.fake_ultramsg import support_chats, support_messages
+
+    return upstream.add_instance(
+        instance_id, token, support_chats(), messages=support_messages(utc_now().timestamp())
+    )
 
 
 def default_hasher() -> PasswordHasher:
