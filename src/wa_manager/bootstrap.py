@@ -17,11 +17,13 @@ On top sits the small library façade of the public interface (``sync``,
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from wa_manager.config import Settings
+from wa_manager.config import Secret, Settings
 from wa_manager.domain.errors import ConfigError
 from wa_manager.domain.model import LIBRARY, Actor, Conversation, Message, Page, SyncReport, User
 from wa_manager.domain.ports import (
@@ -31,10 +33,12 @@ from wa_manager.domain.ports import (
     PasswordHasher,
     PasswordPolicy,
     Store,
+    TokenCipher,
 )
 from wa_manager.services.accounts import Accounts
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, Contacts
 from wa_manager.services.conversations import Conversations
+from wa_manager.services.instances import DefaultInstance, Instances
 from wa_manager.services.messages import Messages
 from wa_manager.services.sessions import LoginThrottle, Sessions
 from wa_manager.services.sync import Syncs
@@ -47,59 +51,130 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+Connect = Callable[[str, Secret], Any]
+"""Makes the UltraMsg client of one instance from its id and token (``ChatSource``,
+``MessageChannel`` and ``InstanceStatusSource`` at once)."""
+
+
 class Upstream:
-    """The UltraMsg side: the instance id, the chat source and the message channel, made
-    on first use (one UltraMsg client serves all three unless others were given)."""
+    """The UltraMsg side of every configured instance: one client per instance, made on
+    first use (and again when its token changed). The default instance uses the canned
+    ``chats`` and ``messenger`` when given; the stored ones are reached through
+    ``connect`` (by default the UltraMsg client at ``settings.base_url``)."""
 
     def __init__(
         self,
         settings: Settings,
         chats: ChatSource | None = None,
         messenger: MessageChannel | None = None,
+        connect: Connect | None = None,
     ) -> None:
         if chats is not None and not settings.instance_id:
             raise ConfigError("give Settings(instance_id=...) so synced contacts have a source")
         self._settings = settings
         self._chats = chats
         self._messenger = messenger
-        self._client: Any = None
+        self._connect = connect if connect is not None else self._ultramsg
+        self._clients: dict[str, tuple[Secret, Any]] = {}
+        self._lock = threading.Lock()
+        self.instances: Instances | None = None  # set by the App that owns this
 
-    def instance_id(self) -> str:
-        """The UltraMsg instance id, the ``source`` of synced contacts."""
+    def default(self) -> DefaultInstance | None:
+        """The environment's instance, when ``ULTRAMSG_INSTANCE_ID`` names one."""
+        settings = self._settings
+        if not settings.instance_id:
+            return None
+        return DefaultInstance(settings.instance_id, settings.token, settings.webhook_secret)
+
+    def default_id(self) -> str:
+        """The environment's instance id (``ConfigError`` when UltraMsg is not set up there)."""
         if self._chats is not None and self._settings.instance_id:
             return self._settings.instance_id
         return self._settings.require_ultramsg()[0]
 
-    def __call__(self) -> tuple[str, ChatSource]:
-        """The instance id and its chat source; ``ConfigError`` when UltraMsg is not set up."""
-        if self._chats is None:
-            self._chats = self._ultramsg()
-        return self.instance_id(), self._chats
+    def _registry(self) -> Instances:
+        assert self.instances is not None, "the App sets Upstream.instances"
+        return self.instances
 
-    def channel(self) -> MessageChannel:
-        """Where replies go and history comes from; ``ConfigError`` when not set up."""
-        if self._messenger is None:
-            if self._chats is not None and not isinstance(self._chats, MessageChannel):
+    def instance_ids(self) -> list[str]:
+        """Every configured instance, the default first (``ConfigError`` when none)."""
+        settings = self._settings
+        if not settings.instance_id and settings.token:
+            settings.require_ultramsg()  # half a default: say which variable is missing
+        return self._registry().ids()
+
+    def _is_canned(self, instance_id: str) -> bool:
+        return self._chats is not None and instance_id == self._settings.instance_id
+
+    def client(self, instance_id: str) -> Any:
+        """The UltraMsg client of a configured instance (``ConfigError`` when it is not)."""
+        if instance_id == self._settings.instance_id and not self._chats:
+            instance_id, token = self._settings.require_ultramsg()
+        else:
+            token = self._registry().token(instance_id)
+        with self._lock:
+            cached = self._clients.get(instance_id)
+            if cached is not None and cached[0] == token:
+                return cached[1]
+        client = self._connect(instance_id, token)
+        with self._lock:
+            self._clients[instance_id] = (token, client)
+        return client
+
+    def chats(self, instance_id: str) -> ChatSource:
+        """Where ``instance_id``'s chats come from."""
+        if self._is_canned(instance_id):
+            assert self._chats is not None
+            return self._chats
+        chats: ChatSource = self.client(instance_id)
+        return chats
+
+    def channel(self, instance_id: str) -> MessageChannel:
+        """Where replies of ``instance_id``'s conversations go and history comes from."""
+        if self._messenger is not None and instance_id == self._settings.instance_id:
+            return self._messenger
+        if self._is_canned(instance_id):
+            if not isinstance(self._chats, MessageChannel):
                 raise ConfigError(
                     "no UltraMsg channel for messages: pass bootstrap(messenger=...) with canned "
                     "chats (wa_manager.testing.FakeMessenger)"
                 )
-            chats = self._chats
-            self._messenger = chats if isinstance(chats, MessageChannel) else self._ultramsg()
-        return self._messenger
+            return self._chats
+        channel: MessageChannel = self.client(instance_id)
+        return channel
 
-    def _ultramsg(self) -> Any:
-        if self._client is None:
-            instance_id, token = self._settings.require_ultramsg()
-            from wa_manager.adapters.ultramsg import UltraMsgClient
+    def _ultramsg(self, instance_id: str, token: Secret) -> Any:
+        from wa_manager.adapters.ultramsg import UltraMsgClient
 
-            self._client = UltraMsgClient(
-                base_url=self._settings.base_url,
-                instance_id=instance_id,
-                token=token,
-                timeout=self._settings.timeout,
+        hints = ("ULTRAMSG_INSTANCE_ID", "ULTRAMSG_TOKEN")
+        if instance_id != self._settings.instance_id:
+            hints = (
+                f"the instance id {instance_id}",
+                f"its token (`wa-manager instances set-token {instance_id} --token-stdin`)",
             )
-        return self._client
+        return UltraMsgClient(
+            base_url=self._settings.base_url,
+            instance_id=instance_id,
+            token=token,
+            timeout=self._settings.timeout,
+            hints=hints,
+        )
+
+
+def token_cipher(settings: Settings) -> Callable[[], TokenCipher]:
+    """The Fernet cipher over ``WA_MANAGER_ENCRYPTION_KEY``, made (and the key checked)
+    when first asked for: a setup without stored instances needs no key."""
+    made: list[TokenCipher] = []
+
+    def cipher() -> TokenCipher:
+        if not made:
+            from wa_manager.adapters.encryption import FernetCipher
+
+            key = settings.encryption_key
+            made.append(FernetCipher(key.get() if key else None))
+        return made[0]
+
+    return cipher
 
 
 class App:
@@ -118,6 +193,8 @@ class App:
         self.settings = settings
         self.store = store
         self.clock = clock
+        self.instances = Instances(store, clock, token_cipher(settings), upstream.default())
+        upstream.instances = self.instances
         self.syncs = Syncs(store, clock, upstream, include_groups=settings.sync_groups)
         self.sessions = Sessions(store, clock)
         self.accounts = Accounts(store, hasher, clock, password_policy, sessions=self.sessions)
@@ -127,7 +204,7 @@ class App:
         self.conversations = Conversations(store, clock)
         self.messaging = Messages(store, clock, upstream.channel)
         self.webhooks = Webhooks(
-            store, clock, upstream.instance_id, include_groups=settings.sync_groups
+            store, clock, upstream.default_id, include_groups=settings.sync_groups
         )
 
     def close(self) -> None:
@@ -215,6 +292,12 @@ class DemoUpstream(Protocol):
         message every ``inbound_every`` = (min, max) seconds) to ``url``."""
         ...
 
+    def add_instance(
+        self, instance_id: str, token: str, chats: Any = None, *, messages: Any = None
+    ) -> DemoUpstream:
+        """Serve another instance (a second number) on the same port."""
+        ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(
@@ -241,6 +324,23 @@ def start_demo_upstream(instance_id: str, token: str) -> DemoUpstream:
     )
 
 
+def new_encryption_key() -> str:
+    """A fresh random key for ``WA_MANAGER_ENCRYPTION_KEY`` (Fernet)."""
+    from wa_manager.adapters.encryption import new_key
+
+    return new_key()
+
+
+def add_demo_number(upstream: DemoUpstream, instance_id: str, token: str) -> DemoUpstream:
+    """The demo's second WhatsApp number (the shop's repair hotline, with a customer who
+    writes to both numbers) on the demo's fake UltraMsg."""
+    from wa_manager.adapters.fake_ultramsg import support_chats, support_messages
+
+    return upstream.add_instance(
+        instance_id, token, support_chats(), messages=support_messages(utc_now().timestamp())
+    )
+
+
 def default_hasher() -> PasswordHasher:
     """argon2id, as wa-manager stores passwords."""
     from wa_manager.adapters.passwords import Argon2Hasher
@@ -264,10 +364,12 @@ def bootstrap(
     hasher: PasswordHasher | None = None,
     messenger: MessageChannel | None = None,
     password_policy: PasswordPolicy | None = None,
+    connect: Connect | None = None,
 ) -> App:
-    """Build the ``App``: SQL store, UltraMsg client and argon2 unless others are given."""
+    """Build the ``App``: SQL store, UltraMsg client and argon2 unless others are given
+    (``connect``: how stored instances' clients are made, e.g. canned chats per instance)."""
     settings = settings if settings is not None else Settings.from_env()
-    upstream = Upstream(settings, chats, messenger)
+    upstream = Upstream(settings, chats, messenger, connect)
     return App(
         settings,
         store if store is not None else open_store(settings),

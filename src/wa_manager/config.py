@@ -122,6 +122,7 @@ class Settings:
     sync_groups: bool = True
     webhook_secret: Secret | None = field(default=None, converter=_to_secret)
     sync_every_seconds: float | None = None
+    encryption_key: Secret | None = field(default=None, converter=_to_secret)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -134,6 +135,7 @@ class Settings:
             "base_url": env.get("ULTRAMSG_BASE_URL") or DEFAULT_BASE_URL,
             "secret_key": env.get("WA_MANAGER_SECRET_KEY") or None,
             "webhook_secret": env.get("WA_MANAGER_WEBHOOK_SECRET") or None,
+            "encryption_key": env.get("WA_MANAGER_ENCRYPTION_KEY") or None,
         }
         if raw_timeout := env.get("ULTRAMSG_TIMEOUT"):
             values["timeout"] = _parse_positive_float("ULTRAMSG_TIMEOUT", raw_timeout)

@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wa_manager.adapters.memory import FakeUnitOfWork, InMemoryStore
-from wa_manager.bootstrap import App, bootstrap
+from wa_manager.bootstrap import App, Connect, bootstrap
 from wa_manager.config import Settings
 from wa_manager.domain.errors import UpstreamError, UpstreamUnavailable
 from wa_manager.domain.model import RawChat, RawMessage, SendReceipt
@@ -187,13 +187,16 @@ def memory_app(
     store: Store | None = None,
     clock: Clock | None = None,
     messenger: MessageChannel | None = None,
+    connect: Connect | None = None,
     **settings: Any,
 ) -> App:
     """An ``App`` on canned chats, an ``InMemoryStore``, a ``FastHasher`` and a
     ``FakeMessenger`` (or ``messenger``).
 
     ``chats`` is a chat source or what ``StaticChats`` takes; ``settings`` are
-    further ``Settings`` fields (e.g. ``sync_groups=False``).
+    further ``Settings`` fields (e.g. ``sync_groups=False``, or ``encryption_key`` for
+    stored instances); ``connect(instance_id, token)`` gives a stored instance's chat
+    source (and channel), e.g. a ``StaticChats`` per instance.
     """
     source = StaticChats(chats) if isinstance(chats, Iterable) else chats
     return bootstrap(
@@ -203,4 +206,5 @@ def memory_app(
         clock=clock,
         hasher=FastHasher(),
         messenger=messenger if messenger is not None else FakeMessenger(),
+        connect=connect,
     )

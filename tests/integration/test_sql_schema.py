@@ -32,6 +32,7 @@ TABLES = {
     "team_members",
     "contact_teams",
     "team_events",
+    "instances",
 }
 
 

@@ -242,7 +242,7 @@ def test_a_client_hanging_up_mid_body_gets_nothing_and_no_error_is_logged(
 def test_an_unexpected_error_in_the_webhook_logs_its_path_redacted(
     client: TestClient, app: App, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(actor: object, payload: object) -> None:
+    def broken(actor: object, payload: object, instance: object = None) -> None:
         raise RuntimeError("the store is on fire")
 
     monkeypatch.setattr(app, "webhooks", SimpleNamespace(handle=broken))

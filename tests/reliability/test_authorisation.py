@@ -79,6 +79,9 @@ ROUTE_ROLES = {
     ("GET", "/api/contacts/{id}/teams"): ADMIN,
     ("PUT", "/api/contacts/{id}/teams"): ADMIN,
     ("POST", "/api/links/bulk"): ADMIN,
+    ("GET", "/api/instances"): ADMIN,
+    ("POST", "/api/instances"): ADMIN,
+    ("DELETE", "/api/instances/{id}"): ADMIN,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/"): PUBLIC,
@@ -97,6 +100,8 @@ ROUTE_ROLES = {
     ("POST", "/settings/contact-links/bulk"): PAGE_FORM,
     ("GET", "/conversations/{id}"): PAGE_VISIBLE,
     ("POST", "/conversations/{id}/workflow"): PAGE_FORM,
+    ("GET", "/settings/whatsapp-numbers"): PAGE_ADMIN,
+    ("POST", "/settings/whatsapp-numbers"): PAGE_FORM,
     ("GET", "/static/{path}"): PUBLIC,
 }
 

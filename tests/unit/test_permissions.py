@@ -26,7 +26,7 @@ from wa_manager.domain.model import (
     User,
 )
 from wa_manager.services.permissions import ADMIN_ACTIONS, SYSTEM_ACTIONS, Action, authorize
-from wa_manager.testing import memory_app
+from wa_manager.testing import StaticChats, memory_app
 
 Call = Callable[[App, Any, int], object]
 
@@ -36,6 +36,16 @@ USE_CASES: dict[str, Call] = {
     "syncs.last": lambda app, actor, cid: app.syncs.last(actor),
     "syncs.instance_status": lambda app, actor, cid: app.syncs.instance_status(actor),
     "syncs.mark_interrupted": lambda app, actor, cid: app.syncs.mark_interrupted(actor),
+    "syncs.run_all": lambda app, actor, cid: app.syncs.run_all(actor),
+    "syncs.targets": lambda app, actor, cid: app.syncs.targets(actor),
+    "syncs.instance_statuses": lambda app, actor, cid: app.syncs.instance_statuses(actor),
+    "instances.add": lambda app, actor, cid: app.instances.add(actor, "instance777", "tok-777"),
+    "instances.set_token": lambda app, actor, cid: app.instances.set_token(
+        actor, "instance555", "tok-555b"
+    ),
+    "instances.remove": lambda app, actor, cid: app.instances.remove(actor, "instance555"),
+    "instances.list": lambda app, actor, cid: app.instances.list(actor),
+    "instances.rotate_key": lambda app, actor, cid: app.instances.rotate_key(actor),
     "accounts.add_user": lambda app, actor, cid: app.accounts.add_user(actor, "newbie", "user"),
     "accounts.user": lambda app, actor, cid: app.accounts.user(actor, "maria"),
     "accounts.users": lambda app, actor, cid: app.accounts.users(actor),
@@ -104,7 +114,16 @@ OWN_ACCOUNT_CASES = {
     "accounts.revoke_token",
 }
 SYSTEM_CASES = {"webhooks.handle"}
-USE_CASE_OBJECTS = ("syncs", "accounts", "contacts", "teams", "conversations", "webhooks")
+USE_CASE_OBJECTS = (
+    "syncs",
+    "accounts",
+    "contacts",
+    "teams",
+    "conversations",
+    "webhooks",
+    "instances",
+)
+ENCRYPTION_KEY = "x" * 43 + "="  # a well-formed Fernet key (32 bytes, url-safe base64)
 
 
 def _user_id(app: App, username: str) -> int:
@@ -123,8 +142,11 @@ class StatusChats:
 
 @pytest.fixture
 def app() -> App:
-    built = memory_app(ULTRAMSG_SAMPLE)
+    built = memory_app(
+        ULTRAMSG_SAMPLE, encryption_key=ENCRYPTION_KEY, connect=lambda i, t: StaticChats()
+    )
     built.sync()
+    built.instances.add(LIBRARY, "instance555", "tok-555")
     built.add_user("boss", "admin")
     built.add_user("maria", "user")
     built.link(ANNA, "boss")

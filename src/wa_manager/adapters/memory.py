@@ -34,6 +34,7 @@ from typing import Any, Concatenate, NamedTuple, ParamSpec, Self, TypeVar
 from attrs import define, evolve, field, fields
 
 from wa_manager.domain.errors import AlreadyExists, Conflict, NotFound, SyncAlreadyRunning
+from wa_manager.domain.instances import StoredInstance
 from wa_manager.domain.messages import may_become
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
@@ -72,6 +73,7 @@ from wa_manager.domain.model import (
 from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
+    InstanceRepository,
     LeaseRepository,
     LinkRepository,
     LoginAttemptRepository,
@@ -142,6 +144,7 @@ class _Tables:
     leases: dict[str, tuple[str, datetime]] = field(factory=dict)  # name -> (holder, start)
     latest_message: dict[int, int] = field(factory=dict)  # conversation id -> newest message
     conversation_events: list[ConversationEvent] = field(factory=list)
+    instances: dict[str, StoredInstance] = field(factory=dict)  # instance id -> row
 
     def copy(self) -> _Tables:
         return _Tables(**{f.name: getattr(self, f.name).copy() for f in fields(_Tables)})
@@ -248,6 +251,22 @@ class _Tables:
 
     def put_secret(self, name: str, value: str) -> None:
         self.secrets.setdefault(name, value)
+
+    def put_instance(self, instance: StoredInstance) -> bool:
+        if instance.instance_id in self.instances:
+            return False
+        self.instances[instance.instance_id] = instance
+        return True
+
+    def reseal_instance(self, instance_id: str, sealed_token: str) -> bool:
+        instance = self.instances.get(instance_id)
+        if instance is None:
+            return False
+        self.instances[instance_id] = evolve(instance, sealed_token=sealed_token)
+        return True
+
+    def drop_instance(self, instance_id: str) -> bool:
+        return self.instances.pop(instance_id, None) is not None
 
     def claim_lease(self, name: str, holder: str, now: datetime, period_seconds: float) -> bool:
         current = self.leases.get(name)
@@ -1049,6 +1068,50 @@ class MemoryLeases(_Repository):
         return self._tables.leases[name][1]
 
 
+class MemoryInstances(_Repository):
+    """``InstanceRepository`` in memory."""
+
+    def add(self, instance: StoredInstance) -> None:
+        if not self._uow.write(_Tables.put_instance, instance):
+            raise AlreadyExists(
+                f"the instance {instance.instance_id} is stored already; "
+                "`wa-manager instances set-token` changes its token"
+            )
+
+    def get(self, instance_id: str) -> StoredInstance | None:
+        return self._tables.instances.get(instance_id)
+
+    def list(self) -> builtins.list[StoredInstance]:
+        return sorted(
+            self._tables.instances.values(), key=lambda item: (item.created_at, item.instance_id)
+        )
+
+    def by_webhook_secret(self, secret: str) -> StoredInstance | None:
+        found = (i for i in self._tables.instances.values() if i.webhook_secret == secret)
+        return next(found, None)
+
+    def set_sealed_token(self, instance_id: str, sealed_token: str) -> bool:
+        return self._uow.write(_Tables.reseal_instance, instance_id, sealed_token)
+
+    def remove(self, instance_id: str) -> bool:
+        return self._uow.write(_Tables.drop_instance, instance_id)
+
+    def contact_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for source, _ in self._tables.contact_ids:
+            counts[source] = counts.get(source, 0) + 1
+        return counts
+
+    def last_syncs(self) -> dict[str, datetime]:
+        latest: dict[str, datetime] = {}
+        for run in self._tables.sync_runs.values():
+            if run.error is None and run.finished_at is not None:
+                previous = latest.get(run.instance_id)
+                if previous is None or run.finished_at > previous:
+                    latest[run.instance_id] = run.finished_at
+        return latest
+
+
 class MemoryLinks(_Repository):
     """``LinkRepository`` in memory, with its audit trail."""
 
@@ -1154,6 +1217,7 @@ class FakeUnitOfWork:
         self.login_attempts: LoginAttemptRepository = MemoryLoginAttempts(self)
         self.secrets: SecretRepository = MemorySecrets(self)
         self.leases: LeaseRepository = MemoryLeases(self)
+        self.instances: InstanceRepository = MemoryInstances(self)
         self._base: _Tables | None = None  # the published tables this unit of work reads
         self._work: _Tables | None = None  # its private copy, from the first write on
         self._log: list[_Write] = []

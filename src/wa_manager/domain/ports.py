@@ -17,6 +17,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from wa_manager.domain.instances import StoredInstance
 from wa_manager.domain.model import (
     EVERY_CONVERSATION,
     ActivityKey,
@@ -491,6 +492,59 @@ class MessageRepository(Protocol):
         ...
 
 
+class InstanceRepository(Protocol):
+    """Stored UltraMsg instances (``instances``), unique by instance id and by webhook
+    secret; tokens only ever sealed (``TokenCipher``)."""
+
+    def add(self, instance: StoredInstance) -> None:
+        """Store ``instance``; ``AlreadyExists`` when its id is taken."""
+        ...
+
+    def get(self, instance_id: str) -> StoredInstance | None: ...
+
+    def list(self) -> builtins.list[StoredInstance]:
+        """Every stored instance, oldest first."""
+        ...
+
+    def by_webhook_secret(self, secret: str) -> StoredInstance | None:
+        """The instance whose webhook path carries ``secret``."""
+        ...
+
+    def set_sealed_token(self, instance_id: str, sealed_token: str) -> bool:
+        """Replace the sealed token; False when there is no such instance."""
+        ...
+
+    def remove(self, instance_id: str) -> bool:
+        """Forget the instance (its contacts, conversations and history stay); False when
+        there was none."""
+        ...
+
+    def contact_counts(self) -> dict[str, int]:
+        """source -> number of contacts, for every source that has any."""
+        ...
+
+    def last_syncs(self) -> dict[str, datetime]:
+        """instance id -> when its last successful sync finished."""
+        ...
+
+
+class TokenCipher(Protocol):
+    """Seals UltraMsg tokens for the database and opens them again (Fernet in production)."""
+
+    def seal(self, token: str) -> str:
+        """The token encrypted with the current key, as text."""
+        ...
+
+    def open(self, sealed: str, instance_id: str) -> str:
+        """The token again; ``ConfigError`` (naming ``instance_id``, never the token) when
+        no configured key opens it."""
+        ...
+
+    def reseal(self, sealed: str, instance_id: str) -> str:
+        """The same token sealed with the current key (key rotation)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction and its repositories: ``with uow: ...; uow.commit()``."""
 
@@ -506,6 +560,7 @@ class UnitOfWork(Protocol):
     login_attempts: LoginAttemptRepository
     secrets: SecretRepository
     leases: LeaseRepository
+    instances: InstanceRepository
 
     def __enter__(self) -> Self: ...
 

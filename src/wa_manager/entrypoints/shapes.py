@@ -19,10 +19,12 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from wa_manager.domain import model
+from wa_manager.domain.instances import InstanceSummary
 from wa_manager.domain.model import SyncReport
 from wa_manager.domain.times import iso_time
 from wa_manager.services.scheduler import SchedulerState
 from wa_manager.services.status import InstanceStatus as InstanceStatus_
+from wa_manager.services.sync import SyncOutcome
 from wa_manager.services.webhooks import WebhookResult
 
 Item = TypeVar("Item")
@@ -443,12 +445,15 @@ class SyncSchedule(Shape):
 
 
 class InstanceStatus(Shape):
-    """Whether the UltraMsg instance is connected, and what its state means."""
+    """Whether the UltraMsg instance is connected, and what its state means; with several
+    instances configured, these keys are the first (default) one's and ``instances`` has
+    every one's."""
 
     instance_id: str
     status: str | None
     connected: bool
     explanation: str
+    instances: list[InstanceStatusEntry] | UnsetType = UNSET
 
     @classmethod
     def of(cls, state: InstanceStatus_) -> InstanceStatus:
@@ -479,6 +484,80 @@ class StatusReport(InstanceStatus):
             explanation=status.explanation,
             last_sync=SyncRun.of(last, usernames) if last is not None else None,
         )
+
+
+class Instance(Shape):
+    """One WhatsApp number (``instances list``): never its token. ``default`` is true for
+    the environment's instance (``ULTRAMSG_INSTANCE_ID``), which is not stored."""
+
+    instance_id: str
+    label: str | None
+    contacts: Count
+    last_sync_at: Time | None
+    webhook_path: str | None
+    default: bool
+
+    @classmethod
+    def of(cls, summary: InstanceSummary) -> Instance:
+        """The shape of an instance's summary."""
+        return cls(
+            instance_id=summary.instance_id,
+            label=summary.label,
+            contacts=summary.contacts,
+            last_sync_at=iso_time(summary.last_sync_at),
+            webhook_path=summary.webhook_path,
+            default=not summary.stored,
+        )
+
+
+class InstanceSync(Shape):
+    """One instance's part of a sync of several: its report's keys, or ``error``."""
+
+    instance_id: str
+    fetched: Count | UnsetType = UNSET
+    created_contacts: Count | UnsetType = UNSET
+    created_conversations: Count | UnsetType = UNSET
+    updated_contacts: Count | UnsetType = UNSET
+    skipped: Count | UnsetType = UNSET
+    duration_ms: Count | UnsetType = UNSET
+    dry_run: bool | UnsetType = UNSET
+    error: str | UnsetType = UNSET
+
+    @classmethod
+    def of(cls, outcome: SyncOutcome) -> InstanceSync:
+        """The report of a synced instance, or ``{"instance_id", "error"}`` of a failed one."""
+        if outcome.report is None:
+            return cls(instance_id=outcome.instance_id, error=str(outcome.error))
+        return msgspec.convert(msgspec.to_builtins(outcome.report), InstanceSync)
+
+
+class SyncReports(Shape):
+    """A sync of several instances: ``{"reports": [...]}``, one per instance."""
+
+    reports: list[InstanceSync]
+
+    @classmethod
+    def of(cls, outcomes: list[SyncOutcome]) -> SyncReports:
+        """The shape of every instance's outcome, in order."""
+        return cls([InstanceSync.of(outcome) for outcome in outcomes])
+
+
+class InstanceStatusEntry(Shape):
+    """One instance's status in a report of several: as ``InstanceStatus``, or with
+    ``error`` when it could not be asked (then ``connected`` is false)."""
+
+    instance_id: str
+    status: str | None
+    connected: bool
+    explanation: str
+    error: str | UnsetType = UNSET
+
+    @classmethod
+    def of(cls, answer: InstanceStatus_ | SyncOutcome) -> InstanceStatusEntry:
+        """An instance's status, or why it is unknown."""
+        if isinstance(answer, InstanceStatus_):
+            return cls(answer.instance_id, answer.status, answer.connected, answer.explanation)
+        return cls(answer.instance_id, None, False, str(answer.error), error=str(answer.error))
 
 
 class WebhookAnswer(Shape):

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from attrs import frozen
 
-from wa_manager.domain.errors import Conflict, InvalidInput, NotFound, UpstreamError
+from wa_manager.domain.errors import ConfigError, Conflict, InvalidInput, NotFound, UpstreamError
 from wa_manager.domain.messages import MAX_HISTORY_LIMIT, new_message, validate_body
 from wa_manager.domain.model import (
     Actor,
@@ -38,9 +38,10 @@ REFERENCE_PREFIX = "wam-"
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 DEFAULT_HISTORY_LIMIT = 100
 
-Channel = Callable[[], MessageChannel]
-"""Gives the channel to UltraMsg (``ConfigError`` when it is not set up): bound by
-``bootstrap``, asked only when a message is sent or history fetched."""
+Channel = Callable[[str], MessageChannel]
+"""Gives the channel to an UltraMsg instance, by its id: the conversation's contact's
+``source`` (``ConfigError`` when it is not set up); bound by ``bootstrap``, asked only
+when a message is sent or history fetched."""
 
 
 @frozen
@@ -137,7 +138,7 @@ class Messages:
             uow.commit()
         if not created:
             return Sent(message, created=False)
-        return Sent(self._deliver(message, chat_id), created=True)
+        return Sent(self._deliver(message, source, chat_id), created=True)
 
     def retry(self, actor: Actor, message_id: int) -> Message:
         """Send a ``failed`` reply again (``Conflict`` for any other status)."""
@@ -150,7 +151,7 @@ class Messages:
                 conversation = _visible_conversation(uow, actor, message.conversation_id)
             except NotFound:
                 raise NotFound(f"no message with id {message_id}") from None
-            _, chat_id = _chat_of(uow, conversation)
+            source, chat_id = _chat_of(uow, conversation)
             if message.direction is not Direction.OUT or not uow.messages.advance(
                 message.id, MessageStatus.QUEUED, error=None
             ):
@@ -159,15 +160,16 @@ class Messages:
                     "message can be sent again"
                 )
             uow.commit()
-        return self._deliver(message, chat_id)
+        return self._deliver(message, source, chat_id)
 
-    def _deliver(self, message: Message, chat_id: str) -> Message:
-        """Hand a queued message to UltraMsg once, and record what came of it."""
+    def _deliver(self, message: Message, source: str, chat_id: str) -> Message:
+        """Hand a queued message to UltraMsg once, through the instance it belongs to
+        (``source``), and record what came of it."""
         assert message.body is not None
         assert message.reference_id is not None
         try:
-            self.channel().send_text(chat_id, message.body, message.reference_id)
-        except UpstreamError as error:
+            self.channel(source).send_text(chat_id, message.body, message.reference_id)
+        except (UpstreamError, ConfigError) as error:  # ConfigError: the number was removed
             self._record(message.id, MessageStatus.FAILED, error=str(error))
             raise
         except BaseException:
@@ -193,7 +195,7 @@ class Messages:
         with self.store() as uow:
             conversation = _visible_conversation(uow, actor, conversation_id)
             source, chat_id = _chat_of(uow, conversation)
-        raw = self.channel().fetch_messages(chat_id, limit)
+        raw = self.channel(source).fetch_messages(chat_id, limit)
         now = self.clock()
         rows = [row for item in raw if (row := new_message(item, conversation.id, now))]
         with self.store() as uow:

@@ -48,6 +48,8 @@ class Action(enum.StrEnum):
     HANDLE_WEBHOOK = "apply UltraMsg webhooks"
     WORK_ON_CONVERSATIONS = "change a conversation's status or take it on"
     ASSIGN_OTHERS = "assign conversations to someone else, or take them from someone"
+    SEE_INSTANCES = "see the WhatsApp numbers (UltraMsg instances)"
+    MANAGE_INSTANCES = "add, change or remove WhatsApp numbers"
 
 
 ADMIN_ACTIONS = frozenset(
@@ -69,6 +71,8 @@ ADMIN_ACTIONS = frozenset(
         Action.SEE_TEAMS,
         Action.MANAGE_TEAMS,
         Action.ASSIGN_OTHERS,
+        Action.SEE_INSTANCES,
+        Action.MANAGE_INSTANCES,
     }
 )
 """What only admins (and the system) may do."""

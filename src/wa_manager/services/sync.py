@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 import attrs
 
 from wa_manager.domain.bulk import collector_paused
-from wa_manager.domain.errors import StorageError, SyncAlreadyRunning, WaManagerError
+from wa_manager.domain.errors import (
+    InvalidInput,
+    StorageError,
+    SyncAlreadyRunning,
+    UpstreamError,
+    WaManagerError,
+)
 from wa_manager.domain.model import SCHEDULER, Actor, Page, SyncReport, SyncRun, SystemActor
 from wa_manager.domain.ports import ChatSource, Clock, Store, UnitOfWorkFactory
 from wa_manager.domain.rules import plan_sync
@@ -86,9 +92,27 @@ INTERRUPTED_LATER = (
     "or server start); nothing was written"
 )
 
-Upstream = Callable[[], tuple[str, ChatSource]]
-"""Gives the instance id and the chat source to sync from (``ConfigError`` when UltraMsg
-is not set up): bound by ``bootstrap``, asked only when a sync runs."""
+
+class ChatSources(Protocol):
+    """The configured UltraMsg instances and their chat sources (bound by ``bootstrap``,
+    asked only when a sync runs)."""
+
+    def instance_ids(self) -> list[str]:
+        """Every configured instance, the default first; ``ConfigError`` when none."""
+        ...
+
+    def chats(self, instance_id: str) -> ChatSource:
+        """Where that instance's chats come from; ``ConfigError`` when it is not set up."""
+        ...
+
+
+@attrs.frozen
+class SyncOutcome:
+    """What became of one instance's sync in a sync of several: its report, or its error."""
+
+    instance_id: str
+    report: SyncReport | None = None
+    error: WaManagerError | None = None
 
 
 def trigger_of(actor: Actor, trigger: str | None) -> str:
@@ -104,22 +128,71 @@ class Syncs:
 
     store: Store
     clock: Clock
-    upstream: Upstream
+    upstream: ChatSources
     include_groups: bool = True
 
-    def run(self, actor: Actor, *, dry_run: bool = False, trigger: str | None = None) -> SyncReport:
-        """One sync, recorded in the history (``trigger``: what started it; by default the
-        system part that acted, or ``api`` for a user); its report, or a ``WaManagerError``.
+    def targets(self, actor: Actor, instance: str | None = None) -> list[str]:
+        """The instances a sync covers: ``instance`` alone (``InvalidInput`` when it is
+        not configured), else every configured one, the default first."""
+        authorize(actor, Action.RUN_SYNC)
+        configured = self.upstream.instance_ids()
+        if instance is None:
+            return configured
+        if instance not in configured:
+            raise InvalidInput(
+                f"no instance {instance} is configured; `wa-manager instances list` shows them"
+            )
+        return [instance]
+
+    def run(
+        self,
+        actor: Actor,
+        *,
+        dry_run: bool = False,
+        trigger: str | None = None,
+        instance: str | None = None,
+    ) -> SyncReport:
+        """One sync of one instance (``instance``, by default the first configured: the
+        environment's), recorded in the history (``trigger``: what started it; by default
+        the system part that acted, or ``api`` for a user); its report, or a
+        ``WaManagerError``.
 
         A dry run writes nothing, not even history. The history is best effort: when
         it cannot be written (e.g. SQLite is busy with another sync), the sync still
         runs and reports, and its row is written at the end if possible.
         """
+        instance_id = self.targets(actor, instance)[0]
+        return self._run_one(actor, instance_id, dry_run=dry_run, trigger=trigger)
+
+    def run_all(
+        self,
+        actor: Actor,
+        *,
+        dry_run: bool = False,
+        trigger: str | None = None,
+        instances: list[str] | None = None,
+    ) -> list[SyncOutcome]:
+        """A sync of each of ``instances`` (default: every configured one), one after the
+        other, each with its own lock, history row and report; one failing (a
+        ``WaManagerError``) does not stop the others."""
+        targets = instances if instances is not None else self.targets(actor)
+        outcomes = []
+        for instance_id in targets:
+            try:
+                report = self._run_one(actor, instance_id, dry_run=dry_run, trigger=trigger)
+            except WaManagerError as error:
+                outcomes.append(SyncOutcome(instance_id, error=error))
+            else:
+                outcomes.append(SyncOutcome(instance_id, report=report))
+        return outcomes
+
+    def _run_one(
+        self, actor: Actor, instance_id: str, *, dry_run: bool, trigger: str | None
+    ) -> SyncReport:
         authorize(actor, Action.RUN_SYNC)
-        instance_id, chats = self.upstream()
         if dry_run:
             return sync_contacts(
-                chats,
+                self.upstream.chats(instance_id),
                 self.store,
                 self.clock,
                 instance_id=instance_id,
@@ -133,6 +206,7 @@ class Syncs:
             with self.store.hold_sync_run(instance_id):
                 self._mark_interrupted(instance_id)  # we hold the lock: their owners are gone
                 run.start()
+                chats = self.upstream.chats(instance_id)  # a token that no key opens: a failed run
                 report = sync_contacts(
                     chats,
                     self.store,
@@ -187,11 +261,24 @@ class Syncs:
         with self.store(read_only=True) as uow:
             return uow.sync_runs.latest()
 
-    def instance_status(self, actor: Actor) -> InstanceStatus:
-        """Whether the UltraMsg instance is connected (``UpstreamError`` when UltraMsg fails)."""
+    def instance_status(self, actor: Actor, instance: str | None = None) -> InstanceStatus:
+        """Whether an UltraMsg instance (by default the first configured) is connected
+        (``UpstreamError`` when UltraMsg fails)."""
         authorize(actor, Action.SEE_INSTANCE_STATUS)
-        instance_id, source = self.upstream()
-        return status.instance_status(source, instance_id)
+        instance_id = self.upstream.instance_ids()[0] if instance is None else instance
+        return status.instance_status(self.upstream.chats(instance_id), instance_id)
+
+    def instance_statuses(self, actor: Actor) -> list[InstanceStatus | SyncOutcome]:
+        """The status of every configured instance, the default first: an
+        ``InstanceStatus``, or a ``SyncOutcome`` with the error that kept us from asking."""
+        authorize(actor, Action.SEE_INSTANCE_STATUS)
+        answers: list[InstanceStatus | SyncOutcome] = []
+        for instance_id in self.upstream.instance_ids():
+            try:
+                answers.append(self.instance_status(actor, instance_id))
+            except WaManagerError as error:
+                answers.append(SyncOutcome(instance_id, error=error))
+        return answers
 
     def scheduler(self, every_seconds: float, *, holder: str | None = None) -> SyncScheduler:
         """A scheduler that syncs as ``SCHEDULER`` every ``every_seconds`` (not started).
@@ -204,8 +291,23 @@ class Syncs:
             self.store, self.clock, SCHEDULED_SYNC_LEASE, every_seconds, holder=holder
         )
         return SyncScheduler(
-            lambda: self.run(SCHEDULER), every_seconds, clock=self.clock, claim_turn=claim_turn
+            self.run_scheduled, every_seconds, clock=self.clock, claim_turn=claim_turn
         )
+
+    def run_scheduled(self) -> SyncReport:
+        """The scheduler's turn: every configured instance; the last report when all went
+        well, else a ``WaManagerError`` naming each instance that failed (the others synced)."""
+        outcomes = self.run_all(SCHEDULER)
+        failed = [outcome for outcome in outcomes if outcome.error is not None]
+        if len(failed) == 1 and len(outcomes) == 1 and failed[0].error is not None:
+            raise failed[0].error
+        if failed:
+            raise UpstreamError(
+                "; ".join(f"{outcome.instance_id}: {outcome.error}" for outcome in failed)
+            )
+        report = outcomes[-1].report
+        assert report is not None
+        return report
 
 
 @attrs.define

@@ -239,17 +239,18 @@ def message_in(payload: Mapping[str, Any], chat_id: str, now: datetime) -> RawMe
 
 @frozen
 class Webhooks:
-    """The webhook use case, bound to the store, the clock and the instance once."""
+    """The webhook use case, bound to the store, the clock and the default instance once."""
 
     store: UnitOfWorkFactory
     clock: Clock
-    instance_id: Callable[[], str]
+    instance_id: Callable[[], str]  # the environment's instance (``ConfigError`` without one)
     include_groups: bool = True
 
-    def handle(self, actor: Actor, payload: object) -> WebhookResult:
-        """Apply one webhook payload (already decoded) and say what it did."""
+    def handle(self, actor: Actor, payload: object, instance: str | None = None) -> WebhookResult:
+        """Apply one webhook payload (already decoded) of ``instance`` (by default the
+        environment's: its webhook path decided) and say what it did."""
         authorize(actor, Action.HANDLE_WEBHOOK)
-        instance_id = self.instance_id()
+        instance_id = instance if instance is not None else self.instance_id()
         if isinstance(payload, Mapping) and payload.get("event_type") == MESSAGE_ACK:
             return self._ack(instance_id, payload)
         event = parse_event(payload, instance_id=instance_id, include_groups=self.include_groups)

@@ -160,3 +160,48 @@ def demo_messages(now: float) -> dict[str, list[Message]]:
 def _stable_id(chat: str, from_me: bool, index: int) -> str:
     digest = hashlib.sha256(f"{chat}/{index}".encode()).hexdigest()[:16].upper()
     return f"{'true' if from_me else 'false'}_{chat}_3EB0{digest}"
+
+
+SUPPORT_PHONE = "4915000000099"
+"""The shop's second number, its repair hotline (the demo's second WhatsApp number)."""
+
+_SUPPORT_CHATS: tuple[tuple[str, str], ...] = (
+    (ANNA, "Anna Schmidt"),  # writes to both numbers: one contact per number
+    ("4915233333333@c.us", "Ben Weber"),
+    ("4917644444444@c.us", "Clara Hoffmann"),
+)
+_SUPPORT_LINES: tuple[tuple[str, int, bool, str], ...] = (
+    (ANNA, 95, False, "Hi, this is the repair line? My brake squeaks since Saturday."),
+    (ANNA, 90, True, "Yes! Bring it by tomorrow morning, we'll have a look."),
+    ("4915233333333@c.us", 60, False, "Do you fix e-bike batteries?"),
+    ("4915233333333@c.us", 55, True, "We test them and send them to the maker if needed."),
+    ("4917644444444@c.us", 20, False, "Flat tyre on the way to work 😩 any chance today?"),
+)
+
+
+def support_chats() -> list[Chat]:
+    """The repair hotline's chat list."""
+    return [
+        {"id": wa_id, "name": name, "unread": 0, "last_time": 1732400000 - index * 3600}
+        for index, (wa_id, name) in enumerate(_SUPPORT_CHATS)
+    ]
+
+
+def support_messages(now: float) -> dict[str, list[Message]]:
+    """The hotline's short histories, dated just before ``now``; ids stable across runs."""
+    own = f"{SUPPORT_PHONE}@c.us"
+    book: dict[str, list[Message]] = {}
+    for index, (chat, minutes_ago, from_us, body) in enumerate(_SUPPORT_LINES):
+        message = make_message(
+            chat,
+            own,
+            body,
+            from_me=from_us,
+            timestamp=int(now) - minutes_ago * 60,
+            pushname="" if from_us else dict(_SUPPORT_CHATS)[chat],
+            wa_id=_stable_id(f"support/{chat}", from_us, index),
+        )
+        if from_us:
+            message["ack"] = "read"
+        book.setdefault(chat, []).append(message)
+    return book

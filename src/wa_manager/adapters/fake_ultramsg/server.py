@@ -186,6 +186,31 @@ class FakeUltraMsg:
         self._poster.url = webhook_url
         self._inbound_every = inbound_every
         self._inbound_round = 0
+        self._siblings: dict[str, FakeUltraMsg] = {}
+        self._front: FakeUltraMsg | None = None
+
+    # -- more instances on the same port ------------------------------------------
+
+    def add_instance(
+        self, instance_id: str, token: str, chats: Iterable[Chat] | None = None, **options: Any
+    ) -> FakeUltraMsg:
+        """Serve another instance on this server's port (several WhatsApp numbers behind one
+        ``ULTRAMSG_BASE_URL``, as UltraMsg does): its own token, chats, messages, faults and
+        webhooks (``options`` as for the constructor). Returns it; it is started and stopped
+        with this one."""
+        if instance_id == self.instance_id or instance_id in self._siblings:
+            raise ValueError(f"the fake already serves {instance_id}")
+        sibling = FakeUltraMsg(instance_id, token, chats, host=self.host, **options)
+        sibling._front = self
+        self._siblings[instance_id] = sibling
+        if self._server is not None:
+            sibling._timeline.start()
+        return sibling
+
+    def _serving(self, path: str) -> FakeUltraMsg:
+        """Which instance answers ``path``: the sibling it names, else this one."""
+        instance_id = urlsplit(path).path.strip("/").split("/", 1)[0]
+        return self._siblings.get(instance_id, self)
 
     # -- chats ------------------------------------------------------------------
 
@@ -243,6 +268,8 @@ class FakeUltraMsg:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``: what ``ULTRAMSG_BASE_URL`` should be."""
+        if self._front is not None:
+            return self._front.base_url
         if self._server is None:
             raise RuntimeError("the fake UltraMsg is not started")
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -262,6 +289,8 @@ class FakeUltraMsg:
         )
         self._thread.start()
         self._timeline.start()
+        for sibling in self._siblings.values():
+            sibling._timeline.start()
         if self._inbound_every is not None:
             self.generate_inbound(self._inbound_every)
         return self
@@ -281,6 +310,9 @@ class FakeUltraMsg:
         if server is None:
             return
         self._timeline.stop()
+        for sibling in self._siblings.values():
+            sibling._timeline.stop()
+            sibling._stopping.set()
         self._stopping.set()
         server.shutdown()
         server.server_close()
@@ -408,6 +440,9 @@ class FakeUltraMsg:
     ) -> tuple[int, bytes, dict[str, str]]:
         """Status, body and extra headers for one request of ``path`` (with its query);
         a POST's ``body`` is its form (or JSON) fields."""
+        serving = self._serving(path)
+        if serving is not self:
+            return serving.answer(path, method, body)
         with self._lock:
             self.requests += 1
             failure = self._failures.popleft() if self._failures else None

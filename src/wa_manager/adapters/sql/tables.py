@@ -340,3 +340,17 @@ leases = Table(
     Column("holder", String(128), nullable=False),
     Column("started_at", UtcDateTime, nullable=False),
 )
+
+# UltraMsg instances beyond the environment's default one (``wa-manager instances``): the
+# token only ever sealed (Fernet, ``WA_MANAGER_ENCRYPTION_KEY``), the webhook path's secret.
+# Removing one deletes its row; its contacts keep their ``source`` and stay.
+instances = Table(
+    "instances",
+    metadata,
+    Column("instance_id", String(64), primary_key=True),
+    Column("label", String(100), nullable=True),
+    Column("sealed_token", Text, nullable=False),
+    Column("webhook_secret", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("webhook_secret"),
+)

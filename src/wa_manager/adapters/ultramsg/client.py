@@ -111,7 +111,11 @@ class UltraMsgClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        hints: tuple[str, str] = ("ULTRAMSG_INSTANCE_ID", "ULTRAMSG_TOKEN"),
     ) -> None:
+        """``hints``: where the user sets the instance id and the token, for error
+        messages (a stored number's token is set with ``instances set-token``)."""
+        self._id_hint, self._token_hint = hints
         self.base_url = base_url.rstrip("/")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(
@@ -351,7 +355,7 @@ class UltraMsgClient:
             self._fail(
                 UpstreamRejected,
                 f"UltraMsg refused the request with HTTP {status}; "
-                "check ULTRAMSG_INSTANCE_ID and ULTRAMSG_TOKEN",
+                f"check {self._id_hint} and {self._token_hint}",
             )
         if status >= 300:
             self._fail(
@@ -371,15 +375,14 @@ class UltraMsgClient:
                 "renew the subscription in the UltraMsg dashboard"
             )
         if cause is _Cause.TOKEN:
-            return f"UltraMsg rejected the token ({said}); check ULTRAMSG_TOKEN"
+            return f"UltraMsg rejected the token ({said}); check {self._token_hint}"
         if cause is _Cause.INSTANCE:
             return (
                 f"UltraMsg does not know instance {self.instance_id} ({said}); "
-                "check ULTRAMSG_INSTANCE_ID"
+                f"check {self._id_hint}"
             )
         return (
-            f"UltraMsg answered with an error: {said}; "
-            "check ULTRAMSG_INSTANCE_ID and ULTRAMSG_TOKEN"
+            f"UltraMsg answered with an error: {said}; check {self._id_hint} and {self._token_hint}"
         )
 
     def _redact(self, text: str) -> str:

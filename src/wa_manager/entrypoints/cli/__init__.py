@@ -3,8 +3,8 @@
 Modules: ``root`` (the group, global options, error handling), ``runtime``
 (settings, env file, the injectable ``Wiring``), ``errors`` (exit codes and
 ``error:`` lines), ``output`` (JSON and tables), and one module per command family:
-``syncing``, ``accounts``, ``contacts``, ``messages``, ``server``, ``extras`` (sync
-history, export, status).
+``syncing``, ``accounts``, ``contacts``, ``messages``, ``server``, ``instances``,
+``extras`` (sync history, export, status).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from wa_manager.entrypoints.cli import contacts, extras, syncing
 from wa_manager.entrypoints.cli.accounts import COMMANDS as ACCOUNT_COMMANDS
 from wa_manager.entrypoints.cli.contacts import COMMANDS as CONTACT_COMMANDS
+from wa_manager.entrypoints.cli.instances import COMMANDS as INSTANCE_COMMANDS
 from wa_manager.entrypoints.cli.messages import COMMANDS as MESSAGE_COMMANDS
 from wa_manager.entrypoints.cli.root import cli
 from wa_manager.entrypoints.cli.runtime import Runtime, Wiring
@@ -24,6 +25,7 @@ for _command in (
     *CONTACT_COMMANDS,
     *MESSAGE_COMMANDS,
     *SERVER_COMMANDS,
+    *INSTANCE_COMMANDS,
 ):
     cli.add_command(_command)
 syncing.sync.add_command(extras.history)

@@ -15,6 +15,7 @@ from wa_manager.domain.times import iso_time
 from wa_manager.entrypoints import shapes
 from wa_manager.entrypoints.cli.output import echo_json, echo_table
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
+from wa_manager.services.status import InstanceStatus
 
 EXIT_NOT_CONNECTED = 1
 
@@ -99,24 +100,41 @@ def export(
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @pass_runtime
 def status(runtime: Runtime, as_json: bool) -> None:
-    """Say whether the UltraMsg instance is connected, and when the last sync ran.
+    """Say whether each UltraMsg instance is connected, and when the last sync ran.
 
-    Exits 0 when connected, 1 when not (or UltraMsg fails), 2 when not configured.
+    Exits 0 when every instance is connected, 1 when one is not (or UltraMsg fails),
+    2 when none is configured. With several instances, the JSON's top-level keys are
+    the first (default) instance's and "instances" lists every one.
     """
     app = runtime.app()
-    state = app.syncs.instance_status(CLI)
+    answers = app.syncs.instance_statuses(CLI)
+    if len(answers) == 1 and not isinstance(answers[0], InstanceStatus):
+        assert answers[0].error is not None
+        raise answers[0].error  # one instance: its error, as before
+    entries = [shapes.InstanceStatusEntry.of(answer) for answer in answers]
     last = app.syncs.last(CLI)
     if as_json:
         names = app.accounts.usernames(CLI)
-        echo_json(shapes.StatusReport.with_last_sync(state, last, names))
+        first = answers[0]
+        report = shapes.StatusReport.with_last_sync(
+            first if isinstance(first, InstanceStatus) else InstanceStatus(first.instance_id, None),
+            last,
+            names,
+        )
+        if len(entries) > 1:
+            report.instances = entries
+            report.explanation = entries[0].explanation
+        echo_json(report)
     else:
-        mark = "connected" if state.connected else "NOT connected"
-        click.echo(f"UltraMsg {state.instance_id}: {mark} ({state.status or 'unknown'})")
-        click.echo(f"  {state.explanation}")
+        for entry in entries:
+            mark = "connected" if entry.connected else "NOT connected"
+            click.echo(f"UltraMsg {entry.instance_id}: {mark} ({entry.status or 'unknown'})")
+            click.echo(f"  {entry.explanation}")
         if last is None:
             click.echo("Last sync: never; run `wa-manager sync`")
         else:
             outcome = f"failed: {last.error}" if last.error else "ok"
-            click.echo(f"Last sync: {iso_time(last.started_at)} ({last.trigger}), {outcome}")
-    if not state.connected:
+            of = f" of {last.instance_id}" if len(entries) > 1 else ""
+            click.echo(f"Last sync: {iso_time(last.started_at)}{of} ({last.trigger}), {outcome}")
+    if not all(entry.connected for entry in entries):
         raise click.exceptions.Exit(EXIT_NOT_CONNECTED)

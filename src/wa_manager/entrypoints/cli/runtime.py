@@ -32,7 +32,12 @@ from wa_manager.domain.errors import ConfigError
 from wa_manager.redaction import RedactingFilter
 
 AppFactory = Callable[[Settings], App]
-SECRET_VARIABLES = ("ULTRAMSG_TOKEN", "WA_MANAGER_SECRET_KEY", "WA_MANAGER_WEBHOOK_SECRET")
+SECRET_VARIABLES = (
+    "ULTRAMSG_TOKEN",
+    "WA_MANAGER_SECRET_KEY",
+    "WA_MANAGER_WEBHOOK_SECRET",
+    "WA_MANAGER_ENCRYPTION_KEY",
+)
 
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
@@ -179,7 +184,12 @@ class Runtime:
         for settings in (self._settings, self._app.settings if self._app else None):
             if settings is None:
                 continue
-            for secret in (settings.token, settings.secret_key, settings.webhook_secret):
+            for secret in (
+                settings.token,
+                settings.secret_key,
+                settings.webhook_secret,
+                settings.encryption_key,
+            ):
                 if secret:
                     yield secret.get()
 

@@ -7,7 +7,7 @@ import socket
 
 import click
 
-from wa_manager.bootstrap import App
+from wa_manager.bootstrap import App, add_demo_number, new_encryption_key
 from wa_manager.config import DEFAULT_DATABASE_URL, parse_sync_every
 from wa_manager.domain.errors import AlreadyExists, WaManagerError
 from wa_manager.domain.model import CLI, Role
@@ -26,6 +26,8 @@ from wa_manager.services.messages import DEFAULT_HISTORY_LIMIT
 LOOPBACK = "127.0.0.1"
 DEFAULT_SERVER_OPTIONS = ServerOptions()
 DEMO_INSTANCE_ID = "instance12345"
+DEMO_SUPPORT_ID = "instance67890"  # the demo's second number: the shop's repair hotline
+DEMO_SUPPORT_LABEL = "Repair hotline"
 DEMO_ADMIN = "admin"
 DEMO_USER = "maria"
 DEMO_LINKS = 3
@@ -206,6 +208,18 @@ def print_login(username: str, password: str | None) -> None:
         click.echo(f"  {username} / {password}   (shown only this once)")
 
 
+def store_demo_number(app: App, instance_id: str, token: str) -> str:
+    """Store the demo's second number (or give it this run's token); its webhook path."""
+    try:
+        app.instances.add(CLI, instance_id, token, DEMO_SUPPORT_LABEL)
+    except AlreadyExists:
+        app.instances.set_token(CLI, instance_id, token)
+    paths = {item.instance_id: item.webhook_path for item in app.instances.list(CLI)}
+    path = paths[instance_id]
+    assert path is not None
+    return path
+
+
 def link_demo_contacts(app: App, username: str) -> None:
     """Link the first few person contacts to ``username`` so they see something."""
     people = [c for c in app.contacts.page(CLI, limit=200).items if c.kind == "person" and c.phone]
@@ -230,13 +244,17 @@ def demo(runtime: Runtime, port: int, no_serve: bool) -> None:
     if not no_serve:
         check_port_free(LOOPBACK, port)
         port = port or free_port(LOOPBACK)
+    support_token = secrets.token_urlsafe(24)
     with runtime.wiring.demo_upstream(DEMO_INSTANCE_ID, fake_token) as fake:
+        support = add_demo_number(fake, DEMO_SUPPORT_ID, support_token)
         settings = runtime.settings(
             instance_id=DEMO_INSTANCE_ID,
             token=fake_token,
             base_url=fake.base_url,
             database_url=database_url,
             webhook_secret=webhook_secret,
+            encryption_key=runtime.environ().get("WA_MANAGER_ENCRYPTION_KEY")
+            or new_encryption_key(),
         )
         runtime.wiring.upgrade(settings)
         app = runtime.build_app(settings)
@@ -245,7 +263,12 @@ def demo(runtime: Runtime, port: int, no_serve: bool) -> None:
         click.echo("Logins:")
         print_login(DEMO_ADMIN, ensure_demo_user(app, DEMO_ADMIN, Role.ADMIN))
         print_login(DEMO_USER, ensure_demo_user(app, DEMO_USER, Role.USER))
-        click.echo(sync_summary(app.syncs.run(CLI)))
+        support_webhook = store_demo_number(app, DEMO_SUPPORT_ID, support_token)
+        for outcome in app.syncs.run_all(CLI):
+            if outcome.error is not None:
+                raise outcome.error
+            assert outcome.report is not None
+            click.echo(sync_summary(outcome.report))
         fetch_all_history(app, limit=DEFAULT_HISTORY_LIMIT, show_progress=False)
         link_demo_contacts(app, DEMO_USER)
         names = app.accounts.usernames(CLI)
@@ -265,6 +288,7 @@ def demo(runtime: Runtime, port: int, no_serve: bool) -> None:
             f"http://{LOOPBACK}:{port}{WEBHOOK_PREFIX}{webhook_secret}",
             inbound_every=DEMO_INBOUND_EVERY,
         )
+        support.post_webhooks_to(f"http://{LOOPBACK}:{port}{support_webhook}", inbound_every=None)
         low, high = DEMO_INBOUND_EVERY
         click.echo("Live (the fake UltraMsg posts its webhooks to this app):")
         click.echo("  - a reply sent from a thread gets its ticks: sent, delivered, read")

@@ -261,3 +261,9 @@ def admin_page_routes() -> list[BaseRoute]:
         Route(ACCOUNT_PATH, account_submit, methods=["POST"]),
         Route(BULK_PATH, bulk_submit, methods=["POST"]),
     ]
+
+
+# What other settings pages (``numbers_page``) build on.
+FormPage = _FormPage
+checked_form = _checked_form
+form_text = _text

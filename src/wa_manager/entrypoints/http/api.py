@@ -25,7 +25,15 @@ from starlette.routing import Route
 
 from wa_manager.domain.model import SyncReport, User
 from wa_manager.entrypoints import shapes
-from wa_manager.entrypoints.http import admin, extras, inbox, inputs, threads, webhooks
+from wa_manager.entrypoints.http import (
+    admin,
+    extras,
+    inbox,
+    inputs,
+    instances,
+    threads,
+    webhooks,
+)
 from wa_manager.entrypoints.http.answers import answer, paged
 from wa_manager.entrypoints.http.auth import (
     AUTH_SESSION,
@@ -83,6 +91,7 @@ class Operation:
     access: Access
     summary: str
     response: Any  # a Struct of ``shapes`` (or another type msgspec describes)
+    alternative: Any = None  # another answer of the same status (e.g. several instances')
     status: int = 200
     also: tuple[int, ...] = ()  # other success statuses, with the same answer
     path_params: tuple[Param, ...] = ()
@@ -107,10 +116,17 @@ async def run_sync(request: Request, user: User) -> Response:
     """Run one sync (``dry_run=true``: count only) and answer its report."""
     query = query_of(request, SyncQuery)
     trigger = "ui" if auth_method(request) == AUTH_SESSION else "api"  # the page's button
-    report = await run_in_threadpool(
-        partial(wa_app(request).syncs.run, user, dry_run=query.dry_run, trigger=trigger)
+    syncs = wa_app(request).syncs
+    targets = await run_in_threadpool(syncs.targets, user, query.instance)
+    if len(targets) == 1:
+        report = await run_in_threadpool(
+            partial(syncs.run, user, dry_run=query.dry_run, trigger=trigger, instance=targets[0])
+        )
+        return answer(report)
+    outcomes = await run_in_threadpool(
+        partial(syncs.run_all, user, dry_run=query.dry_run, trigger=trigger, instances=targets)
     )
-    return answer(report)
+    return answer(shapes.SyncReports.of(outcomes))
 
 
 async def list_contacts(request: Request, user: User) -> Response:
@@ -202,17 +218,35 @@ _IDEMPOTENCY_KEY = Param(
     "makes a retried POST safe: the same key again answers 200 with the first message",
 )
 _SYNC_ERRORS = (409, 502, 503)
+_INSTANCE = Param("id", {"type": "string", "maxLength": 64}, "the instance id")
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", "/api/whatsapp-contacts", run_sync, Access.ADMIN_BEARER,
         "Run a sync (kept for compatibility; Bearer auth only)", SyncReport,
-        query=SyncQuery, errors=_SYNC_ERRORS,
+        alternative=shapes.SyncReports, query=SyncQuery, errors=_SYNC_ERRORS,
     ),
     Operation(
         "POST", "/api/whatsapp-contacts", run_sync, Access.ADMIN,
-        "Run a sync (browser sessions send the CSRF token)", SyncReport,
-        query=SyncQuery, errors=_SYNC_ERRORS,
+        "Run a sync of every instance, or of ?instance= (browser sessions send the CSRF "
+        "token); with several, {\"reports\": [...]}, a failed one {\"instance_id\", \"error\"}",
+        SyncReport, alternative=shapes.SyncReports, query=SyncQuery, errors=_SYNC_ERRORS,
+    ),
+    Operation(
+        "GET", "/api/instances", instances.list_instances, Access.ADMIN,
+        "Every WhatsApp number (UltraMsg instance), the default first; never a token",
+        shapes.Items[shapes.Instance],
+    ),
+    Operation(
+        "POST", "/api/instances", instances.add_instance, Access.ADMIN,
+        "Store an UltraMsg instance; its token is encrypted and never shown again "
+        "(503 without WA_MANAGER_ENCRYPTION_KEY)", shapes.Instance, status=201,
+        body=inputs.NewInstanceBody, errors=(409, 503),
+    ),
+    Operation(
+        "DELETE", "/api/instances/{id}", instances.remove_instance, Access.ADMIN,
+        "Forget a stored instance; its contacts, conversations and history stay", None,
+        status=204, path_params=(_INSTANCE,), errors=(404,),
     ),
     Operation(
         "GET", "/api/contacts", list_contacts, Access.ADMIN,
@@ -252,7 +286,8 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET", "/api/instance/status", extras.get_instance_status, Access.ADMIN,
-        "Whether the UltraMsg instance is connected", shapes.InstanceStatus, errors=(502, 503),
+        "Whether the UltraMsg instance is connected; with several, the default's keys and "
+        "\"instances\" with every one's", shapes.InstanceStatus, errors=(502, 503),
     ),
     Operation(
         "POST", webhooks.WEBHOOK_PATH, webhooks.ultramsg_webhook, Access.PUBLIC,

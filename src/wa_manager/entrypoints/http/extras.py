@@ -32,6 +32,7 @@ from wa_manager.entrypoints.http.inputs import (
 )
 from wa_manager.services.export import COLUMNS
 from wa_manager.services.scheduler import SyncScheduler
+from wa_manager.services.status import InstanceStatus
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 CSV_FILENAME = "contacts.csv"
@@ -109,5 +110,17 @@ async def export_contacts(request: Request, user: User) -> Response:
 
 async def get_instance_status(request: Request, user: User) -> Response:
     """Whether the UltraMsg instance is connected (502 when UltraMsg fails)."""
-    status = await run_in_threadpool(wa_app(request).syncs.instance_status, user)
-    return answer(shapes.InstanceStatus.of(status))
+    answers = await run_in_threadpool(wa_app(request).syncs.instance_statuses, user)
+    first = answers[0]
+    if len(answers) == 1:
+        if not isinstance(first, InstanceStatus):
+            assert first.error is not None
+            raise first.error  # one instance: its error (502, 503), as before
+        return answer(shapes.InstanceStatus.of(first))
+    entries = [shapes.InstanceStatusEntry.of(item) for item in answers]
+    head = entries[0]
+    return answer(
+        shapes.InstanceStatus(
+            head.instance_id, head.status, head.connected, head.explanation, instances=entries
+        )
+    )

@@ -90,6 +90,14 @@ class NewTeamBody(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
+class NewInstanceBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/instances``: an UltraMsg instance and its token (write-only)."""
+
+    instance_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    label: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
 class TeamMembersBody(msgspec.Struct, forbid_unknown_fields=True):
     """``PUT /api/teams/{id}/members``: exactly the members."""
 
@@ -147,6 +155,7 @@ REQUEST_BODIES: tuple[type[msgspec.Struct], ...] = (
     ContactTeamsBody,
     BulkLinkBody,
     ConversationChangeBody,
+    NewInstanceBody,
 )
 
 
@@ -293,6 +302,10 @@ class SyncQuery(Query, kw_only=True):
     """``/api/whatsapp-contacts``: a real sync or a dry run."""
 
     dry_run: Annotated[bool, msgspec.Meta(description="fetch and count, write nothing")] = False
+    instance: (
+        Annotated[str, msgspec.Meta(description="sync this instance only (default: every one)")]
+        | None
+    ) = None
 
 
 QueryType = TypeVar("QueryType", bound=Query)

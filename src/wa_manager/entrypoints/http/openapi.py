@@ -57,6 +57,8 @@ def _schemas() -> tuple[dict[Any, JsonSchema], dict[str, JsonSchema]]:
     types: list[Any] = [Error, *REQUEST_BODIES]
     for operation in OPERATIONS:
         types.append(operation.response)
+        if operation.alternative is not None:
+            types.append(operation.alternative)
         if operation.body is not None:
             types.append(operation.body)
     unique = list(dict.fromkeys(types))
@@ -105,6 +107,13 @@ def _error_statuses(operation: Operation) -> list[int]:
     return sorted(statuses)
 
 
+def _answer_schema(operation: Operation, refs: dict[Any, JsonSchema]) -> JsonSchema:
+    """The success answer's schema: its response type, or either of two."""
+    if operation.alternative is None:
+        return refs[operation.response]
+    return {"anyOf": [refs[operation.response], refs[operation.alternative]]}
+
+
 def _operation(operation: Operation, refs: dict[Any, JsonSchema]) -> dict[str, Any]:
     document: dict[str, Any] = {
         "operationId": f"{operation.operation_id}_{operation.method.lower()}",
@@ -116,7 +125,9 @@ def _operation(operation: Operation, refs: dict[Any, JsonSchema]) -> dict[str, A
             | (
                 {}
                 if status == 204
-                else {"content": {operation.media_type: {"schema": refs[operation.response]}}}
+                else {
+                    "content": {operation.media_type: {"schema": _answer_schema(operation, refs)}}
+                }
             )
             for status in (operation.status, *operation.also)
         },

@@ -1,7 +1,9 @@
 """``POST /webhooks/ultramsg/{secret}``: UltraMsg's message events, as JSON or a form.
 
-UltraMsg signs nothing, so the URL carries an unguessable secret
-(``WA_MANAGER_WEBHOOK_SECRET``); a wrong secret, or none configured, is a 404
+UltraMsg signs nothing, so the URL carries an unguessable secret: the environment
+instance's ``WA_MANAGER_WEBHOOK_SECRET``, or a stored instance's own (its
+``webhook_path``), which also says which instance the event belongs to; a wrong
+secret, or none configured, is a 404
 like any unknown path. Past that, every request gets a 2xx: UltraMsg retries a
 webhook that fails, and retrying a malformed or uninteresting event helps no
 one; what was done or why nothing was done is in the answer and in the log.
@@ -38,12 +40,19 @@ MAX_WEBHOOK_BYTES = 256 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-def _check_secret(request: Request) -> None:
-    """404 unless the path's secret is the configured one (compared in constant time)."""
-    expected = wa_app(request).settings.webhook_secret
+async def _instance_of(request: Request) -> str | None:
+    """The instance the path's secret belongs to: None for the environment's
+    (``WA_MANAGER_WEBHOOK_SECRET``, compared in constant time), else the stored instance
+    whose ``webhook_path`` it is; 404 when it is neither."""
+    app = wa_app(request)
+    expected = app.settings.webhook_secret
     given = str(request.path_params.get("secret", ""))
-    if expected is None or not hmac.compare_digest(given.encode(), expected.get().encode()):
+    if expected is not None and hmac.compare_digest(given.encode(), expected.get().encode()):
+        return None
+    instance = await run_in_threadpool(app.instances.for_webhook, given)
+    if instance is None:
         raise NotFound("no such resource; see /openapi.json for what there is")
+    return instance
 
 
 def decode_payload(body: bytes, content_type: str) -> Any:
@@ -71,14 +80,14 @@ def decode_payload(body: bytes, content_type: str) -> Any:
 
 async def ultramsg_webhook(request: Request) -> Response:
     """Apply one UltraMsg event: a new chat becomes a contact, a known one is touched."""
-    _check_secret(request)
+    instance = await _instance_of(request)
     body = await request.body()
     if len(body) > MAX_WEBHOOK_BYTES:
         payload = None
         logger.warning("webhook ignored: body of %d bytes is too large", len(body))
     else:
         payload = decode_payload(body, request.headers.get("content-type", ""))
-    result = await run_in_threadpool(wa_app(request).webhooks.handle, WEBHOOK, payload)
+    result = await run_in_threadpool(wa_app(request).webhooks.handle, WEBHOOK, payload, instance)
     if result.outcome is WebhookOutcome.IGNORED:
         logger.info("webhook ignored: %s", result.reason)
     else:

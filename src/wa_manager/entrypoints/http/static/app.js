@@ -138,6 +138,24 @@
     }
   }
 
+  // A sync of several numbers answers {"reports": [...]}: one line per number.
+  function reportsBox(reports) {
+    const failed = reports.filter((item) => item.error);
+    const lines = reports.map((item) => element("li", {
+      "data-instance-report": item.instance_id,
+      text: item.error
+        ? `${item.instance_id}: failed: ${item.error}`
+        : `${item.instance_id}: ${item.created_contacts} created, ${item.updated_contacts} updated, ` +
+          `${item.skipped} skipped in ${formatDuration(item.duration_ms)}.`,
+    }));
+    const kind = failed.length ? "alert-error" : "alert-success";
+    const heading = failed.length ? `Sync finished; ${failed.length} of ${reports.length} numbers failed` : "Sync finished";
+    return element("div", { class: `alert ${kind}`, "data-sync-report": "" }, [
+      element("h2", { text: heading }),
+      element("ul", {}, lines),
+    ]);
+  }
+
   async function runSync(button) {
     if (button.getAttribute("aria-busy") === "true") return;
     const result = document.getElementById("sync-result");
@@ -148,9 +166,52 @@
       const answer = await api("POST", button.dataset.syncUrl);
       if (answer.ok && answer.data) {
         await refreshContacts();
-        result.replaceChildren(reportBox(answer.data));
+        result.replaceChildren(answer.data.reports ? reportsBox(answer.data.reports) : reportBox(answer.data));
       } else {
         result.replaceChildren(failureBox(explainFailure(answer, "sync WhatsApp")));
+      }
+    } finally {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+  }
+
+  // -- Settings › WhatsApp numbers -------------------------------------------------
+
+  async function showNumberStatuses(table) {
+    const answer = await api("GET", table.dataset.statusUrl);
+    const cells = table.querySelectorAll("[data-status-of]");
+    if (!(answer.ok && answer.data)) {
+      const failure = explainFailure(answer, "check UltraMsg");
+      for (const cell of cells) cell.textContent = `Unknown. ${failure.advice}`;
+      return;
+    }
+    const entries = answer.data.instances || [answer.data];
+    for (const cell of cells) {
+      const entry = entries.find((item) => item.instance_id === cell.dataset.statusOf);
+      cell.dataset.connected = String(Boolean(entry && entry.connected));
+      cell.textContent = entry ? `${entry.connected ? "Connected" : "Not connected"}: ${entry.explanation}` : "Unknown";
+    }
+  }
+
+  async function syncNumber(button) {
+    if (button.getAttribute("aria-busy") === "true") return;
+    const instance = button.dataset.syncInstance;
+    const line = document.querySelector(`[data-sync-result-of="${CSS.escape(instance)}"]`);
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    line.textContent = "Syncing…";
+    try {
+      const answer = await api("POST", `/api/whatsapp-contacts?instance=${encodeURIComponent(instance)}`);
+      if (answer.ok && answer.data) {
+        const report = answer.data;
+        line.textContent = `${report.fetched} fetched, ${report.created_contacts} created, ` +
+          `${report.updated_contacts} updated in ${formatDuration(report.duration_ms)}.`;
+        const last = document.querySelector(`[data-last-sync-of="${CSS.escape(instance)}"]`);
+        if (last) last.textContent = "just now";
+      } else {
+        const failure = explainFailure(answer, "sync this number");
+        line.textContent = [failure.said, failure.advice].filter(Boolean).join(" ");
       }
     } finally {
       button.disabled = false;
@@ -651,6 +712,11 @@
       runSync(sync);
       return;
     }
+    const number = target.closest("[data-sync-instance]");
+    if (number) {
+      syncNumber(number);
+      return;
+    }
     const link = target.closest("[data-link-users]");
     if (link) {
       openLinkDialog(link);
@@ -677,6 +743,8 @@
     if (form) form.addEventListener("submit", saveLinks);
     const status = document.getElementById("instance-status");
     if (status) showInstanceStatus(status);
+    const numbers = document.getElementById("numbers");
+    if (numbers) showNumberStatuses(numbers);
     const dialog = document.getElementById("link-dialog");
     if (dialog) {
       dialog.addEventListener("close", () => {
