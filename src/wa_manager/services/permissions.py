@@ -48,6 +48,7 @@ class Action(enum.StrEnum):
     HANDLE_WEBHOOK = "apply UltraMsg webhooks"
     WORK_ON_CONVERSATIONS = "change a conversation's status or take it on"
     ASSIGN_OTHERS = "assign conversations to someone else, or take them from someone"
+    MERGE_CONTACTS = "see duplicate contacts and merge them"
 
 
 ADMIN_ACTIONS = frozenset(
@@ -69,6 +70,7 @@ ADMIN_ACTIONS = frozenset(
         Action.SEE_TEAMS,
         Action.MANAGE_TEAMS,
         Action.ASSIGN_OTHERS,
+        Action.MERGE_CONTACTS,
     }
 )
 """What only admins (and the system) may do."""

@@ -31,6 +31,7 @@ from wa_manager.adapters.sql.engine import (
     set_sqlite_busy_timeout,
 )
 from wa_manager.adapters.sql.errors import translate, unreachable
+from wa_manager.adapters.sql.identities import SqlIdentityRepository
 from wa_manager.adapters.sql.links import SqlLinkRepository
 from wa_manager.adapters.sql.messages import SqlMessageRepository
 from wa_manager.adapters.sql.shared_state import (
@@ -45,6 +46,7 @@ from wa_manager.domain.errors import SyncAlreadyRunning
 from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
+    IdentityRepository,
     LeaseRepository,
     LinkRepository,
     LoginAttemptRepository,
@@ -106,6 +108,7 @@ class SqlUnitOfWork:
         self.login_attempts: LoginAttemptRepository = SqlLoginAttemptRepository(db)
         self.secrets: SecretRepository = SqlSecretRepository(db)
         self.leases: LeaseRepository = SqlLeaseRepository(db)
+        self.identities: IdentityRepository = SqlIdentityRepository(db)
         self._db = db
         return self
 

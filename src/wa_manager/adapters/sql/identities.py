@@ -1,0 +1,272 @@
+"""``SqlIdentityRepository``: duplicate suggestions as SQL, and merges in one transaction.
+
+The suggestions are three queries that stay fast at a million contacts
+(``benchmarks/bench_duplicates.py``):
+
+- ``same_phone``: the phones held twice, found by a scan of the ``phone`` index
+  alone (``GROUP BY phone HAVING count(*) > 1``), then their contacts by that index;
+- ``brazil_ninth_digit``: the Brazilian mobiles with a ninth digit (a range of the
+  ``phone`` index: ``'+55' <= phone < '+56'``), each probing the index for the
+  same number without it;
+- ``same_name_lid``: the ``@lid`` contacts with a name (the partial index
+  ``ix_contacts_lid_name`` holds only those rows) joined to the ``@c.us`` contacts
+  of the same source and name.
+
+A merge locks both contact rows (``FOR UPDATE``, in id order), then both
+conversations, then moves everything with set-based statements; the caller's unit
+of work commits it all or nothing.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, literal, select, update
+
+from wa_manager.adapters.sql.contacts import contact_from_row
+from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.tables import (
+    contact_aliases,
+    contact_links,
+    contact_teams,
+    contacts,
+    conversation_events,
+    conversations,
+    link_events,
+    messages,
+)
+from wa_manager.domain.identity import BRAZIL, LID_SUFFIX, PERSON_SUFFIX
+from wa_manager.domain.model import (
+    Contact,
+    ConversationState,
+    DuplicatePair,
+    DuplicateReason,
+    MergedConversations,
+)
+
+
+def _same_phone() -> Any:
+    held_twice = (
+        select(contacts.c.phone)
+        .where(contacts.c.phone.is_not(None))
+        .group_by(contacts.c.phone)
+        .having(func.count() > 1)
+        .subquery("twice")
+    )
+    first, second = contacts.alias("a"), contacts.alias("b")
+    return (
+        select(first.c.id, second.c.id)
+        .join_from(first, held_twice, first.c.phone == held_twice.c.phone)
+        .join(
+            second,
+            and_(
+                second.c.phone == first.c.phone,
+                second.c.source == first.c.source,
+                second.c.id > first.c.id,
+            ),
+        )
+    )
+
+
+def _brazil_ninth_digit() -> Any:
+    longer, shorter = contacts.alias("a"), contacts.alias("b")
+    phone = longer.c.phone
+    return (
+        select(longer.c.id, shorter.c.id)
+        .join_from(
+            longer,
+            shorter,
+            and_(
+                shorter.c.phone == func.substr(phone, 1, 5).op("||")(func.substr(phone, 7)),
+                shorter.c.source == longer.c.source,
+            ),
+        )
+        .where(
+            phone >= BRAZIL,
+            phone < "+56",
+            func.length(phone) == len(BRAZIL) + 11,
+            func.substr(phone, 6, 1) == "9",
+            func.substr(phone, 7, 1).in_(["6", "7", "8", "9"]),
+        )
+    )
+
+
+def _same_name_lid() -> Any:
+    lid, person = contacts.alias("a"), contacts.alias("b")
+    return select(lid.c.id, person.c.id).join_from(
+        lid,
+        person,
+        and_(
+            person.c.source == lid.c.source,
+            person.c.name == lid.c.name,
+            person.c.wa_id.like(f"%{PERSON_SUFFIX}"),
+        ),
+    ).where(lid.c.wa_id.like(f"%{LID_SUFFIX}"), lid.c.name.is_not(None), lid.c.name != "")
+
+
+_QUERIES = (
+    (DuplicateReason.SAME_PHONE, _same_phone),
+    (DuplicateReason.BRAZIL_NINTH_DIGIT, _brazil_ninth_digit),
+    (DuplicateReason.SAME_NAME_LID, _same_name_lid),
+)
+
+
+def _state(row: Row[Any]) -> ConversationState:
+    return ConversationState(row.id, row.status, row.assigned_user_id)
+
+
+class SqlIdentityRepository:
+    """Duplicate suggestions, merges and aliases."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def duplicates(self) -> builtins.list[DuplicatePair]:
+        """The three suggestion queries, each pair as (lower id, higher id)."""
+        found: set[DuplicatePair] = set()
+        for reason, query in _QUERIES:
+            for one, other in self._db.execute(query()):
+                found.add(DuplicatePair(min(one, other), max(one, other), reason))
+        return sorted(found)
+
+    def lock(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
+        """The contacts, locked ``FOR UPDATE`` in id order (PostgreSQL; SQLite's unit of
+        work holds the write lock already)."""
+        query = (
+            select(contacts)
+            .where(contacts.c.id.in_(sorted(set(contact_ids))))
+            .order_by(contacts.c.id)
+            .with_for_update()
+        )
+        return {row.id: contact_from_row(row) for row in self._db.execute(query)}
+
+    def merge(
+        self, merged: Contact, survivor: Contact, actor_id: int | None, now: datetime
+    ) -> MergedConversations | None:
+        """See ``IdentityRepository.merge``; set-based statements, nothing committed."""
+        folded = self._fold_conversations(merged.id, survivor.id)
+        for table, column in ((contact_links, "user_id"), (contact_teams, "team_id")):
+            self._unite(table, column, merged.id, survivor.id)
+        execute = self._db.execute
+        execute(
+            update(link_events)
+            .where(link_events.c.contact_id == merged.id)
+            .values(contact_id=survivor.id)
+        )
+        execute(
+            insert(link_events).values(
+                contact_id=survivor.id,
+                action="merge",
+                actor_id=actor_id,
+                at=now,
+                merged_contact_id=merged.id,
+            )
+        )
+        execute(
+            update(contact_aliases)
+            .where(contact_aliases.c.contact_id == merged.id)
+            .values(contact_id=survivor.id)
+        )
+        execute(
+            insert(contact_aliases).values(
+                source=merged.source,
+                wa_id=merged.wa_id,
+                contact_id=survivor.id,
+                merged_contact_id=merged.id,
+                name=merged.name,
+                actor_id=actor_id,
+                at=now,
+            )
+        )
+        execute(
+            update(contacts)
+            .where(contacts.c.id == survivor.id)
+            .values(
+                name=func.coalesce(contacts.c.name, merged.name),
+                phone=func.coalesce(contacts.c.phone, merged.phone),
+                created_at=min(survivor.created_at, merged.created_at),
+                last_seen_at=_latest(survivor.last_seen_at, merged.last_seen_at),
+                vanished_at=_latest(survivor.vanished_at, merged.vanished_at)
+                if survivor.vanished_at is not None and merged.vanished_at is not None
+                else None,
+            )
+        )
+        execute(delete(contacts).where(contacts.c.id == merged.id))
+        return folded
+
+    def _unite(self, table: Any, column: str, merged_id: int, survivor_id: int) -> None:
+        """Give the survivor every grant of the merged contact it lacks (set-based)."""
+        rows = select(
+            literal(survivor_id, table.c.contact_id.type),
+            table.c[column],
+            table.c.created_by,
+            table.c.created_at,
+        ).where(table.c.contact_id == merged_id)
+        statement = self._db.insert(table).from_select(
+            ["contact_id", column, "created_by", "created_at"], rows
+        )
+        self._db.execute(
+            statement.on_conflict_do_nothing(index_elements=["contact_id", column])
+        )
+        self._db.execute(delete(table).where(table.c.contact_id == merged_id))
+
+    def _fold_conversations(
+        self, merged_id: int, survivor_id: int
+    ) -> MergedConversations | None:
+        """Both contacts' conversations locked in id order; the merged one's moved to the
+        survivor, or folded into the survivor's (messages and events moved, times joined)."""
+        rows = self._db.execute(
+            select(conversations)
+            .where(conversations.c.contact_id.in_([merged_id, survivor_id]))
+            .order_by(conversations.c.id)
+            .with_for_update()
+        ).all()
+        by_contact = {row.contact_id: row for row in rows}
+        theirs, ours = by_contact.get(merged_id), by_contact.get(survivor_id)
+        if theirs is None:
+            return None
+        if ours is None:
+            self._db.execute(
+                update(conversations)
+                .where(conversations.c.id == theirs.id)
+                .values(contact_id=survivor_id)
+            )
+            return None
+        for table in (messages, conversation_events):
+            self._db.execute(
+                update(table)
+                .where(table.c.conversation_id == theirs.id)
+                .values(conversation_id=ours.id)
+            )
+        self._db.execute(delete(conversations).where(conversations.c.id == theirs.id))
+        created_at = min(ours.created_at, theirs.created_at)
+        last_message_at = _latest(ours.last_message_at, theirs.last_message_at)
+        self._db.execute(
+            update(conversations)
+            .where(conversations.c.id == ours.id)
+            .values(
+                created_at=created_at,
+                last_message_at=last_message_at,
+                last_activity_at=last_message_at or created_at,
+            )
+        )
+        return MergedConversations(_state(ours), _state(theirs))
+
+    def survivor_of(self, source: str, wa_id: str) -> str | None:
+        """The survivor's wa_id, by the alias key (one indexed lookup)."""
+        query = (
+            select(contacts.c.wa_id)
+            .join_from(contact_aliases, contacts, contacts.c.id == contact_aliases.c.contact_id)
+            .where(contact_aliases.c.source == source, contact_aliases.c.wa_id == wa_id)
+        )
+        result: str | None = self._db.execute(query).scalar()
+        return result
+
+
+def _latest(first: datetime | None, second: datetime | None) -> datetime | None:
+    """The later of two optional times (None when both are)."""
+    known = [moment for moment in (first, second) if moment is not None]
+    return max(known) if known else None
