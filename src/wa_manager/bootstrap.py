@@ -7,7 +7,8 @@ UltraMsg need no token), argon2 for passwords, the system clock, and for ``wa-ma
 the built-in fake UltraMsg (``start_demo_upstream``).
 
 The ``App`` holds the use-case objects (``app.syncs``, ``app.accounts``,
-``app.contacts``, ``app.identities``, ``app.teams``, ``app.conversations``, ``app.messaging``, ``app.webhooks``;
+``app.contacts``, ``app.identities``, ``app.teams``, ``app.conversations``,
+``app.messaging``, ``app.webhooks``;
 ``app.sessions`` and ``app.login_throttle`` for the web server),
 each bound to its ports once; every one of their methods takes the actor first.
 On top sits the small library façade of the public interface (``sync``,

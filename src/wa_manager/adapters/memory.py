@@ -33,7 +33,9 @@ from typing import Any, Concatenate, NamedTuple, ParamSpec, Self, TypeVar
 
 from attrs import define, evolve, field, fields
 
+from wa_manager.domain.aliases import StoredAlias, resolve_aliases, with_aliases
 from wa_manager.domain.errors import AlreadyExists, Conflict, NotFound, SyncAlreadyRunning
+from wa_manager.domain.identity import duplicate_pairs
 from wa_manager.domain.messages import may_become
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
@@ -48,14 +50,14 @@ from wa_manager.domain.model import (
     ContactSelection,
     ContactSummary,
     Conversation,
-    ConversationState,
-    DuplicatePair,
-    MergedConversations,
     ConversationEvent,
     ConversationEventType,
     ConversationFilter,
+    ConversationState,
     Direction,
+    DuplicatePair,
     LinkEvent,
+    MergedConversations,
     Message,
     MessagePreview,
     MessageStatus,
@@ -87,8 +89,6 @@ from wa_manager.domain.ports import (
     TokenRepository,
     UserRepository,
 )
-from wa_manager.domain.aliases import StoredAlias, resolve_aliases, with_aliases
-from wa_manager.domain.identity import duplicate_pairs
 from wa_manager.domain.rules import may_see_contact
 
 P = ParamSpec("P")
@@ -240,9 +240,7 @@ class _Tables:
         del self.contact_ids[merged.source, merged.wa_id]
         return folded
 
-    def _fold_conversations(
-        self, merged_id: int, survivor_id: int
-    ) -> MergedConversations | None:
+    def _fold_conversations(self, merged_id: int, survivor_id: int) -> MergedConversations | None:
         theirs_id = self.conversation_of.pop(merged_id, None)
         if theirs_id is None:
             return None
@@ -1218,9 +1216,12 @@ class MemoryIdentities(_Repository):
     def duplicates(self) -> builtins.list[DuplicatePair]:
         return duplicate_pairs(self._tables.contacts.values())
 
-    def lock(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
+    def contacts(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
         found = (self._tables.contact(cid) for cid in sorted(set(contact_ids)))
         return {contact.id: contact for contact in found if contact is not None}
+
+    def lock(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
+        return self.contacts(contact_ids)
 
     def merge(
         self, merged: Contact, survivor: Contact, actor_id: int | None, now: datetime

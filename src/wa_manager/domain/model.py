@@ -274,6 +274,15 @@ class DuplicatePair:
 
 
 @frozen
+class Duplicate:
+    """A suggestion with both contacts as a list shows them."""
+
+    pair: DuplicatePair
+    first: Contact
+    second: Contact
+
+
+@frozen
 class Team:
     """A named group of users: linking a contact to a team lets every member see it."""
 

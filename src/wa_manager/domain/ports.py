@@ -27,11 +27,11 @@ from wa_manager.domain.model import (
     ContactLink,
     ContactSelection,
     Conversation,
-    DuplicatePair,
-    MergedConversations,
     ConversationEvent,
     ConversationFilter,
+    DuplicatePair,
     LinkEvent,
+    MergedConversations,
     Message,
     MessageStatus,
     NewContact,
@@ -424,6 +424,10 @@ class IdentityRepository(Protocol):
     def duplicates(self) -> builtins.list[DuplicatePair]:
         """Every (pair, reason) of ``domain.identity.duplicate_pairs`` among the stored
         contacts, sorted; computed by the database at any size (indexes, no full sort)."""
+        ...
+
+    def contacts(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
+        """id -> contact (with its user and team links) of these ids that exist."""
         ...
 
     def lock(self, contact_ids: Sequence[int]) -> dict[int, Contact]:

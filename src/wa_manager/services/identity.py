@@ -25,7 +25,7 @@ from wa_manager.domain.model import (
     Actor,
     Contact,
     ConversationEvent,
-    DuplicatePair,
+    Duplicate,
     MergedConversations,
 )
 from wa_manager.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -39,12 +39,19 @@ class Identities:
     store: UnitOfWorkFactory
     clock: Clock
 
-    def duplicates(self, actor: Actor) -> list[DuplicatePair]:
+    def duplicates(self, actor: Actor) -> list[Duplicate]:
         """Pairs of contacts of one source that are likely one person, one reason each,
-        by pair (never a merged contact: it is gone)."""
+        by pair, with both contacts (never a merged contact: it is gone)."""
         authorize(actor, Action.MERGE_CONTACTS)
         with self.store(read_only=True) as uow:
-            return one_reason_each(uow.identities.duplicates())
+            pairs = one_reason_each(uow.identities.duplicates())
+            ids = [cid for pair in pairs for cid in (pair.first_id, pair.second_id)]
+            found = uow.identities.contacts(ids)
+        return [
+            Duplicate(pair, found[pair.first_id], found[pair.second_id])
+            for pair in pairs
+            if pair.first_id in found and pair.second_id in found
+        ]
 
     def merge(self, actor: Actor, contact_id: int, into_id: int) -> Contact:
         """Merge contact ``contact_id`` into ``into_id`` and return the survivor.
@@ -70,15 +77,15 @@ class Identities:
         return result
 
 
-def _settle(
-    uow: UnitOfWork, folded: MergedConversations, by: int | None, now: datetime
-) -> None:
+def _settle(uow: UnitOfWork, folded: MergedConversations, by: int | None, now: datetime) -> None:
     """The one conversation left takes the more active status and keeps its assignee,
     else the merged one's: each change an event in its trail."""
     kept, merged = folded
     status = merged_status(kept.status, merged.status)
     if status != kept.status:
-        uow.conversations.apply(ConversationEvent.status_change(kept.id, kept.status, status, by, now))
+        uow.conversations.apply(
+            ConversationEvent.status_change(kept.id, kept.status, status, by, now)
+        )
     if kept.assigned_user_id is None and merged.assigned_user_id is not None:
         uow.conversations.apply(
             ConversationEvent.assignment(kept.id, None, merged.assigned_user_id, by, now)

@@ -26,8 +26,9 @@ from typing import Any
 
 from sqlalchemy import Row, and_, delete, func, insert, literal, select, update
 
-from wa_manager.adapters.sql.contacts import contact_from_row
+from wa_manager.adapters.sql.contacts import KEY_BATCH, batched, contact_from_row
 from wa_manager.adapters.sql.database import Database
+from wa_manager.adapters.sql.links import user_ids_by_contact
 from wa_manager.adapters.sql.tables import (
     contact_aliases,
     contact_links,
@@ -38,6 +39,7 @@ from wa_manager.adapters.sql.tables import (
     link_events,
     messages,
 )
+from wa_manager.adapters.sql.teams import team_ids_by_contact
 from wa_manager.domain.identity import BRAZIL, LID_SUFFIX, PERSON_SUFFIX
 from wa_manager.domain.model import (
     Contact,
@@ -96,15 +98,19 @@ def _brazil_ninth_digit() -> Any:
 
 def _same_name_lid() -> Any:
     lid, person = contacts.alias("a"), contacts.alias("b")
-    return select(lid.c.id, person.c.id).join_from(
-        lid,
-        person,
-        and_(
-            person.c.source == lid.c.source,
-            person.c.name == lid.c.name,
-            person.c.wa_id.like(f"%{PERSON_SUFFIX}"),
-        ),
-    ).where(lid.c.wa_id.like(f"%{LID_SUFFIX}"), lid.c.name.is_not(None), lid.c.name != "")
+    return (
+        select(lid.c.id, person.c.id)
+        .join_from(
+            lid,
+            person,
+            and_(
+                person.c.source == lid.c.source,
+                person.c.name == lid.c.name,
+                person.c.wa_id.like(f"%{PERSON_SUFFIX}"),
+            ),
+        )
+        .where(lid.c.wa_id.like(f"%{LID_SUFFIX}"), lid.c.name.is_not(None), lid.c.name != "")
+    )
 
 
 _QUERIES = (
@@ -131,6 +137,17 @@ class SqlIdentityRepository:
             for one, other in self._db.execute(query()):
                 found.add(DuplicatePair(min(one, other), max(one, other), reason))
         return sorted(found)
+
+    def contacts(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
+        """A batch of keys per query, with their user and team links."""
+        found: dict[int, Contact] = {}
+        for batch in batched(sorted(set(contact_ids)), KEY_BATCH):
+            rows = self._db.execute(select(contacts).where(contacts.c.id.in_(batch))).all()
+            users = user_ids_by_contact(self._db, batch)
+            teams = team_ids_by_contact(self._db, batch)
+            for row in rows:
+                found[row.id] = contact_from_row(row, users.get(row.id, ()), teams.get(row.id, ()))
+        return found
 
     def lock(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
         """The contacts, locked ``FOR UPDATE`` in id order (PostgreSQL; SQLite's unit of
@@ -208,14 +225,10 @@ class SqlIdentityRepository:
         statement = self._db.insert(table).from_select(
             ["contact_id", column, "created_by", "created_at"], rows
         )
-        self._db.execute(
-            statement.on_conflict_do_nothing(index_elements=["contact_id", column])
-        )
+        self._db.execute(statement.on_conflict_do_nothing(index_elements=["contact_id", column]))
         self._db.execute(delete(table).where(table.c.contact_id == merged_id))
 
-    def _fold_conversations(
-        self, merged_id: int, survivor_id: int
-    ) -> MergedConversations | None:
+    def _fold_conversations(self, merged_id: int, survivor_id: int) -> MergedConversations | None:
         """Both contacts' conversations locked in id order; the merged one's moved to the
         survivor, or folded into the survivor's (messages and events moved, times joined)."""
         rows = self._db.execute(
