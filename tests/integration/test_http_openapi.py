@@ -75,7 +75,10 @@ def test_every_route_is_documented_and_nothing_else(world: World, spec: dict[str
         ("PATCH", "/api/conversations/{id}"), ("GET", "/api/conversations/{id}/events"),
         ("GET", "/api/conversations/{id}/assignees"),
     }  # fmt: skip
-    assert documented == (contract | beyond_a_manual_sync | messages | team_administration | inbox)
+    identity = {("GET", "/api/contacts/duplicates"), ("POST", "/api/contacts/{id}/merge")}
+    assert documented == (
+        contract | beyond_a_manual_sync | messages | team_administration | inbox | identity
+    )
 
 
 def test_guarded_operations_declare_security_and_their_errors(spec: dict[str, Any]) -> None:
