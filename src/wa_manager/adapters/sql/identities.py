@@ -24,12 +24,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, literal, select, update
+from sqlalchemy import Row, and_, delete, func, insert, literal, select, text, update
 
 from wa_manager.adapters.sql.contacts import KEY_BATCH, batched, contact_from_row
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.links import user_ids_by_contact
 from wa_manager.adapters.sql.tables import (
+    LID_ROWS,
     contact_aliases,
     contact_links,
     contact_teams,
@@ -40,7 +41,7 @@ from wa_manager.adapters.sql.tables import (
     messages,
 )
 from wa_manager.adapters.sql.teams import team_ids_by_contact
-from wa_manager.domain.identity import BRAZIL, LID_SUFFIX, PERSON_SUFFIX
+from wa_manager.domain.identity import BRAZIL, PERSON_SUFFIX
 from wa_manager.domain.model import (
     Contact,
     ConversationState,
@@ -109,7 +110,13 @@ def _same_name_lid() -> Any:
                 person.c.wa_id.like(f"%{PERSON_SUFFIX}"),
             ),
         )
-        .where(lid.c.wa_id.like(f"%{LID_SUFFIX}"), lid.c.name.is_not(None), lid.c.name != "")
+        .where(
+            # the very text of the partial index's WHERE (not a bound parameter), so that
+            # SQLite and PostgreSQL see that the index covers these rows
+            text(f"a.{LID_ROWS}"),
+            lid.c.name.is_not(None),
+            lid.c.name != "",
+        )
     )
 
 
