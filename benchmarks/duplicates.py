@@ -138,6 +138,8 @@ def measure(backend: str, n: int, folder: Path, repeat: int) -> dict[str, Any]:
             with store(read_only=True) as uow:
                 db = uow.identities._db  # type: ignore[attr-defined]
                 each[str(reason)], _ = timed(lambda db=db, q=query: db.execute(q()).all(), repeat)
+        with store(read_only=True) as uow:
+            each["same_phone"], _ = timed(uow.identities._same_phone, repeat)  # type: ignore[attr-defined]
     finally:
         store.close()
         database.drop()

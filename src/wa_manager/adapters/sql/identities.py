@@ -5,9 +5,9 @@ The suggestions are three queries that stay fast at a million contacts
 
 - ``same_phone``: the phones held twice, found by a scan of the ``phone`` index
   alone (``GROUP BY phone HAVING count(*) > 1``), then their contacts by that index;
-- ``brazil_ninth_digit``: the Brazilian mobiles with a ninth digit (a range of the
-  ``phone`` index: ``'+55' <= phone < '+56'``), each probing the index for the
-  same number without it;
+- ``brazil_ninth_digit``: the Brazilian mobiles with a ninth digit and those without
+  (two ranges of the ``phone`` index: ``'+55' <= phone < '+56'``), joined on the
+  number without its ninth digit;
 - ``same_name_lid``: the ``@lid`` contacts with a name (the partial index
   ``ix_contacts_lid_name`` holds only those rows) joined to the ``@c.us`` contacts
   of the same source and name.
@@ -41,7 +41,13 @@ from wa_manager.adapters.sql.tables import (
     messages,
 )
 from wa_manager.adapters.sql.teams import team_ids_by_contact
-from wa_manager.domain.identity import BRAZIL, PERSON_SUFFIX
+from wa_manager.domain.identity import (
+    BRAZIL,
+    BRAZIL_WITH_NINTH,
+    BRAZIL_WITHOUT_NINTH,
+    MOBILE_FIRST_DIGITS,
+    PERSON_SUFFIX,
+)
 from wa_manager.domain.model import (
     Contact,
     ConversationState,
@@ -51,26 +57,13 @@ from wa_manager.domain.model import (
 )
 
 
-def _same_phone() -> Any:
-    held_twice = (
+def _phones_held_twice() -> Any:
+    """The phones of more than one contact: a scan of the ``phone`` index alone."""
+    return (
         select(contacts.c.phone)
         .where(contacts.c.phone.is_not(None))
         .group_by(contacts.c.phone)
         .having(func.count() > 1)
-        .subquery("twice")
-    )
-    first, second = contacts.alias("a"), contacts.alias("b")
-    return (
-        select(first.c.id, second.c.id)
-        .join_from(first, held_twice, first.c.phone == held_twice.c.phone)
-        .join(
-            second,
-            and_(
-                second.c.phone == first.c.phone,
-                second.c.source == first.c.source,
-                second.c.id > first.c.id,
-            ),
-        )
     )
 
 
@@ -88,13 +81,24 @@ def _brazil_ninth_digit() -> Any:
             ),
         )
         .where(
-            phone >= BRAZIL,
-            phone < "+56",
-            func.length(phone) == len(BRAZIL) + 11,
+            *_brazilian(longer, BRAZIL_WITH_NINTH),
             func.substr(phone, 6, 1) == "9",
-            func.substr(phone, 7, 1).in_(["6", "7", "8", "9"]),
+            func.substr(phone, 7, 1).in_(MOBILE_DIGITS),
+            # said of the shorter side too, so PostgreSQL can hash-join two index ranges
+            # instead of probing the index once per Brazilian mobile (1M: 1.4 s -> 0.5 s)
+            *_brazilian(shorter, BRAZIL_WITHOUT_NINTH),
+            func.substr(shorter.c.phone, 6, 1).in_(MOBILE_DIGITS),
         )
     )
+
+
+MOBILE_DIGITS = sorted(MOBILE_FIRST_DIGITS)
+
+
+def _brazilian(table: Any, length: int) -> tuple[Any, ...]:
+    """Conditions: a Brazilian phone of ``length`` characters (a range of the index)."""
+    phone = table.c.phone
+    return (phone >= BRAZIL, phone < "+56", func.length(phone) == length)
 
 
 def _same_name_lid() -> Any:
@@ -121,7 +125,6 @@ def _same_name_lid() -> Any:
 
 
 _QUERIES = (
-    (DuplicateReason.SAME_PHONE, _same_phone),
     (DuplicateReason.BRAZIL_NINTH_DIGIT, _brazil_ninth_digit),
     (DuplicateReason.SAME_NAME_LID, _same_name_lid),
 )
@@ -139,7 +142,7 @@ class SqlIdentityRepository:
 
     def duplicates(self) -> builtins.list[DuplicatePair]:
         """The three suggestion queries, each pair as (lower id, higher id)."""
-        found: set[tuple[int, int, DuplicateReason]] = set()
+        found = self._same_phone()
         for reason, query in _QUERIES:
             for one, other in self._db.execute(query()):
                 found.add((one, other, reason) if one < other else (other, one, reason))
@@ -156,6 +159,24 @@ class SqlIdentityRepository:
             for row in rows:
                 found[row.id] = contact_from_row(row, users.get(row.id, ()), teams.get(row.id, ()))
         return found
+
+    def _same_phone(self) -> set[tuple[int, int, DuplicateReason]]:
+        """Two steps: the phones held twice, then their contacts by the ``phone`` index
+        (one query joining both made PostgreSQL expect 160k such phones instead of 1k
+        and hash the whole table in every worker: 1M contacts, 1.2 s -> 0.4 s)."""
+        phones = [row[0] for row in self._db.execute(_phones_held_twice())]
+        holders: dict[tuple[str, str], list[int]] = {}
+        columns = (contacts.c.id, contacts.c.source, contacts.c.phone)
+        for batch in batched(phones, KEY_BATCH):
+            for row in self._db.execute(select(*columns).where(contacts.c.phone.in_(batch))):
+                holders.setdefault((row.source, row.phone), []).append(row.id)
+        same = DuplicateReason.SAME_PHONE
+        return {
+            (first, second, same)
+            for ids in holders.values()
+            for index, first in enumerate(sorted(ids))
+            for second in sorted(ids)[index + 1 :]
+        }
 
     def lock(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
         """The contacts, locked ``FOR UPDATE`` in id order (PostgreSQL; SQLite's unit of
