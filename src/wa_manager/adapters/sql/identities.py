@@ -24,7 +24,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, literal, select, text, update
+from sqlalchemy import (
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 
 from wa_manager.adapters.sql.contacts import KEY_BATCH, batched, contact_from_row
 from wa_manager.adapters.sql.database import Database
@@ -128,6 +139,18 @@ _QUERIES = (
     (DuplicateReason.BRAZIL_NINTH_DIGIT, _brazil_ninth_digit),
     (DuplicateReason.SAME_NAME_LID, _same_name_lid),
 )
+
+
+def _survivor_of(_dialect: str) -> Any:
+    """``survivor_of``'s query, its values as bind parameters."""
+    return (
+        select(contacts.c.wa_id)
+        .join_from(contact_aliases, contacts, contacts.c.id == contact_aliases.c.contact_id)
+        .where(
+            contact_aliases.c.source == bindparam("key_source"),
+            contact_aliases.c.wa_id == bindparam("key_wa_id"),
+        )
+    )
 
 
 def _state(row: Row[Any]) -> ConversationState:
@@ -298,13 +321,10 @@ class SqlIdentityRepository:
         return MergedConversations(_state(ours), _state(theirs))
 
     def survivor_of(self, source: str, wa_id: str) -> str | None:
-        """The survivor's wa_id, by the alias key (one indexed lookup)."""
-        query = (
-            select(contacts.c.wa_id)
-            .join_from(contact_aliases, contacts, contacts.c.id == contact_aliases.c.contact_id)
-            .where(contact_aliases.c.source == source, contact_aliases.c.wa_id == wa_id)
-        )
-        result: str | None = self._db.execute(query).scalar()
+        """The survivor's wa_id, by the alias key: one indexed lookup, a statement built
+        once per process (every webhook asks)."""
+        params = {"key_source": source, "key_wa_id": wa_id}
+        result: str | None = self._db.execute(self._db.prepared(_survivor_of), params).scalar()
         return result
 
 
