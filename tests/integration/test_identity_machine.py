@@ -1,5 +1,6 @@
 """A state machine mixing syncs, webhooks and merges in any order: a merged chat id
-(an alias) never produces a contact again, and no message is ever lost.
+(an alias) never produces a contact again, and no message is ever lost. On the
+memory store, and on a real SQLite file.
 
 The model: the chat ids UltraMsg knows (a fixed pool), which of them were merged
 into which contact, and every message delivered. After each step the stored
@@ -9,16 +10,21 @@ messages stored are exactly those delivered, each once.
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from tests.conftest import fresh_sqlite_url
 from tests.identity_support import BASE_TIME, by_wa_id, contacts, messages_of, post
+from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.errors import InvalidInput
 from wa_manager.domain.model import CLI
-from wa_manager.testing import StaticChats, memory_app
+from wa_manager.domain.ports import Store
+from wa_manager.testing import InMemoryStore, StaticChats, memory_app
 
 POOL = [
     "5511987654321@c.us",
@@ -35,11 +41,18 @@ class MergesSyncsAndWebhooks(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.chats = StaticChats([])
-        self.app = memory_app(self.chats)
+        self.app = memory_app(self.chats, store=self.make_store())
         self.seen: set[str] = set()  # chat ids that made a contact at some point
         self.merged: set[str] = set()  # chat ids merged away (aliases)
         self.delivered: Counter[tuple[str | None, str | None]] = Counter()
         self.sent = 0
+
+    def make_store(self) -> Store:
+        """The store the machine runs on: memory here."""
+        return InMemoryStore()
+
+    def teardown(self) -> None:
+        self.app.close()
 
     @rule(present=st.sets(st.sampled_from(POOL)), names=st.sampled_from(["A", "B", ""]))
     def sync(self, present: set[str], names: str) -> None:
@@ -94,8 +107,20 @@ class MergesSyncsAndWebhooks(RuleBasedStateMachine):
         assert found == self.delivered
 
 
+class OnSqlite(MergesSyncsAndWebhooks):
+    """The same machine on a real SQLite file (fewer examples: each is a database)."""
+
+    def make_store(self) -> Store:
+        return SqlStore.open(fresh_sqlite_url(Path(tempfile.mkdtemp(prefix="wa-merge-"))))
+
+
 MergesSyncsAndWebhooks.TestCase.settings = settings(
     max_examples=60, stateful_step_count=15, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )  # fmt: skip
+OnSqlite.TestCase.settings = settings(
+    max_examples=10, stateful_step_count=12, deadline=None,
+    suppress_health_check=list(HealthCheck),
+)  # fmt: skip
 test_merges_syncs_and_webhooks = MergesSyncsAndWebhooks.TestCase
+test_merges_syncs_and_webhooks_on_sqlite = OnSqlite.TestCase
