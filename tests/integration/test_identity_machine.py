@@ -17,9 +17,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-
 from tests.conftest import fresh_sqlite_url
 from tests.identity_support import BASE_TIME, by_wa_id, contacts, messages_of, post
+
 from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.errors import InvalidInput
 from wa_manager.domain.model import CLI
