@@ -139,7 +139,9 @@ def measure(backend: str, n: int, folder: Path, repeat: int) -> dict[str, Any]:
                 db = uow.identities._db  # type: ignore[attr-defined]
                 each[str(reason)], _ = timed(lambda db=db, q=query: db.execute(q()).all(), repeat)
         with store(read_only=True) as uow:
-            each["same_phone"], _ = timed(uow.identities._same_phone, repeat)  # type: ignore[attr-defined]
+            identities: Any = uow.identities
+            each["same_phone"], _ = timed(identities._same_phone, repeat)
+            each["brazil_ninth_digit"], _ = timed(identities._brazil_ninth_digit, repeat)
     finally:
         store.close()
         database.drop()

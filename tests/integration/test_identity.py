@@ -373,3 +373,24 @@ def test_a_failure_midway_leaves_both_contacts_as_they_were(sql_store: SqlStore)
         engine.dispose()
     app.identities.merge(CLI, ids[LID], ids[PERSON])  # without the fault it goes through
     assert [c.wa_id for c in contacts(app)] == [PERSON]
+
+
+def test_one_number_in_both_forms_in_two_sources_makes_one_pair_in_each(store: Store) -> None:
+    for source in (SOURCE, "instance2"):
+        with store() as uow:
+            uow.contacts.add_many(
+                source,
+                [
+                    NewContact(BR_LONG, "Ana", "+5511987654321", "person"),
+                    NewContact(BR_SHORT, "Ana", "+551187654321", "person"),
+                ],
+                NOW,
+            )
+            uow.commit()
+    app = memory_app(store=store)
+    by_key = {(c.source, c.wa_id): c.id for c in contacts(app)}
+    with store(read_only=True) as uow:
+        found = {(p.first_id, p.second_id) for p in uow.identities.duplicates()}
+    assert found == {
+        (by_key[source, BR_LONG], by_key[source, BR_SHORT]) for source in (SOURCE, "instance2")
+    }
