@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from tests.unit.support import all_contacts
 from wa_manager.bootstrap import App
-from wa_manager.domain.model import CLI, LIBRARY, WEBHOOK, Contact
+from wa_manager.domain.model import CLI, WEBHOOK, Contact
 from wa_manager.services.webhooks import WebhookResult as Result
 
 SOURCE = "instance12345"
@@ -39,14 +40,7 @@ def post(app: App, wa_id: str, message_id: str, at: int = BASE_TIME) -> Result:
 
 def contacts(app: App) -> list[Contact]:
     """Every contact, by id."""
-    found: list[Contact] = []
-    before: int | None = None
-    while True:
-        page = app.contacts.page(LIBRARY, limit=200, before_id=before)
-        found.extend(page.items)
-        if page.next_before_id is None:
-            return sorted(found, key=lambda contact: contact.id)
-        before = page.next_before_id
+    return sorted(all_contacts(app), key=lambda contact: contact.id)
 
 
 def by_wa_id(app: App) -> dict[str, Contact]:

@@ -19,8 +19,7 @@ then find nothing to change.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import pytest
 
 from tests.conftest import backend_params, fresh_sqlite_url, migrated_url
 from tests.identity_support import BASE_TIME, by_wa_id, messages_of, post
+from tests.reliability.support import together as _together
 from wa_manager import App
 from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.errors import SyncAlreadyRunning
@@ -54,26 +54,6 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[App,
     built = memory_app(chats, store=SqlStore.open(url))
     yield built, chats
     built.close()
-
-
-def _together(*calls: Callable[[], object]) -> list[BaseException | None]:
-    """Run ``calls`` in threads released at the same moment; what each raised."""
-    start = threading.Barrier(len(calls))
-    outcomes: list[BaseException | None] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        start.wait()
-        try:
-            calls[index]()
-        except BaseException as error:
-            outcomes[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 def test_a_merge_racing_a_sync_and_a_webhook_ends_with_one_contact_and_every_message(

@@ -35,7 +35,7 @@ from attrs import define, evolve, field, fields
 
 from wa_manager.domain.aliases import StoredAlias, resolve_aliases, with_aliases
 from wa_manager.domain.errors import AlreadyExists, Conflict, NotFound, SyncAlreadyRunning
-from wa_manager.domain.identity import duplicate_pairs
+from wa_manager.domain.identity import duplicate_pairs, joined
 from wa_manager.domain.messages import may_become
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
@@ -225,17 +225,7 @@ class _Tables:
             if contact_id == merged_id:
                 self.aliases[key] = (survivor_id, was, name)
         self.aliases[merged.source, merged.wa_id] = (survivor_id, merged_id, merged.name)
-        both_vanished = survivor.vanished_at is not None and merged.vanished_at is not None
-        self.contacts[survivor_id] = evolve(
-            survivor,
-            name=survivor.name if survivor.name is not None else merged.name,
-            phone=survivor.phone if survivor.phone is not None else merged.phone,
-            created_at=min(survivor.created_at, merged.created_at),
-            last_seen_at=_latest(survivor.last_seen_at, merged.last_seen_at),
-            vanished_at=_latest(survivor.vanished_at, merged.vanished_at)
-            if both_vanished
-            else None,
-        )
+        self.contacts[survivor_id] = joined(survivor, merged)
         del self.contacts[merged_id]
         del self.contact_ids[merged.source, merged.wa_id]
         return folded
@@ -592,11 +582,6 @@ class _Tables:
             if latest is not None
             else None,
         )
-
-
-def _latest(first: datetime | None, second: datetime | None) -> datetime | None:
-    known = [moment for moment in (first, second) if moment is not None]
-    return max(known) if known else None
 
 
 def _page(items_by_id: Iterable[tuple[int, T]], limit: int, before_id: int | None) -> Page[T]:

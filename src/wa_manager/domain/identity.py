@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+import attrs
 
 from wa_manager.domain.errors import InvalidInput
 from wa_manager.domain.model import Contact, ConversationStatus, DuplicatePair, DuplicateReason
@@ -38,6 +41,28 @@ STATUS_ACTIVITY = {
 def merged_status(first: str, second: str) -> str:
     """The status of the one conversation two become: the more active of the two."""
     return max(first, second, key=lambda status: STATUS_ACTIVITY[ConversationStatus(status)])
+
+
+def latest(first: datetime | None, second: datetime | None) -> datetime | None:
+    """The later of two optional times (None when both are): a merged contact's last
+    sighting, a merged conversation's last message."""
+    known = [moment for moment in (first, second) if moment is not None]
+    return max(known) if known else None
+
+
+def joined(survivor: Contact, merged: Contact) -> Contact:
+    """The survivor as a merge leaves it: its own name and phone, else the merged
+    contact's; the earlier ``created_at``, the later ``last_seen_at``; vanished only
+    when both were (then since the later)."""
+    both_vanished = survivor.vanished_at is not None and merged.vanished_at is not None
+    return attrs.evolve(
+        survivor,
+        name=survivor.name if survivor.name is not None else merged.name,
+        phone=survivor.phone if survivor.phone is not None else merged.phone,
+        created_at=min(survivor.created_at, merged.created_at),
+        last_seen_at=latest(survivor.last_seen_at, merged.last_seen_at),
+        vanished_at=latest(survivor.vanished_at, merged.vanished_at) if both_vanished else None,
+    )
 
 
 def check_merge(merged: Contact, survivor: Contact) -> None:

@@ -1,7 +1,7 @@
 """``SqlIdentityRepository``: duplicate suggestions as SQL, and merges in one transaction.
 
-The suggestions are three queries that stay fast at a million contacts
-(``benchmarks/bench_duplicates.py``):
+The suggestions are a few queries that stay fast at a million contacts
+(``benchmarks/duplicates.py``):
 
 - ``same_phone``: the phones held twice, found by a scan of the ``phone`` index
   alone (``GROUP BY phone HAVING count(*) > 1``), then their contacts by that index;
@@ -20,7 +20,7 @@ of work commits it all or nothing.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,8 @@ from wa_manager.domain.identity import (
     BRAZIL_WITHOUT_NINTH,
     MOBILE_FIRST_DIGITS,
     PERSON_SUFFIX,
+    joined,
+    latest,
 )
 from wa_manager.domain.model import (
     Contact,
@@ -183,10 +185,8 @@ class SqlIdentityRepository:
         and hash the whole table in every worker: 1M contacts, 1.2 s -> 0.4 s)."""
         phones = [row[0] for row in self._db.execute(_phones_held_twice())]
         holders: dict[tuple[str, str], list[int]] = {}
-        columns = (contacts.c.id, contacts.c.source, contacts.c.phone)
-        for batch in batched(phones, KEY_BATCH):
-            for row in self._db.execute(select(*columns).where(contacts.c.phone.in_(batch))):
-                holders.setdefault((row.source, row.phone), []).append(row.id)
+        for row in self._holders(phones):
+            holders.setdefault((row.source, row.phone), []).append(row.id)
         same = DuplicateReason.SAME_PHONE
         return {
             (first, second, same)
@@ -204,11 +204,9 @@ class SqlIdentityRepository:
             forms[key] = forms[key[:5] + "9" + key[5:]] = key
         longer: dict[tuple[str, str], list[int]] = {}
         shorter: dict[tuple[str, str], list[int]] = {}
-        columns = (contacts.c.id, contacts.c.source, contacts.c.phone)
-        for batch in batched(sorted(forms), KEY_BATCH):
-            for row in self._db.execute(select(*columns).where(contacts.c.phone.in_(batch))):
-                side = longer if len(row.phone) == BRAZIL_WITH_NINTH else shorter
-                side.setdefault((row.source, forms[row.phone]), []).append(row.id)
+        for row in self._holders(sorted(forms)):
+            side = longer if len(row.phone) == BRAZIL_WITH_NINTH else shorter
+            side.setdefault((row.source, forms[row.phone]), []).append(row.id)
         reason = DuplicateReason.BRAZIL_NINTH_DIGIT
         return {
             (min(one, other), max(one, other), reason)
@@ -216,6 +214,12 @@ class SqlIdentityRepository:
             for one in ones
             for other in shorter.get(number, ())
         }
+
+    def _holders(self, phones: Sequence[str]) -> Iterator[Row[Any]]:
+        """(id, source, phone) of the contacts with these phones, a batch per query."""
+        columns = (contacts.c.id, contacts.c.source, contacts.c.phone)
+        for batch in batched(phones, KEY_BATCH):
+            yield from self._db.execute(select(*columns).where(contacts.c.phone.in_(batch)))
 
     def lock(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
         """The contacts, locked ``FOR UPDATE`` in id order (PostgreSQL; SQLite's unit of
@@ -235,12 +239,9 @@ class SqlIdentityRepository:
         folded = self._fold_conversations(merged.id, survivor.id)
         for table, column in ((contact_links, "user_id"), (contact_teams, "team_id")):
             self._unite(table, column, merged.id, survivor.id)
+        for table in (link_events, contact_aliases):
+            self._move(table.c.contact_id, merged.id, survivor.id)
         execute = self._db.execute
-        execute(
-            update(link_events)
-            .where(link_events.c.contact_id == merged.id)
-            .values(contact_id=survivor.id)
-        )
         execute(
             insert(link_events).values(
                 contact_id=survivor.id,
@@ -249,11 +250,6 @@ class SqlIdentityRepository:
                 at=now,
                 merged_contact_id=merged.id,
             )
-        )
-        execute(
-            update(contact_aliases)
-            .where(contact_aliases.c.contact_id == merged.id)
-            .values(contact_id=survivor.id)
         )
         execute(
             insert(contact_aliases).values(
@@ -266,21 +262,24 @@ class SqlIdentityRepository:
                 at=now,
             )
         )
+        kept = joined(survivor, merged)
         execute(
             update(contacts)
             .where(contacts.c.id == survivor.id)
             .values(
-                name=func.coalesce(contacts.c.name, merged.name),
-                phone=func.coalesce(contacts.c.phone, merged.phone),
-                created_at=min(survivor.created_at, merged.created_at),
-                last_seen_at=_latest(survivor.last_seen_at, merged.last_seen_at),
-                vanished_at=_latest(survivor.vanished_at, merged.vanished_at)
-                if survivor.vanished_at is not None and merged.vanished_at is not None
-                else None,
+                name=kept.name,
+                phone=kept.phone,
+                created_at=kept.created_at,
+                last_seen_at=kept.last_seen_at,
+                vanished_at=kept.vanished_at,
             )
         )
         execute(delete(contacts).where(contacts.c.id == merged.id))
         return folded
+
+    def _move(self, column: Any, old: int, new: int) -> None:
+        """Every row of ``column``'s table that names ``old`` there names ``new`` instead."""
+        self._db.execute(update(column.table).where(column == old).values({column.name: new}))
 
     def _unite(self, table: Any, column: str, merged_id: int, survivor_id: int) -> None:
         """Give the survivor every grant of the merged contact it lacks (set-based)."""
@@ -317,14 +316,10 @@ class SqlIdentityRepository:
             )
             return None
         for table in (messages, conversation_events):
-            self._db.execute(
-                update(table)
-                .where(table.c.conversation_id == theirs.id)
-                .values(conversation_id=ours.id)
-            )
+            self._move(table.c.conversation_id, theirs.id, ours.id)
         self._db.execute(delete(conversations).where(conversations.c.id == theirs.id))
         created_at = min(ours.created_at, theirs.created_at)
-        last_message_at = _latest(ours.last_message_at, theirs.last_message_at)
+        last_message_at = latest(ours.last_message_at, theirs.last_message_at)
         self._db.execute(
             update(conversations)
             .where(conversations.c.id == ours.id)
@@ -342,9 +337,3 @@ class SqlIdentityRepository:
         params = {"key_source": source, "key_wa_id": wa_id}
         result: str | None = self._db.execute(self._db.prepared(_survivor_of), params).scalar()
         return result
-
-
-def _latest(first: datetime | None, second: datetime | None) -> datetime | None:
-    """The later of two optional times (None when both are)."""
-    known = [moment for moment in (first, second) if moment is not None]
-    return max(known) if known else None
