@@ -141,7 +141,6 @@ def measure(backend: str, n: int, folder: Path, repeat: int) -> dict[str, Any]:
         with store(read_only=True) as uow:
             identities: Any = uow.identities
             each["same_phone"], _ = timed(identities._same_phone, repeat)
-            each["brazil_ninth_digit"], _ = timed(identities._brazil_ninth_digit, repeat)
     finally:
         store.close()
         database.drop()
