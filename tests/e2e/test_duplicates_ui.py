@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import INSTANCE, ULTRAMSG_TOKEN, Site, sign_in, start_sites
+from e2e_support import INSTANCE, ULTRAMSG_TOKEN, Shoot, Site, sign_in, start_sites
 from playwright.sync_api import Page, expect
 
 from wa_manager.adapters.fake_ultramsg import FakeUltraMsg
@@ -43,7 +43,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 def test_an_admin_merges_a_lid_twin_after_a_confirmation_naming_who_will_see_it(
-    page: Page, site: Site
+    page: Page, site: Site, shoot: Shoot
 ) -> None:
     sign_in(page, site, "admin")
     page.get_by_role("navigation").get_by_role("link", name="Duplicates").click()
@@ -53,6 +53,7 @@ def test_an_admin_merges_a_lid_twin_after_a_confirmation_naming_who_will_see_it(
     expect(row).to_contain_text("Same name, one a hidden-number (@lid) chat")
     expect(row).to_contain_text(PERSON)
     expect(row).to_contain_text(LID)
+    shoot(page, "duplicates")
 
     row.get_by_role("button", name="Merge").click()
     dialog = page.get_by_role("dialog")
@@ -62,6 +63,7 @@ def test_an_admin_merges_a_lid_twin_after_a_confirmation_naming_who_will_see_it(
         f"Afterwards bob, maria will see Ana Souza ({PERSON}): everyone who could see "
         "either contact."
     )
+    shoot(page, "merge-dialog")
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
     contacts = json.loads(site.cli("contacts", "list", "--json"))
