@@ -32,9 +32,10 @@ from tests.identity_support import (
 )
 
 from wa_manager.adapters.sql import SqlStore
+from wa_manager.bootstrap import App
 from wa_manager.domain.errors import InvalidInput, NotFound, StorageError
 from wa_manager.domain.identity import duplicate_pairs
-from wa_manager.domain.model import CLI, DuplicateReason, NewContact
+from wa_manager.domain.model import CLI, Contact, DuplicateReason, NewContact, RawChat, User
 from wa_manager.domain.ports import Store
 from wa_manager.testing import StaticChats, memory_app
 
@@ -53,7 +54,7 @@ def _empty(store: Store) -> None:
     """Delete every contact (for hypothesis examples sharing one store)."""
     if isinstance(store, SqlStore):
         with store() as uow:
-            connection = uow.connection  # type: ignore[attr-defined]
+            connection = uow.connection
             for table in ("contact_aliases", "messages", "conversations", "contact_links"):
                 connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (our names)
             connection.execute(text("DELETE FROM contacts"))
@@ -190,7 +191,8 @@ def test_a_merge_keeps_the_union_of_links_and_the_multiset_of_messages(
     assert [m.created_at for m in thread] == sorted((m.created_at for m in thread), reverse=True)
 
 
-def _users(app, how_many):  # type: ignore[no-untyped-def]
+def _users(app: App, how_many: int) -> list[User]:
+    """Users u0, u1, ... (made once per store)."""
     existing = {user.username for user in app.accounts.users(CLI)}
     for number in range(how_many):
         if f"u{number}" not in existing:
@@ -198,13 +200,15 @@ def _users(app, how_many):  # type: ignore[no-untyped-def]
     return [user for user in app.accounts.users(CLI) if user.username.startswith("u")]
 
 
-def _team(app, name):  # type: ignore[no-untyped-def]
+def _team(app: App, name: str) -> str:
+    """A team called ``name`` (made once per store)."""
     if name not in {team.name for team in app.teams.list(CLI)}:
         app.teams.add(CLI, name)
     return name
 
 
-def _in_linked_team(app, user_id, contact):  # type: ignore[no-untyped-def]
+def _in_linked_team(app: App, user_id: int, contact: Contact) -> bool:
+    """Whether ``user_id`` is a member of a team linked to ``contact``."""
     return any(
         user_id in team.user_ids for team in app.teams.list(CLI) if team.id in contact.team_ids
     )
@@ -224,7 +228,7 @@ def test_the_conversations_fold_into_one(store: Store) -> None:
     app.conversations.set_status(CLI, person_conv, "resolved")
     app.conversations.set_status(CLI, lid_conv, "pending")
     app.conversations.assign(CLI, lid_conv, maria.id)
-    created = {c.id: c.created_at for c in app.conversations.all(CLI)}
+    created = {c.id: c.created_at for c in app.conversations.all(CLI) if c.created_at}
 
     app.identities.merge(CLI, ids[LID], ids[PERSON])
 
@@ -279,7 +283,7 @@ def test_the_merged_chat_id_lands_on_the_survivor_in_syncs_and_webhooks(store: S
     assert messages_of(app, ids[PERSON]) == Counter({("after-merge", "hi"): 1})
     assert list(by_wa_id(app)) == [PERSON]
 
-    chats.chats = [(LID, "Robert")]  # only the alias, renamed: the survivor stays, unrenamed
+    chats.chats = [RawChat(LID, "Robert")]  # only the alias, renamed: the survivor stays, unrenamed
     report = app.sync()
     assert (report.created_contacts, report.updated_contacts) == (0, 0)
     (survivor,) = contacts(app)
@@ -289,7 +293,7 @@ def test_the_merged_chat_id_lands_on_the_survivor_in_syncs_and_webhooks(store: S
     chats.chats = []  # every chat id of it gone: it vanishes; the alias back: it returns
     app.sync()
     assert contacts(app)[0].vanished_at is not None
-    chats.chats = [(LID, "Robert")]
+    chats.chats = [RawChat(LID, "Robert")]
     app.sync()
     assert contacts(app)[0].vanished_at is None
 
@@ -326,7 +330,7 @@ _REFUSE_DELETE = {
 def _state(store: SqlStore) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table a merge touches."""
     with store(read_only=True) as uow:
-        connection = uow.connection  # type: ignore[attr-defined]
+        connection = uow.connection
         every_row = "SELECT * FROM {} ORDER BY 1, 2"
         return {
             table: [tuple(row) for row in connection.execute(text(every_row.format(table)))]
@@ -351,7 +355,7 @@ def test_a_failure_midway_leaves_both_contacts_as_they_were(sql_store: SqlStore)
     assert lid_conv is not None
     app.conversations.set_status(CLI, lid_conv, "resolved")
     before = _state(sql_store)
-    url = sql_store.url  # type: ignore[attr-defined]
+    url = sql_store.url
     engine = create_engine(url)
     try:
         with engine.begin() as connection:

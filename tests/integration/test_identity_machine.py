@@ -22,7 +22,7 @@ from tests.identity_support import BASE_TIME, by_wa_id, contacts, messages_of, p
 
 from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.errors import InvalidInput
-from wa_manager.domain.model import CLI
+from wa_manager.domain.model import CLI, RawChat
 from wa_manager.domain.ports import Store
 from wa_manager.testing import InMemoryStore, StaticChats, memory_app
 
@@ -56,7 +56,7 @@ class MergesSyncsAndWebhooks(RuleBasedStateMachine):
 
     @rule(present=st.sets(st.sampled_from(POOL)), names=st.sampled_from(["A", "B", ""]))
     def sync(self, present: set[str], names: str) -> None:
-        self.chats.chats = [(wa_id, names or None) for wa_id in sorted(present)]
+        self.chats.chats = [RawChat(wa_id, names or None) for wa_id in sorted(present)]
         report = self.app.sync()
         assert report.created_contacts == len(present - self.seen - self.merged)
         self.seen |= present - self.merged

@@ -31,7 +31,7 @@ from tests.reliability.support import together as _together
 from wa_manager import App
 from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.errors import SyncAlreadyRunning
-from wa_manager.domain.model import CLI
+from wa_manager.domain.model import CLI, RawChat
 from wa_manager.testing import StaticChats, memory_app
 
 ROUNDS = 10
@@ -62,7 +62,7 @@ def test_a_merge_racing_a_sync_and_a_webhook_ends_with_one_contact_and_every_mes
     app, chats = world
     for n in range(ROUNDS):
         person, lid = _pair(n)
-        chats.chats = [(wa_id, "Twin") for k in range(n + 1) for wa_id in _pair(k)]
+        chats.chats = [RawChat(wa_id, "Twin") for k in range(n + 1) for wa_id in _pair(k)]
         app.sync()
         ids = {wa_id: contact.id for wa_id, contact in by_wa_id(app).items()}
         message_id = f"race-{n}"
