@@ -19,11 +19,14 @@ then find nothing to change.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, create_engine, text
 
 from tests.conftest import backend_params, fresh_sqlite_url, migrated_url
 from tests.identity_support import BASE_TIME, by_wa_id, messages_of, post
@@ -82,3 +85,49 @@ def test_a_merge_racing_a_sync_and_a_webhook_ends_with_one_contact_and_every_mes
         app.sync()  # and later syncs never bring the merged chat back
         assert lid not in by_wa_id(app)
     assert len(by_wa_id(app)) == ROUNDS
+
+
+def _until_someone_waits_for_a_lock(engine: Engine) -> None:
+    """Return once a PostgreSQL backend waits for a row lock (at most ~30 s)."""
+    waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+    for _ in range(3000):
+        with engine.connect() as probe:
+            if probe.execute(text(waiting)).scalar():
+                return
+        time.sleep(0.01)
+    raise AssertionError("the merge never waited for the row")
+
+
+def test_a_merge_caught_in_a_deadlock_is_tried_again(request: pytest.FixtureRequest) -> None:
+    """Another writer holds the merged contact's row and then asks for the survivor's
+    (as a sync renaming both in the other order would) while the merge holds the
+    survivor's and waits for the merged one's: PostgreSQL breaks the deadlock by
+    rolling the merge back, and the merge goes through on its next try."""
+    url = migrated_url("postgres", request)
+    person, lid = _pair(0)
+    app = memory_app([RawChat(person, "Twin"), RawChat(lid, "Twin")], store=SqlStore.open(url))
+    try:
+        app.sync()
+        ids = {wa_id: contact.id for wa_id, contact in by_wa_id(app).items()}
+        assert ids[person] < ids[lid]  # the merge locks the survivor first
+        engine = create_engine(url)
+        holding = threading.Event()
+        touch = text("UPDATE contacts SET name = name WHERE id = :id")
+
+        def other_writer() -> None:
+            with engine.begin() as connection:
+                connection.execute(touch, {"id": ids[lid]})
+                holding.set()
+                _until_someone_waits_for_a_lock(engine)  # the merge, holding the survivor
+                connection.execute(touch, {"id": ids[person]})
+
+        writer = threading.Thread(target=other_writer)
+        writer.start()
+        holding.wait(timeout=30)
+        survivor = app.identities.merge(CLI, ids[lid], ids[person])
+        writer.join()
+        engine.dispose()
+        assert survivor.id == ids[person]
+        assert list(by_wa_id(app)) == [person]
+    finally:
+        app.close()

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from attrs import frozen
 
-from wa_manager.domain.errors import NotFound
+from wa_manager.domain.errors import NotFound, WriteContention
 from wa_manager.domain.identity import check_merge, merged_status, one_reason_each
 from wa_manager.domain.model import (
     Actor,
@@ -30,6 +30,8 @@ from wa_manager.domain.model import (
 )
 from wa_manager.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from wa_manager.services.permissions import Action, actor_id, authorize
+
+MERGE_ATTEMPTS = 3
 
 
 @frozen
@@ -58,8 +60,21 @@ class Identities:
 
         ``InvalidInput`` for the same contact twice or contacts of different sources;
         ``NotFound`` when either does not exist (a merged contact answers that too).
+        A merge the database rolled back to break a deadlock (with a sync renaming
+        both contacts in the other order) is tried again, a few times.
         """
         authorize(actor, Action.MERGE_CONTACTS)
+        attempt = 1
+        while True:
+            try:
+                return self._merge(actor, contact_id, into_id)
+            except WriteContention:
+                if attempt == MERGE_ATTEMPTS:
+                    raise
+                attempt += 1
+
+    def _merge(self, actor: Actor, contact_id: int, into_id: int) -> Contact:
+        """One try of ``merge``, in one transaction."""
         with self.store() as uow:
             found = uow.identities.lock([contact_id, into_id])
             for wanted in (contact_id, into_id):
