@@ -96,6 +96,7 @@ demo: $(RUNTIME_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.instances
+	$(BIN)/python -m benchmarks.duplicates
 
 # The whole reliability suite (its fast and slow tests) and the older fault and auth
 # suites it counts; prints the figures and, on a green run, writes them to docs/reliability.md.

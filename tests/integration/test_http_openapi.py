@@ -78,8 +78,15 @@ def test_every_route_is_documented_and_nothing_else(world: World, spec: dict[str
     several_numbers = {
         ("GET", "/api/instances"), ("POST", "/api/instances"), ("DELETE", "/api/instances/{id}"),
     }  # fmt: skip
+    identity = {("GET", "/api/contacts/duplicates"), ("POST", "/api/contacts/{id}/merge")}
     assert documented == (
-        contract | beyond_a_manual_sync | messages | team_administration | inbox | several_numbers
+        contract
+        | beyond_a_manual_sync
+        | messages
+        | team_administration
+        | inbox
+        | several_numbers
+        | identity
     )
 
 

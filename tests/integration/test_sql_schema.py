@@ -20,6 +20,7 @@ TABLES = {
     "sessions",
     "shared_secrets",
     "api_tokens",
+    "contact_aliases",
     "contact_links",
     "contacts",
     "conversation_events",

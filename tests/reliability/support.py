@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -199,3 +200,23 @@ def served_process(env: dict[str, str], log: Path, *options: str) -> Iterator[st
         finally:
             server.terminate()
             server.wait(timeout=60)
+
+
+def together(*calls: Callable[[], object]) -> list[BaseException | None]:
+    """Run ``calls`` in threads released at the same moment; what each raised."""
+    start = threading.Barrier(len(calls))
+    outcomes: list[BaseException | None] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        start.wait()
+        try:
+            calls[index]()
+        except BaseException as error:
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

@@ -13,12 +13,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import backend_params, fresh_sqlite_url, migrated_url
+from tests.reliability.support import together as _together
 from wa_manager import App
 from wa_manager.adapters.sql import SqlStore
 from wa_manager.domain.errors import InvalidInput
@@ -42,26 +43,6 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[App]:
     built.sync()
     yield built
     built.close()
-
-
-def _together(*calls: Callable[[], object]) -> list[BaseException | None]:
-    """Run ``calls`` in threads released at the same moment; what each raised."""
-    start = threading.Barrier(len(calls))
-    outcomes: list[BaseException | None] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        start.wait()
-        try:
-            calls[index]()
-        except BaseException as error:
-            outcomes[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 def _chain_ends_at(trail: list[ConversationEvent], final: int | None) -> None:

@@ -33,7 +33,9 @@ from typing import Any, Concatenate, NamedTuple, ParamSpec, Self, TypeVar
 
 from attrs import define, evolve, field, fields
 
+from wa_manager.domain.aliases import StoredAlias, resolve_aliases, with_aliases
 from wa_manager.domain.errors import AlreadyExists, Conflict, NotFound, SyncAlreadyRunning
+from wa_manager.domain.identity import duplicate_pairs, joined
 from wa_manager.domain.instances import StoredInstance
 from wa_manager.domain.messages import may_become
 from wa_manager.domain.model import (
@@ -52,8 +54,11 @@ from wa_manager.domain.model import (
     ConversationEvent,
     ConversationEventType,
     ConversationFilter,
+    ConversationState,
     Direction,
+    DuplicatePair,
     LinkEvent,
+    MergedConversations,
     Message,
     MessagePreview,
     MessageStatus,
@@ -73,6 +78,7 @@ from wa_manager.domain.model import (
 from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
+    IdentityRepository,
     InstanceRepository,
     LeaseRepository,
     LinkRepository,
@@ -145,6 +151,8 @@ class _Tables:
     latest_message: dict[int, int] = field(factory=dict)  # conversation id -> newest message
     conversation_events: list[ConversationEvent] = field(factory=list)
     instances: dict[str, StoredInstance] = field(factory=dict)  # instance id -> row
+    # merged chat ids: (source, wa_id) -> (survivor id, merged contact id, remembered name)
+    aliases: dict[tuple[str, str], tuple[int, int, str | None]] = field(factory=dict)
 
     def copy(self) -> _Tables:
         return _Tables(**{f.name: getattr(self, f.name).copy() for f in fields(_Tables)})
@@ -190,6 +198,88 @@ class _Tables:
                 self.conversation_of[row.contact_id] = row.id
                 inserted += 1
         return inserted
+
+    def merge_contacts(
+        self, merged_id: int, survivor_id: int, actor_id: int | None, now: datetime
+    ) -> MergedConversations | None:
+        """``IdentityRepository.merge`` on these tables (a no-op when either is gone)."""
+        merged, survivor = self.contacts.get(merged_id), self.contacts.get(survivor_id)
+        if merged is None or survivor is None:
+            return None
+        folded = self._fold_conversations(merged_id, survivor_id)
+        for (contact_id, user_id), link in list(self.links.items()):
+            if contact_id == merged_id:
+                del self.links[contact_id, user_id]
+                self.links.setdefault((survivor_id, user_id), evolve(link, contact_id=survivor_id))
+        self.linked[survivor_id] = self.linked.get(survivor_id, frozenset()) | self.linked.pop(
+            merged_id, frozenset()
+        )
+        self.contact_teams[survivor_id] = self.contact_teams.get(
+            survivor_id, frozenset()
+        ) | self.contact_teams.pop(merged_id, frozenset())
+        self.link_events = [
+            evolve(e, contact_id=survivor_id) if e.contact_id == merged_id else e
+            for e in self.link_events
+        ]
+        self.link_events.append(
+            LinkEvent(survivor_id, None, "merge", actor_id, now, merged_contact_id=merged_id)
+        )
+        for key, (contact_id, was, name) in list(self.aliases.items()):
+            if contact_id == merged_id:
+                self.aliases[key] = (survivor_id, was, name)
+        self.aliases[merged.source, merged.wa_id] = (survivor_id, merged_id, merged.name)
+        self.contacts[survivor_id] = joined(survivor, merged)
+        del self.contacts[merged_id]
+        del self.contact_ids[merged.source, merged.wa_id]
+        return folded
+
+    def _fold_conversations(self, merged_id: int, survivor_id: int) -> MergedConversations | None:
+        theirs_id = self.conversation_of.pop(merged_id, None)
+        if theirs_id is None:
+            return None
+        theirs = self.conversations[theirs_id]
+        ours_id = self.conversation_of.get(survivor_id)
+        if ours_id is None:
+            self.conversations[theirs_id] = theirs._replace(contact_id=survivor_id)
+            self.conversation_of[survivor_id] = theirs_id
+            return None
+        ours = self.conversations[ours_id]
+        for message_id, message in list(self.messages.items()):
+            if message.conversation_id == theirs_id:
+                self.messages[message_id] = evolve(message, conversation_id=ours_id)
+                self.note_latest(self.messages[message_id])
+        self.latest_message.pop(theirs_id, None)
+        self.conversation_events = [
+            evolve(e, conversation_id=ours_id) if e.conversation_id == theirs_id else e
+            for e in self.conversation_events
+        ]
+        del self.conversations[theirs_id]
+        self.conversations[ours_id] = ours._replace(
+            created_at=min(ours.created_at, theirs.created_at)
+        )
+        return MergedConversations(
+            ConversationState(ours.id, ours.status, ours.assigned_user_id),
+            ConversationState(theirs.id, theirs.status, theirs.assigned_user_id),
+        )
+
+    def rename_aliases(self, source: str, renames: Sequence[tuple[str, str | None]]) -> None:
+        for wa_id, name in renames:
+            known = self.aliases.get((source, wa_id))
+            if known is not None:
+                self.aliases[source, wa_id] = (known[0], known[1], name)
+
+    def stored_aliases(self, source: str) -> list[StoredAlias]:
+        """The aliases of ``source`` as a sync sees them."""
+        return [
+            StoredAlias(
+                wa_id,
+                name,
+                self.contacts[contact_id].wa_id,
+                self.contacts[contact_id].vanished_at is not None,
+            )
+            for (alias_source, wa_id), (contact_id, _, name) in self.aliases.items()
+            if alias_source == source and contact_id in self.contacts
+        ]
 
     def insert_user(self, user: User, password_hash: str | None) -> User:
         if user.username.lower() in self.user_ids:
@@ -559,7 +649,9 @@ class MemoryContacts(_Repository):
         }
 
     def sync_state(self, source: str) -> StoredContacts:
-        return StoredContacts.of(self.snapshot(source))
+        return with_aliases(
+            StoredContacts.of(self.snapshot(source)), self._tables.stored_aliases(source)
+        )
 
     def add_many(self, source: str, contacts: Sequence[NewContact], now: datetime) -> int:
         known = self._tables.contact_ids
@@ -581,9 +673,16 @@ class MemoryContacts(_Repository):
         return self._uow.write(_Tables.insert_contacts, rows)
 
     def rename_many(self, source: str, renames: Sequence[tuple[str, str | None]]) -> int:
+        aliased = [pair for pair in renames if (source, pair[0]) in self._tables.aliases]
+        if aliased:
+            self._uow.write(_Tables.rename_aliases, source, aliased)
+            renames = [pair for pair in renames if pair not in aliased]
         return self._uow.write(_Tables.rename_contacts, source, list(renames))
 
     def set_vanished(self, source: str, wa_ids: Sequence[str], at: datetime | None) -> int:
+        aliases = self._tables.stored_aliases(source)
+        if aliases:
+            wa_ids = resolve_aliases(wa_ids, aliases, vanishing=at is not None)
         return self._uow.write(
             _Tables.update_contacts, source, list(wa_ids), lambda c: evolve(c, vanished_at=at)
         )
@@ -1159,6 +1258,31 @@ class MemoryLinks(_Repository):
         return self._uow.write(_Tables.bulk_change_links, contact_ids, change, actor_id, now)
 
 
+class MemoryIdentities(_Repository):
+    """``IdentityRepository`` in memory: ``duplicate_pairs`` over every contact."""
+
+    def duplicates(self) -> builtins.list[DuplicatePair]:
+        return duplicate_pairs(self._tables.contacts.values())
+
+    def contacts(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
+        found = (self._tables.contact(cid) for cid in sorted(set(contact_ids)))
+        return {contact.id: contact for contact in found if contact is not None}
+
+    def lock(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
+        return self.contacts(contact_ids)
+
+    def merge(
+        self, merged: Contact, survivor: Contact, actor_id: int | None, now: datetime
+    ) -> MergedConversations | None:
+        return self._uow.write(_Tables.merge_contacts, merged.id, survivor.id, actor_id, now)
+
+    def survivor_of(self, source: str, wa_id: str) -> str | None:
+        known = self._tables.aliases.get((source, wa_id))
+        if known is None or known[0] not in self._tables.contacts:
+            return None
+        return self._tables.contacts[known[0]].wa_id
+
+
 class MemorySyncRuns(_Repository):
     """``SyncRunRepository`` in memory."""
 
@@ -1218,6 +1342,7 @@ class FakeUnitOfWork:
         self.secrets: SecretRepository = MemorySecrets(self)
         self.leases: LeaseRepository = MemoryLeases(self)
         self.instances: InstanceRepository = MemoryInstances(self)
+        self.identities: IdentityRepository = MemoryIdentities(self)
         self._base: _Tables | None = None  # the published tables this unit of work reads
         self._work: _Tables | None = None  # its private copy, from the first write on
         self._log: list[_Write] = []

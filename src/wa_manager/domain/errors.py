@@ -18,6 +18,7 @@ these into exit codes (CLI) and status codes (HTTP), each in one place.
     │   ├── UpstreamRejected        an UltraMsg error body or a 4xx (wrong token, unknown instance)
     │   └── UpstreamBadResponse     not a JSON array of chats
     └── StorageError                the database failed                    (exit 1, HTTP 500/503)
+        ├── WriteContention         rolled back to break a deadlock: safe to try again
         └── SchemaNotReady          the database is not migrated: run `wa-manager db upgrade`
 
 Every message is one line that says what went wrong and what to do, and never
@@ -116,6 +117,13 @@ class StorageError(WaManagerError):
     """The database failed or could not be reached."""
 
     code = "storage_error"
+
+
+class WriteContention(StorageError):
+    """The database broke a deadlock (or a serialisation conflict) by rolling this
+    transaction back: nothing of it was written, and trying again is safe."""
+
+    code = "write_contention"
 
 
 class SchemaNotReady(StorageError):

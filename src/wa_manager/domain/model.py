@@ -227,15 +227,59 @@ class ContactLink:
 class LinkEvent:
     """One line of the link audit trail: who linked or unlinked whom, and when.
 
-    A link of a user has ``user_id`` set; a link of a team has ``team_id`` set instead.
+    A link of a user has ``user_id`` set; a link of a team has ``team_id`` set instead;
+    a ``merge`` has neither, and ``merged_contact_id`` names the contact merged into
+    this one (its links now this one's).
     """
 
     contact_id: int
     user_id: int | None
-    action: str = field(validator=validators.in_(("link", "unlink")))
+    action: str = field(validator=validators.in_(("link", "unlink", "merge")))
     actor_id: int | None
     at: datetime
     team_id: int | None = None
+    merged_contact_id: int | None = None
+
+
+class DuplicateReason(enum.StrEnum):
+    """Why two contacts of one source are likely one person."""
+
+    SAME_PHONE = "same_phone"  # two chat ids with the same E.164 phone
+    BRAZIL_NINTH_DIGIT = "brazil_ninth_digit"  # a Brazilian mobile with and without its 9
+    SAME_NAME_LID = "same_name_lid"  # a ``@lid`` named exactly like a ``@c.us``
+
+
+class ConversationState(NamedTuple):
+    """What a merge settles of a conversation: its id, status and assignee."""
+
+    id: int
+    status: str
+    assigned_user_id: int | None
+
+
+class MergedConversations(NamedTuple):
+    """The survivor's conversation (``kept``, the one left) and the merged one's state."""
+
+    kept: ConversationState
+    merged: ConversationState
+
+
+@frozen(order=True)
+class DuplicatePair:
+    """A suggestion: two contacts of one source (``first_id`` < ``second_id``) and why."""
+
+    first_id: int
+    second_id: int
+    reason: DuplicateReason = field(converter=DuplicateReason)
+
+
+@frozen
+class Duplicate:
+    """A suggestion with both contacts as a list shows them."""
+
+    pair: DuplicatePair
+    first: Contact
+    second: Contact
 
 
 @frozen

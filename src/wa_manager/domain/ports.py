@@ -30,7 +30,9 @@ from wa_manager.domain.model import (
     Conversation,
     ConversationEvent,
     ConversationFilter,
+    DuplicatePair,
     LinkEvent,
+    MergedConversations,
     Message,
     MessageStatus,
     NewContact,
@@ -411,6 +413,47 @@ class LinkRepository(Protocol):
         ...
 
 
+class IdentityRepository(Protocol):
+    """Which contacts are one person: duplicate suggestions, merges and their aliases.
+
+    A merge leaves an alias: the merged chat's (source, wa_id) names the survivor.
+    ``ContactRepository.sync_state`` reports an alias as a known contact (so a sync
+    never creates it again), ``set_vanished`` keeps a survivor present while one of
+    its aliases is, and webhooks ask ``survivor_of`` before filing anything.
+    """
+
+    def duplicates(self) -> builtins.list[DuplicatePair]:
+        """Every (pair, reason) of ``domain.identity.duplicate_pairs`` among the stored
+        contacts, sorted; computed by the database at any size (indexes, no full sort)."""
+        ...
+
+    def contacts(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
+        """id -> contact (with its user and team links) of these ids that exist."""
+        ...
+
+    def lock(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
+        """The contacts of these ids that exist, their rows locked until the transaction
+        ends, taken in id order (two merges never wait for each other in a circle)."""
+        ...
+
+    def merge(
+        self, merged: Contact, survivor: Contact, actor_id: int | None, now: datetime
+    ) -> MergedConversations | None:
+        """Move everything of ``merged`` to ``survivor`` and delete ``merged``: its user and
+        team links (united), link history, aliases, and its conversation, which becomes
+        the survivor's or is folded into it (messages and events move, the earlier
+        ``created_at``, the later last message; status and assignee left to the caller);
+        ``merged``'s wa_id becomes an alias of the survivor; a ``merge`` link event.
+        The survivor keeps its name and phone, taking ``merged``'s where it has none.
+        The two conversations when both had one (to settle status and assignee), else None.
+        """
+        ...
+
+    def survivor_of(self, source: str, wa_id: str) -> str | None:
+        """The wa_id of the contact the chat (source, wa_id) was merged into, if it was."""
+        ...
+
+
 class SyncRunRepository(Protocol):
     """The record of every sync."""
 
@@ -561,6 +604,7 @@ class UnitOfWork(Protocol):
     secrets: SecretRepository
     leases: LeaseRepository
     instances: InstanceRepository
+    identities: IdentityRepository
 
     def __enter__(self) -> Self: ...
 

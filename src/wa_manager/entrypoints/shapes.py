@@ -42,7 +42,8 @@ ContactKind = Annotated[str, one_of("person", "group")]
 RoleName = Annotated[str, one_of("admin", "user")]
 Trigger = Annotated[str, one_of("cli", "api", "ui", "schedule", "library")]
 SyncRunState = Annotated[str, one_of("running", "succeeded", "failed", "interrupted")]
-LinkAction = Annotated[str, one_of("link", "unlink")]
+LinkAction = Annotated[str, one_of("link", "unlink", "merge")]
+DuplicateReasonName = Annotated[str, one_of("same_phone", "brazil_ninth_digit", "same_name_lid")]
 WebhookStatus = Annotated[str, one_of("created", "touched", "acknowledged", "ignored")]
 Direction = Annotated[str, one_of("in", "out")]
 ConversationStatusName = Annotated[str, one_of("active", "pending", "resolved")]
@@ -128,6 +129,25 @@ class ContactSummary(Shape):
     def of(cls, contact: model.ContactSummary) -> ContactSummary:
         """The shape of a conversation's contact."""
         return cls(id=contact.id, wa_id=contact.wa_id, name=contact.name, phone=contact.phone)
+
+
+class Duplicate(Shape):
+    """Two contacts of one source that are likely one person (``contact_ids`` ascending),
+    why, and both contacts (in the same order)."""
+
+    contact_ids: list[Id]
+    reason: DuplicateReasonName
+    contacts: list[Contact]
+
+    @classmethod
+    def of(cls, duplicate: model.Duplicate) -> Duplicate:
+        """The shape of a suggestion."""
+        pair = duplicate.pair
+        return cls(
+            contact_ids=[pair.first_id, pair.second_id],
+            reason=str(pair.reason),
+            contacts=[Contact.of(duplicate.first), Contact.of(duplicate.second)],
+        )
 
 
 class MessagePreview(Shape):
@@ -378,7 +398,8 @@ class SyncRun(Shape):
 
 class LinkEvent(Shape):
     """One line of a contact's link audit trail: a user's link (``user_id``) or a
-    team's (``team_id``; ``user_id`` null)."""
+    team's (``team_id``; ``user_id`` null), or a ``merge`` of the contact
+    ``merged_contact_id`` into this one (both null)."""
 
     contact_id: Id
     user_id: Id | None
@@ -389,6 +410,7 @@ class LinkEvent(Shape):
     at: Time
     team_id: Id | None = None
     team: str | None = None
+    merged_contact_id: Id | None = None
 
     @classmethod
     def of(
@@ -408,6 +430,7 @@ class LinkEvent(Shape):
             at=_time(event.at),
             team_id=event.team_id,
             team=_name_of(event.team_id, team_names or {}),
+            merged_contact_id=event.merged_contact_id,
         )
 
 

@@ -50,6 +50,7 @@ class Action(enum.StrEnum):
     ASSIGN_OTHERS = "assign conversations to someone else, or take them from someone"
     SEE_INSTANCES = "see the WhatsApp numbers (UltraMsg instances)"
     MANAGE_INSTANCES = "add, change or remove WhatsApp numbers"
+    MERGE_CONTACTS = "see duplicate contacts and merge them"
 
 
 ADMIN_ACTIONS = frozenset(
@@ -73,6 +74,7 @@ ADMIN_ACTIONS = frozenset(
         Action.ASSIGN_OTHERS,
         Action.SEE_INSTANCES,
         Action.MANAGE_INSTANCES,
+        Action.MERGE_CONTACTS,
     }
 )
 """What only admins (and the system) may do."""

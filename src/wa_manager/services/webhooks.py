@@ -13,6 +13,7 @@ turns the form into the JSON shape, ``parse_event`` reads an event out of it and
   groups are ignored;
 - an unknown chat becomes a contact (``source`` = the instance id) with its one
   conversation; a known one gets ``last_seen_at`` = now and is no longer vanished;
+  a chat merged into another contact (an alias) lands on that contact, its survivor;
 - the message itself is stored in that conversation, once per WhatsApp id
   (repeats and a racing history fetch find it there); a ``message_create`` whose
   top-level ``referenceId`` is one of our replies gives that reply its WhatsApp id
@@ -40,6 +41,7 @@ from typing import Any, NamedTuple
 
 from attrs import frozen
 
+from wa_manager.domain.errors import StorageError
 from wa_manager.domain.messages import new_message, raw_message, status_for_ack
 from wa_manager.domain.model import (
     Actor,
@@ -265,15 +267,21 @@ class Webhooks:
             phone_for_chat(event.wa_id, event.kind),
             event.kind.contact_kind,
         )
-        with self.store() as uow:
-            created = uow.contacts.seen(instance_id, new_contact, now)
-            conversation = _locked_conversation(uow, instance_id, event.wa_id, now, created)
-            note = None
-            if isinstance(message, str):
-                filed, note = None, f"message not stored: {message}"
-            else:
-                filed = _file_message(uow, instance_id, conversation, message, payload, now)
-            uow.commit()
+        for attempt in range(2):
+            try:
+                with self.store() as uow:
+                    wa_id, created = _seen(uow, instance_id, new_contact, now)
+                    conversation = _locked_conversation(uow, instance_id, wa_id, now, created)
+                    note = None
+                    if isinstance(message, str):
+                        filed, note = None, f"message not stored: {message}"
+                    else:
+                        filed = _file_message(uow, instance_id, conversation, message, payload, now)
+                    uow.commit()
+                break
+            except _MergedMeanwhile:
+                if attempt:  # merged twice in one webhook's time: give up, UltraMsg retries
+                    raise
         outcome = WebhookOutcome.CREATED if created else WebhookOutcome.TOUCHED
         return WebhookResult(outcome, event.wa_id, message=filed, note=note)
 
@@ -296,6 +304,29 @@ class Webhooks:
                 WebhookOutcome.IGNORED, None, "no outbound message of ours to move forward"
             )
         return WebhookResult(WebhookOutcome.ACKNOWLEDGED, None, message=str(status))
+
+
+class _MergedMeanwhile(StorageError):
+    """A merge made this chat an alias while the webhook created its contact anew."""
+
+
+def _seen(uow: UnitOfWork, source: str, contact: NewContact, now: datetime) -> tuple[str, bool]:
+    """Note the chat's activity: on the contact it was merged into when it is an alias
+    (never a contact of its own again), else on its own contact, created if new. The
+    wa_id it landed on, and whether a contact was created.
+
+    A merge of this chat committing while ``seen`` waited for its row lock leaves the
+    contact just created unwanted: the alias is read again after a creation (a rare
+    path), and ``_MergedMeanwhile`` rolls it all back for one more try.
+    """
+    survivor = uow.identities.survivor_of(source, contact.wa_id)
+    if survivor is not None:
+        uow.contacts.touch(source, survivor, now)
+        return survivor, False
+    created = uow.contacts.seen(source, contact, now)
+    if created and uow.identities.survivor_of(source, contact.wa_id) is not None:
+        raise _MergedMeanwhile(f"chat {contact.wa_id} was merged meanwhile; try again")
+    return contact.wa_id, created
 
 
 def _locked_conversation(

@@ -14,8 +14,9 @@ from sqlalchemy.dialects import postgresql
 from wa_manager.adapters.sql.database import Database, dialect_insert
 from wa_manager.adapters.sql.links import user_ids_by_contact
 from wa_manager.adapters.sql.selection import contact_conditions
-from wa_manager.adapters.sql.tables import contacts
+from wa_manager.adapters.sql.tables import contact_aliases, contacts
 from wa_manager.adapters.sql.teams import team_ids_by_contact
+from wa_manager.domain.aliases import StoredAlias, resolve_aliases, with_aliases
 from wa_manager.domain.model import (
     Contact,
     NewContact,
@@ -123,15 +124,31 @@ class SqlContactRepository:
         }
 
     def sync_state(self, source: str) -> StoredContacts:
-        """``snapshot`` as two collections, built in C from three JSON arrays."""
+        """``snapshot`` as two collections, built in C from three JSON arrays; merged chat
+        ids (aliases) are in it too, as known ids (``with_aliases``)."""
         ((ids_json, names_json, vanished_json),) = self._db.driver_fetchall(
             _SYNC_STATE_SQL[self._db.dialect], (source,)
         )
         if ids_json is None:  # PostgreSQL's json_agg of no rows
-            return StoredContacts({}, set())
+            return with_aliases(StoredContacts({}, set()), self._aliases(source))
         wa_ids = _JSON_ARRAY.decode(ids_json)
         names = dict(zip(wa_ids, _JSON_ARRAY.decode(names_json), strict=True))
-        return StoredContacts(names, set(compress(wa_ids, _JSON_ARRAY.decode(vanished_json))))
+        state = StoredContacts(names, set(compress(wa_ids, _JSON_ARRAY.decode(vanished_json))))
+        return with_aliases(state, self._aliases(source))
+
+    def _aliases(self, source: str) -> list[StoredAlias]:
+        """The merged chat ids of ``source`` with their survivors (a small table)."""
+        query = (
+            select(
+                contact_aliases.c.wa_id,
+                contact_aliases.c.name,
+                contacts.c.wa_id,
+                contacts.c.vanished_at.is_not(None),
+            )
+            .join_from(contact_aliases, contacts, contacts.c.id == contact_aliases.c.contact_id)
+            .where(contact_aliases.c.source == source)
+        )
+        return [StoredAlias(*row) for row in self._db.execute(query)]
 
     def add_many(self, source: str, new: Sequence[NewContact], now: datetime) -> int:
         """Insert in one executemany, skipping existing (source, wa_id); count what went in."""
@@ -149,9 +166,26 @@ class SqlContactRepository:
         return self._db.insert_many(statement, NewContact._fields, new, constants)
 
     def rename_many(self, source: str, renames: Sequence[tuple[str, str | None]]) -> int:
-        """Set new names by wa_id in one executemany; count the rows whose name changed."""
+        """Set new names by wa_id in one executemany; count the rows whose name changed.
+
+        A merged chat id (an alias) renames no contact: the name is remembered with the
+        alias (so the next sync sees no change), and not counted."""
         if not renames:
             return 0
+        aliases = {alias.wa_id for alias in self._aliases(source)}
+        if remembered := [{"key": k, "new_name": n} for k, n in renames if k in aliases]:
+            self._db.execute(
+                update(contact_aliases)
+                .where(
+                    contact_aliases.c.source == source,
+                    contact_aliases.c.wa_id == bindparam("key"),
+                )
+                .values(name=bindparam("new_name")),
+                remembered,
+            )
+            renames = [pair for pair in renames if pair[0] not in aliases]
+            if not renames:
+                return 0
         statement = (
             update(contacts)
             .where(
@@ -166,9 +200,13 @@ class SqlContactRepository:
 
     def set_vanished(self, source: str, wa_ids: Sequence[str], at: datetime | None) -> int:
         """Set ``vanished_at`` = ``at`` (None: back again) on these contacts, a batch of
-        keys per statement; count the rows whose value changed."""
+        keys per statement; count the rows whose value changed. Aliases are resolved
+        first (``resolve_aliases``): a survivor vanishes only with all its chat ids."""
         changed = 0
         differs = contacts.c.vanished_at.is_distinct_from(at)
+        aliases = self._aliases(source)
+        if aliases:
+            wa_ids = resolve_aliases(wa_ids, aliases, vanishing=at is not None)
         for batch in batched(wa_ids, KEY_BATCH):
             statement = (
                 update(contacts)

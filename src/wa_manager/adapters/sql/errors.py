@@ -11,7 +11,12 @@ from __future__ import annotations
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
-from wa_manager.domain.errors import SchemaNotReady, StorageError, WaManagerError
+from wa_manager.domain.errors import (
+    SchemaNotReady,
+    StorageError,
+    WaManagerError,
+    WriteContention,
+)
 
 
 def safe_url(url: str | URL) -> str:
@@ -62,6 +67,10 @@ def _is_busy(error: sa_exc.DBAPIError) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back.
+_CONTENTION = frozenset({"40P01", "40001"})
+
+
 def translate(
     error: sa_exc.SQLAlchemyError,
     url: str | URL,
@@ -81,6 +90,11 @@ def translate(
             return unreachable(url, error)
         if _is_missing_table(error):
             return schema_not_ready(url)
+        if getattr(error.orig, "sqlstate", None) in _CONTENTION:
+            return WriteContention(
+                f"the database at {safe_url(url)} rolled this change back to break a "
+                "deadlock with another writer; nothing was written, try again"
+            )
         if _is_busy(error):
             return StorageError(
                 f"the database at {safe_url(url)} stayed locked by another writer; try again"

@@ -253,6 +253,7 @@ class SqlLinkRepository:
                 actor_id=row.actor_id,
                 at=row.at,
                 team_id=row.team_id,
+                merged_contact_id=row.merged_contact_id,
             )
             for row in rows
         ]

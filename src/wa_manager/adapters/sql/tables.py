@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -105,6 +106,33 @@ contacts = Table(
     UniqueConstraint("source", "wa_id"),
     CheckConstraint("kind IN ('person', 'group')", name="kind"),
     Index(None, "phone"),
+)
+# The "same name as a @lid" duplicate suggestion probes the @lid contacts by name: a
+# partial index holds those rows only (migration 0011_contact_aliases).
+LID_ROWS = "wa_id LIKE '%@lid'"
+Index(
+    "ix_contacts_lid_name",
+    contacts.c.source,
+    contacts.c.name,
+    sqlite_where=text(LID_ROWS),
+    postgresql_where=text(LID_ROWS),
+)
+
+# A chat id merged into another contact (an alias): syncs and webhooks for (source,
+# wa_id) land on ``contact_id``, the survivor; never a contact of its own again.
+contact_aliases = Table(
+    "contact_aliases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(128), nullable=False),
+    Column("wa_id", String(128), nullable=False),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("merged_contact_id", Id, nullable=False),
+    Column("name", Text, nullable=True),
+    Column("actor_id", Id, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    UniqueConstraint("source", "wa_id"),
+    Index(None, "contact_id"),
 )
 
 conversations = Table(
@@ -187,7 +215,9 @@ link_events = Table(
     Column("actor_id", Id, nullable=True),
     Column("at", UtcDateTime, nullable=False),
     Column("team_id", Id, nullable=True),
-    CheckConstraint("action IN ('link', 'unlink')", name="action"),
+    # A ``merge`` names the contact merged into this one (migration 0011).
+    Column("merged_contact_id", Id, nullable=True),
+    CheckConstraint("action IN ('link', 'unlink', 'merge')", name="action"),
     Index(None, "contact_id", "id"),
 )
 

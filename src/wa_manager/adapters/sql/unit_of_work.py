@@ -31,6 +31,7 @@ from wa_manager.adapters.sql.engine import (
     set_sqlite_busy_timeout,
 )
 from wa_manager.adapters.sql.errors import translate, unreachable
+from wa_manager.adapters.sql.identities import SqlIdentityRepository
 from wa_manager.adapters.sql.instances import SqlInstanceRepository
 from wa_manager.adapters.sql.links import SqlLinkRepository
 from wa_manager.adapters.sql.messages import SqlMessageRepository
@@ -46,6 +47,7 @@ from wa_manager.domain.errors import SyncAlreadyRunning
 from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
+    IdentityRepository,
     InstanceRepository,
     LeaseRepository,
     LinkRepository,
@@ -103,6 +105,7 @@ class SqlUnitOfWork:
         self.secrets: SecretRepository = SqlSecretRepository(db)
         self.leases: LeaseRepository = SqlLeaseRepository(db)
         self.instances: InstanceRepository = SqlInstanceRepository(db)
+        self.identities: IdentityRepository = SqlIdentityRepository(db)
         self._db = db
         return self
 

@@ -3,13 +3,13 @@
 Modules: ``root`` (the group, global options, error handling), ``runtime``
 (settings, env file, the injectable ``Wiring``), ``errors`` (exit codes and
 ``error:`` lines), ``output`` (JSON and tables), and one module per command family:
-``syncing``, ``accounts``, ``contacts``, ``messages``, ``server``, ``instances``,
-``extras`` (sync history, export, status).
+``syncing``, ``accounts``, ``contacts``, ``identity`` (duplicates, merge), ``messages``,
+``server``, ``instances``, ``extras`` (sync history, export, status).
 """
 
 from __future__ import annotations
 
-from wa_manager.entrypoints.cli import contacts, extras, syncing
+from wa_manager.entrypoints.cli import contacts, extras, identity, syncing
 from wa_manager.entrypoints.cli.accounts import COMMANDS as ACCOUNT_COMMANDS
 from wa_manager.entrypoints.cli.contacts import COMMANDS as CONTACT_COMMANDS
 from wa_manager.entrypoints.cli.instances import COMMANDS as INSTANCE_COMMANDS
@@ -30,6 +30,8 @@ for _command in (
     cli.add_command(_command)
 syncing.sync.add_command(extras.history)
 contacts.contacts.add_command(extras.export)
+contacts.contacts.add_command(identity.duplicates)
+contacts.contacts.add_command(identity.merge)
 cli.add_command(extras.status)
 
 

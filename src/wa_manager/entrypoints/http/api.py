@@ -49,6 +49,7 @@ from wa_manager.entrypoints.http.inputs import (
     ConversationQuery,
     ExportQuery,
     HistoryQuery,
+    MergeBody,
     NewMessageBody,
     NewUserBody,
     PageQuery,
@@ -169,6 +170,22 @@ async def set_contact_users(request: Request, user: User) -> Response:
     return answer(shapes.UserIds(user_ids))
 
 
+async def list_duplicates(request: Request, user: User) -> Response:
+    """Pairs of contacts that are likely one person, with the reason."""
+    found = await run_in_threadpool(wa_app(request).identities.duplicates, user)
+    return answer(shapes.Items([shapes.Duplicate.of(item) for item in found]))
+
+
+async def merge_contact(request: Request, user: User) -> Response:
+    """Merge the path's contact into ``into``; the survivor."""
+    contact_id = path_id(request, "contact")
+    body = await json_body(request, MergeBody)
+    survivor = await run_in_threadpool(
+        wa_app(request).identities.merge, user, contact_id, body.into
+    )
+    return answer(shapes.Contact.of(survivor))
+
+
 async def get_conversation(request: Request, user: User) -> Response:
     """One conversation, if the caller may see it (404 otherwise, as for an absent one)."""
     conversation_id = path_id(request, "conversation")
@@ -258,8 +275,19 @@ OPERATIONS: tuple[Operation, ...] = (
         query=ExportQuery, media_type="text/csv",
     ),
     Operation(
+        "GET", "/api/contacts/duplicates", list_duplicates, Access.ADMIN,
+        "Pairs of contacts of one number that are likely one person, and why",
+        shapes.Items[shapes.Duplicate],
+    ),
+    Operation(
         "GET", "/api/contacts/{id}", get_contact, Access.ADMIN, "One contact", shapes.Contact,
         path_params=(_ID,), errors=(404,),
+    ),
+    Operation(
+        "POST", "/api/contacts/{id}/merge", merge_contact, Access.ADMIN,
+        "Merge this contact into another of the same number (links, team links, messages, "
+        "history move; its chat id becomes an alias); the survivor", shapes.Contact,
+        path_params=(_ID,), body=MergeBody, errors=(404,),
     ),
     Operation(
         "GET", "/api/contacts/{id}/users", get_contact_users, Access.ADMIN,

@@ -25,7 +25,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wa_manager.bootstrap import App
 from wa_manager.domain.errors import WaManagerError
-from wa_manager.entrypoints.http import admin_pages, numbers_page, pages, thread_page, workflow
+from wa_manager.entrypoints.http import (
+    admin_pages,
+    duplicates_page,
+    numbers_page,
+    pages,
+    thread_page,
+    workflow,
+)
 from wa_manager.entrypoints.http.api import api_routes
 from wa_manager.entrypoints.http.errors import (
     CatchUnexpected,
@@ -128,6 +135,7 @@ def create_app(
             *workflow.workflow_routes(),
             *admin_pages.admin_page_routes(),
             *numbers_page.numbers_page_routes(),
+            *duplicates_page.duplicates_routes(),
         ],
         middleware=[
             Middleware(SecurityHeaders),

@@ -45,6 +45,12 @@ class ContactUsersBody(msgspec.Struct, forbid_unknown_fields=True):
     user_ids: Annotated[list[Id], msgspec.Meta(max_length=10_000)]
 
 
+class MergeBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/contacts/{id}/merge``: the contact that survives (the path's goes)."""
+
+    into: Id
+
+
 class NewUserBody(msgspec.Struct, forbid_unknown_fields=True):
     """``POST /api/users``: a new user; without a password they cannot log in yet."""
 
