@@ -52,6 +52,7 @@ from wa_manager.domain.model import (
     ConversationEventType,
     ConversationFilter,
     Direction,
+    InstanceMembers,
     LinkEvent,
     Message,
     MessagePreview,
@@ -72,6 +73,7 @@ from wa_manager.domain.model import (
 from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
+    InstanceMemberRepository,
     LeaseRepository,
     LinkRepository,
     LoginAttemptRepository,
@@ -135,6 +137,8 @@ class _Tables:
     team_ids: dict[str, int] = field(factory=dict)  # name -> id
     team_events: list[TeamEvent] = field(factory=list)
     contact_teams: dict[int, frozenset[int]] = field(factory=dict)  # contact id -> team ids
+    instance_users: dict[str, frozenset[int]] = field(factory=dict)  # instance -> user ids
+    instance_teams: dict[str, frozenset[int]] = field(factory=dict)  # instance -> team ids
     sessions: dict[int, _SessionRow] = field(factory=dict)
     session_ids: dict[str, int] = field(factory=dict)  # session hash -> id
     login_attempts: dict[str, tuple[int, datetime]] = field(factory=dict)  # key -> (n, start)
@@ -341,6 +345,23 @@ class _Tables:
         self.link_events.append(LinkEvent(contact_id, None, action, actor_id, now, team_id=team_id))
         return True
 
+    def change_instance_member(
+        self, kind: str, instance_id: str, member_id: int, *, add: bool
+    ) -> bool:
+        """Add or remove a ``user`` or ``team`` member of an instance; True if it changed."""
+        if add and member_id not in (self.users if kind == "user" else self.teams):
+            raise NotFound(f"no {kind} with id {member_id}")
+        table = self.instance_users if kind == "user" else self.instance_teams
+        members = table.get(instance_id, frozenset())
+        if (member_id in members) == add:
+            return False
+        changed = members | {member_id} if add else members - {member_id}
+        if changed:
+            table[instance_id] = changed
+        else:
+            del table[instance_id]
+        return True
+
     def bulk_change_links(
         self,
         contact_ids: Sequence[int],
@@ -458,9 +479,13 @@ class _Tables:
         )
 
     def viewers_of(self, contact_id: int) -> set[int]:
-        """Who may see the contact: its linked users and the members of its linked teams."""
+        """Who may see the contact: its linked users, the members of its linked teams,
+        and the members (users, and users of member teams) of its instance."""
         viewers = set(self.linked.get(contact_id, ()))
-        for team_id in self.contact_teams.get(contact_id, ()):
+        source = self.contacts[contact_id].source
+        viewers.update(self.instance_users.get(source, ()))
+        teams = self.contact_teams.get(contact_id, frozenset())
+        for team_id in teams | self.instance_teams.get(source, frozenset()):
             viewers.update(self.teams[team_id].user_ids)
         return viewers
 
@@ -948,6 +973,42 @@ class MemoryTeams(_Repository):
         return [event for event in self._tables.team_events if event.team_id == team_id]
 
 
+class MemoryInstanceMembers(_Repository):
+    """``InstanceMemberRepository`` in memory."""
+
+    def members(self, instance_id: str) -> InstanceMembers:
+        tables = self._tables
+        return InstanceMembers(
+            instance_id,
+            tuple(sorted(tables.instance_users.get(instance_id, ()))),
+            tuple(sorted(tables.instance_teams.get(instance_id, ()))),
+        )
+
+    def list(self) -> builtins.list[InstanceMembers]:
+        tables = self._tables
+        return [self.members(i) for i in sorted({*tables.instance_users, *tables.instance_teams})]
+
+    def add_user(self, instance_id: str, user_id: int, now: datetime) -> bool:
+        return self._uow.write(
+            _Tables.change_instance_member, "user", instance_id, user_id, add=True
+        )
+
+    def remove_user(self, instance_id: str, user_id: int) -> bool:
+        return self._uow.write(
+            _Tables.change_instance_member, "user", instance_id, user_id, add=False
+        )
+
+    def add_team(self, instance_id: str, team_id: int, now: datetime) -> bool:
+        return self._uow.write(
+            _Tables.change_instance_member, "team", instance_id, team_id, add=True
+        )
+
+    def remove_team(self, instance_id: str, team_id: int) -> bool:
+        return self._uow.write(
+            _Tables.change_instance_member, "team", instance_id, team_id, add=False
+        )
+
+
 class MemorySessions(_Repository):
     """``SessionRepository`` in memory."""
 
@@ -1148,6 +1209,7 @@ class FakeUnitOfWork:
         self.tokens: TokenRepository = MemoryTokens(self)
         self.links: LinkRepository = MemoryLinks(self)
         self.teams: TeamRepository = MemoryTeams(self)
+        self.instance_members: InstanceMemberRepository = MemoryInstanceMembers(self)
         self.sync_runs: SyncRunRepository = MemorySyncRuns(self)
         self.messages: MessageRepository = MemoryMessages(self)
         self.sessions: SessionRepository = MemorySessions(self)

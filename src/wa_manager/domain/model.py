@@ -259,6 +259,16 @@ class TeamEvent:
     at: datetime
 
 
+@frozen
+class InstanceMembers:
+    """Who is a member of a WhatsApp number (UltraMsg instance): every member, directly
+    or through one of its teams, sees every conversation of that instance."""
+
+    instance_id: str = field(validator=_non_empty)
+    user_ids: tuple[int, ...] = ()
+    team_ids: tuple[int, ...] = ()
+
+
 class BulkLinkChange(NamedTuple):
     """What a bulk link changes on every chosen contact (ids of users and teams)."""
 

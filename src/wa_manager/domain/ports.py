@@ -29,6 +29,7 @@ from wa_manager.domain.model import (
     Conversation,
     ConversationEvent,
     ConversationFilter,
+    InstanceMembers,
     LinkEvent,
     Message,
     MessageStatus,
@@ -285,6 +286,36 @@ class TeamRepository(Protocol):
         ...
 
 
+class InstanceMemberRepository(Protocol):
+    """Members of WhatsApp numbers (instances, by id: the contacts' ``source``): users
+    directly, and teams. An instance needs no row of its own (the env's default has none)."""
+
+    def members(self, instance_id: str) -> InstanceMembers:
+        """The instance's member user ids and team ids, ascending (empty when none)."""
+        ...
+
+    def list(self) -> builtins.list[InstanceMembers]:
+        """Every instance with at least one member, by instance id."""
+        ...
+
+    def add_user(self, instance_id: str, user_id: int, now: datetime) -> bool:
+        """Make the user a member (idempotent); True if it changed something;
+        ``NotFound`` for an unknown user."""
+        ...
+
+    def remove_user(self, instance_id: str, user_id: int) -> bool:
+        """Take the user's membership away (idempotent); True if it changed something."""
+        ...
+
+    def add_team(self, instance_id: str, team_id: int, now: datetime) -> bool:
+        """Make the team a member (idempotent); ``NotFound`` for an unknown team."""
+        ...
+
+    def remove_team(self, instance_id: str, team_id: int) -> bool:
+        """Take the team's membership away (idempotent); True if it changed something."""
+        ...
+
+
 class SessionRepository(Protocol):
     """Browser sessions, found by the hash of their secret (never the secret itself)."""
 
@@ -501,6 +532,7 @@ class UnitOfWork(Protocol):
     tokens: TokenRepository
     links: LinkRepository
     teams: TeamRepository
+    instance_members: InstanceMemberRepository
     sync_runs: SyncRunRepository
     sessions: SessionRepository
     login_attempts: LoginAttemptRepository

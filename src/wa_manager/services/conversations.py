@@ -232,10 +232,15 @@ def _assignee_filter(viewer: Actor, assigned: Assigned) -> int | None:
 
 
 def _viewers_of_contact(uow: UnitOfWork, contact_id: int) -> set[int]:
-    """The users linked to the contact directly or through one of its teams."""
+    """The users linked to the contact directly or through one of its teams, and the
+    members of its instance (directly or through a member team)."""
     viewers = set(uow.links.user_ids(contact_id))
     contact = uow.contacts.get(contact_id)
-    for team_id in contact.team_ids if contact is not None else ():
+    if contact is None:
+        return viewers
+    members = uow.instance_members.members(contact.source)
+    viewers.update(members.user_ids)
+    for team_id in {*contact.team_ids, *members.team_ids}:
         team = uow.teams.get(team_id)
         if team is not None:
             viewers.update(team.user_ids)

@@ -9,13 +9,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, insert, select, union
+from sqlalchemy import CompoundSelect, Row, Select, insert, select, union_all
 
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.grants import add_pair, grantees_by_contact, remove_pair
 from wa_manager.adapters.sql.tables import (
     contact_links,
     contact_teams,
+    contacts,
+    instance_teams,
+    instance_users,
     team_events,
     team_members,
     teams,
@@ -26,10 +29,15 @@ from wa_manager.domain.model import Team, TeamEvent
 
 def visible_contact_ids(user_id: int) -> Select[Any]:
     """The ids of the contacts user ``user_id`` may see: linked to them directly, or
-    to a team they are a member of (``docs/interface.md#visibility``).
+    to a team they are a member of, or of a WhatsApp number (instance: the contact's
+    ``source``) they or one of their teams are a member of (``docs/interface.md#visibility``).
 
-    Both halves read indexes alone: ``contact_links`` (user_id, contact_id), and
-    ``team_members`` (user_id, team_id) joined to ``contact_teams`` (team_id, contact_id).
+    Every part reads indexes alone: ``contact_links`` (user_id, contact_id);
+    ``team_members`` (user_id, team_id) joined to ``contact_teams`` (team_id,
+    contact_id); ``instance_users`` (user_id, instance_id), and ``instance_teams``
+    (team_id, instance_id) through ``team_members``, joined to ``contacts`` by its
+    unique (source, wa_id) index. UNION ALL: the statement is only ever the right
+    side of an IN (a semi-join), so repeats cost nothing and need no sorting out.
     """
     direct = select(contact_links.c.contact_id.label("contact_id")).where(
         contact_links.c.user_id == user_id
@@ -39,7 +47,31 @@ def visible_contact_ids(user_id: int) -> Select[Any]:
         .join_from(team_members, contact_teams, contact_teams.c.team_id == team_members.c.team_id)
         .where(team_members.c.user_id == user_id)
     )
-    return select(union(direct, through_teams).subquery("visible").c.contact_id)
+    return select(
+        union_all(direct, through_teams, _member_instances_contacts(user_id))
+        .subquery("visible")
+        .c.contact_id
+    )
+
+
+def member_instances(user_id: int) -> CompoundSelect[Any]:
+    """The ids of the instances user ``user_id`` is a member of, directly or through a team."""
+    directly = select(instance_users.c.instance_id.label("instance_id")).where(
+        instance_users.c.user_id == user_id
+    )
+    through_teams = (
+        select(instance_teams.c.instance_id.label("instance_id"))
+        .join_from(team_members, instance_teams, instance_teams.c.team_id == team_members.c.team_id)
+        .where(team_members.c.user_id == user_id)
+    )
+    return union_all(directly, through_teams)
+
+
+def _member_instances_contacts(user_id: int) -> Select[Any]:
+    """The ids of the contacts of every instance user ``user_id`` is a member of."""
+    return select(contacts.c.id.label("contact_id")).where(
+        contacts.c.source.in_(member_instances(user_id))
+    )
 
 
 def team_ids_by_contact(db: Database, contact_ids: Sequence[int]) -> dict[int, list[int]]:

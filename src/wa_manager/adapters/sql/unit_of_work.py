@@ -31,6 +31,7 @@ from wa_manager.adapters.sql.engine import (
     set_sqlite_busy_timeout,
 )
 from wa_manager.adapters.sql.errors import translate, unreachable
+from wa_manager.adapters.sql.instance_members import SqlInstanceMemberRepository
 from wa_manager.adapters.sql.links import SqlLinkRepository
 from wa_manager.adapters.sql.messages import SqlMessageRepository
 from wa_manager.adapters.sql.shared_state import (
@@ -45,6 +46,7 @@ from wa_manager.domain.errors import SyncAlreadyRunning
 from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
+    InstanceMemberRepository,
     LeaseRepository,
     LinkRepository,
     LoginAttemptRepository,
@@ -100,6 +102,7 @@ class SqlUnitOfWork:
         self.tokens: TokenRepository = SqlTokenRepository(db)
         self.links: LinkRepository = SqlLinkRepository(db)
         self.teams: TeamRepository = SqlTeamRepository(db)
+        self.instance_members: InstanceMemberRepository = SqlInstanceMemberRepository(db)
         self.sync_runs: SyncRunRepository = SqlSyncRunRepository(db)
         self.messages: MessageRepository = SqlMessageRepository(db)
         self.sessions: SessionRepository = SqlSessionRepository(db)
