@@ -75,7 +75,12 @@ def test_every_route_is_documented_and_nothing_else(world: World, spec: dict[str
         ("PATCH", "/api/conversations/{id}"), ("GET", "/api/conversations/{id}/events"),
         ("GET", "/api/conversations/{id}/assignees"),
     }  # fmt: skip
-    assert documented == (contract | beyond_a_manual_sync | messages | team_administration | inbox)
+    instance_members = {
+        ("GET", "/api/instances/{id}/members"), ("PUT", "/api/instances/{id}/members"),
+    }  # fmt: skip
+    assert documented == (
+        contract | beyond_a_manual_sync | messages | team_administration | inbox | instance_members
+    )
 
 
 def test_guarded_operations_declare_security_and_their_errors(spec: dict[str, Any]) -> None:

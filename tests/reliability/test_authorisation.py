@@ -79,6 +79,8 @@ ROUTE_ROLES = {
     ("GET", "/api/contacts/{id}/teams"): ADMIN,
     ("PUT", "/api/contacts/{id}/teams"): ADMIN,
     ("POST", "/api/links/bulk"): ADMIN,
+    ("GET", "/api/instances/{id}/members"): ADMIN,
+    ("PUT", "/api/instances/{id}/members"): ADMIN,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/"): PUBLIC,

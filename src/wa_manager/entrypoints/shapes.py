@@ -231,6 +231,24 @@ class User(Shape):
         )
 
 
+class InstanceMembers(Shape):
+    """Who is a member of a WhatsApp number (instance): each member user, and each
+    member of each member team, sees every conversation of that instance."""
+
+    instance_id: str
+    user_ids: list[Id]
+    team_ids: list[Id]
+
+    @classmethod
+    def of(cls, members: model.InstanceMembers) -> InstanceMembers:
+        """The shape of an instance's members."""
+        return cls(
+            instance_id=members.instance_id,
+            user_ids=list(members.user_ids),
+            team_ids=list(members.team_ids),
+        )
+
+
 class Team(Shape):
     """A named group of users: a contact linked to it is seen by every member."""
 

@@ -4,7 +4,7 @@ Modules: ``root`` (the group, global options, error handling), ``runtime``
 (settings, env file, the injectable ``Wiring``), ``errors`` (exit codes and
 ``error:`` lines), ``output`` (JSON and tables), and one module per command family:
 ``syncing``, ``accounts``, ``contacts``, ``messages``, ``server``, ``extras`` (sync
-history, export, status).
+history, export, status), ``instance_members`` (``instances members …``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from wa_manager.entrypoints.cli import contacts, extras, syncing
 from wa_manager.entrypoints.cli.accounts import COMMANDS as ACCOUNT_COMMANDS
 from wa_manager.entrypoints.cli.contacts import COMMANDS as CONTACT_COMMANDS
+from wa_manager.entrypoints.cli.instance_members import instances
 from wa_manager.entrypoints.cli.messages import COMMANDS as MESSAGE_COMMANDS
 from wa_manager.entrypoints.cli.root import cli
 from wa_manager.entrypoints.cli.runtime import Runtime, Wiring
@@ -29,6 +30,7 @@ for _command in (
 syncing.sync.add_command(extras.history)
 contacts.contacts.add_command(extras.export)
 cli.add_command(extras.status)
+cli.add_command(instances)
 
 
 def main() -> None:

@@ -25,7 +25,15 @@ from starlette.routing import Route
 
 from wa_manager.domain.model import SyncReport, User
 from wa_manager.entrypoints import shapes
-from wa_manager.entrypoints.http import admin, extras, inbox, inputs, threads, webhooks
+from wa_manager.entrypoints.http import (
+    admin,
+    extras,
+    inbox,
+    inputs,
+    instance_members,
+    threads,
+    webhooks,
+)
 from wa_manager.entrypoints.http.answers import answer, paged
 from wa_manager.entrypoints.http.auth import (
     AUTH_SESSION,
@@ -201,6 +209,11 @@ _IDEMPOTENCY_KEY = Param(
     {"type": "string", "minLength": 1, "maxLength": 200},
     "makes a retried POST safe: the same key again answers 200 with the first message",
 )
+_INSTANCE_ID = Param(
+    "id",
+    {"type": "string", "minLength": 1, "maxLength": 128},
+    "the instance id (the contacts' source), e.g. instance12345",
+)
 _SYNC_ERRORS = (409, 502, 503)
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -366,6 +379,18 @@ OPERATIONS: tuple[Operation, ...] = (
         "PUT", "/api/contacts/{id}/teams", admin.set_contact_teams, Access.ADMIN,
         "Link exactly these teams to a contact", shapes.TeamIds, path_params=(_ID,),
         body=inputs.ContactTeamsBody, errors=(404,),
+    ),
+    Operation(
+        "GET", "/api/instances/{id}/members", instance_members.get_instance_members,
+        Access.ADMIN, "The member users and teams of a WhatsApp number (instance)",
+        shapes.InstanceMembers, path_params=(_INSTANCE_ID,),
+    ),
+    Operation(
+        "PUT", "/api/instances/{id}/members", instance_members.set_instance_members,
+        Access.ADMIN, "Make exactly these users and teams members of a WhatsApp number: "
+        "they see every conversation of it (leaving takes that away at once; unknown ids: "
+        "422)", shapes.InstanceMembers, path_params=(_INSTANCE_ID,),
+        body=inputs.InstanceMembersBody,
     ),
     Operation(
         "POST", "/api/links/bulk", admin.bulk_link, Access.ADMIN,

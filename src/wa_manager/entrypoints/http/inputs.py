@@ -102,6 +102,13 @@ class ContactTeamsBody(msgspec.Struct, forbid_unknown_fields=True):
     team_ids: IdList
 
 
+class InstanceMembersBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``PUT /api/instances/{id}/members``: exactly the member users and teams."""
+
+    user_ids: IdList
+    team_ids: IdList
+
+
 class BulkLinkBody(msgspec.Struct, forbid_unknown_fields=True):
     """``POST /api/links/bulk``: ``contact_ids``, or every contact matching ``search``
     (and ``vanished``), and the users and teams to link to or unlink from them all."""
