@@ -97,6 +97,8 @@ ROUTE_ROLES = {
     ("GET", "/account"): PAGE_USER,
     ("POST", "/account"): PAGE_FORM,
     ("POST", "/settings/contact-links/bulk"): PAGE_FORM,
+    ("GET", "/settings/whatsapp-numbers/{id}/members"): PAGE_ADMIN,
+    ("POST", "/settings/whatsapp-numbers/{id}/members"): PAGE_FORM,
     ("GET", "/conversations/{id}"): PAGE_VISIBLE,
     ("POST", "/conversations/{id}/workflow"): PAGE_FORM,
     ("GET", "/static/{path}"): PUBLIC,

@@ -25,7 +25,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wa_manager.bootstrap import App
 from wa_manager.domain.errors import WaManagerError
-from wa_manager.entrypoints.http import admin_pages, pages, thread_page, workflow
+from wa_manager.entrypoints.http import (
+    admin_pages,
+    number_members_page,
+    pages,
+    thread_page,
+    workflow,
+)
 from wa_manager.entrypoints.http.api import api_routes
 from wa_manager.entrypoints.http.errors import (
     CatchUnexpected,
@@ -127,6 +133,7 @@ def create_app(
             *thread_page.page_routes(),
             *workflow.workflow_routes(),
             *admin_pages.admin_page_routes(),
+            *number_members_page.number_members_routes(),
         ],
         middleware=[
             Middleware(SecurityHeaders),
