@@ -18,7 +18,7 @@ from test_cli import (  # noqa: F401 (fixtures)
 )
 from test_team_admin_cli import sync_and_add_people, visible
 
-from wa_manager.testing import DEFAULT_INSTANCE_ID
+from wa_manager.testing import DEFAULT_INSTANCE_ID, InMemoryStore, memory_app
 
 EVERY_CHAT = sorted(
     [
@@ -91,3 +91,29 @@ def test_bad_members_are_one_error_line_and_change_nothing(
     assert refused.exit_code == code
     assert words in error_line(refused)
     assert members(invoke, "list", "--json") == []
+
+
+def test_listings_and_the_export_take_a_source(invoke: Invoke, store: InMemoryStore) -> None:
+    sync_and_add_people(invoke)
+    memory_app(
+        [{"id": "4915112345678@c.us", "name": "Anna"}], instance_id="other", store=store
+    ).sync()
+    anna_twice = as_json(invoke("contacts", "list", "--search", "4915112345678", "--json"))
+    assert sorted(c["source"] for c in anna_twice) == sorted([DEFAULT_INSTANCE_ID, "other"])
+    other = as_json(invoke("contacts", "list", "--source", "other", "--json"))
+    assert [(c["wa_id"], c["source"]) for c in other] == [("4915112345678@c.us", "other")]
+    table = ok(invoke("contacts", "list", "--source", "other")).stdout
+    assert "NUMBER" in table.splitlines()[0]
+    assert "other" in table.splitlines()[1]
+    assert (
+        "No contact matches 'nobody'" in ok(invoke("contacts", "list", "--source", "nobody")).stdout
+    )
+    seen = as_json(invoke("conversations", "list", "--as", "boss", "--source", "other", "--json"))
+    assert [c["contact"]["source"] for c in seen] == ["other"]
+    members(invoke, "add", "other", "maria")
+    assert visible(invoke, "maria") == ["4915112345678@c.us"]
+    mine = invoke("conversations", "list", "--as", "maria", "--source", DEFAULT_INSTANCE_ID)
+    assert "maria sees no conversations that match." in ok(mine).stdout
+    csv = ok(invoke("contacts", "export", "--source", "other")).stdout.strip().splitlines()
+    assert len(csv) == 2
+    assert csv[1].split(",")[5] == "other"

@@ -65,6 +65,18 @@ def conversations(world: World, headers: dict[str, str], **params: str) -> list[
     return items
 
 
+def every_page(world: World, path: str, headers: dict[str, str], **params: str) -> list[Any]:
+    """Every item of a filtered list, one item a page, following ``next_cursor``."""
+    items: list[Any] = []
+    query: dict[str, str | int] = {**params, "limit": 1}
+    while True:
+        body = world.client.get(path, params=query, headers=headers).json()
+        items.extend(body["items"])
+        if body["next_cursor"] is None:
+            return items
+        query = {**params, "limit": 1, "cursor": body["next_cursor"]}
+
+
 def by_source(world: World) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {INSTANCE: [], OTHER: []}
     for item in all_pages(world.client, "/api/conversations", world.admin.headers, 200):
@@ -219,3 +231,56 @@ def test_losing_the_membership_takes_sight_and_assignments_away(world: World) ->
         ("assigned", maria.user.id),
         ("unassigned", world.admin.user.id),
     ]
+
+
+def test_lists_and_the_export_filter_by_number(world: World) -> None:
+    admin = world.admin.headers
+    other_contacts = every_page(world, "/api/contacts", admin, source=OTHER)
+    assert len(other_contacts) == 2
+    assert {item["source"] for item in other_contacts} == {OTHER}
+    mine = world.client.get("/api/contacts", params={"source": INSTANCE, "limit": 2}, headers=admin)
+    assert [item["source"] for item in mine.json()["items"]] == [INSTANCE, INSTANCE]
+    assert mine.json()["next_cursor"] is not None
+    nobody = world.client.get("/api/contacts", params={"source": "instance0"}, headers=admin)
+    assert nobody.json() == {"items": [], "next_cursor": None}
+
+    listed = conversations(world, admin, source=OTHER)
+    assert len(listed) == 2
+    assert {item["contact"]["source"] for item in listed} == {OTHER}
+    found = conversations(world, admin, source=OTHER, search="00000003")
+    assert [(item["contact"]["wa_id"], item["contact"]["source"]) for item in found] == [
+        ("4915100000003@c.us", OTHER)
+    ]
+    csv = world.client.get("/api/contacts.csv", params={"source": OTHER}, headers=admin).text
+    rows = csv.strip().splitlines()
+    assert len(rows) == 3
+    assert all(row.split(",")[5] == OTHER for row in rows[1:])
+
+    maria = world.user
+    put_members(world, [maria.user.id], [])
+    assert len(conversations(world, maria.headers, source=INSTANCE)) == 3
+    assert conversations(world, maria.headers, source=OTHER) == []  # the filter opens nothing
+    everything = conversations(world, admin, source="")  # the form's "All numbers"
+    assert len(everything) == 5
+    for bad in ("x" * 129, "a\x01b"):
+        answer = world.client.get("/api/conversations", params={"source": bad}, headers=admin)
+        assert answer.status_code == 422, repr(bad)
+
+
+def test_bulk_linking_every_match_of_one_number_leaves_the_other_alone(world: World) -> None:
+    answer = world.client.post(
+        "/api/links/bulk",
+        json={"search": "", "source": OTHER, "add_user_ids": [world.user.user.id]},
+        headers=world.admin.headers,
+    )
+    assert answer.json() == {"contacts": 2, "changed": 2}
+    assert {item["contact"]["source"] for item in conversations(world, world.user.headers)} == {
+        OTHER
+    }
+    mixed = world.client.post(
+        "/api/links/bulk",
+        json={"contact_ids": [1], "source": OTHER, "add_user_ids": [world.user.user.id]},
+        headers=world.admin.headers,
+    )
+    assert mixed.status_code == 422
+    assert '"source" go with "search"' in mixed.json()["error"]["message"]

@@ -7,7 +7,14 @@ import pytest
 from test_store_contract import LATER, NOW, add_user, person
 
 from wa_manager.domain.errors import NotFound
-from wa_manager.domain.model import ConversationEvent, InstanceMembers, NewContact, Role, User
+from wa_manager.domain.model import (
+    ConversationEvent,
+    ConversationFilter,
+    InstanceMembers,
+    NewContact,
+    Role,
+    User,
+)
 from wa_manager.domain.ports import Store
 
 NUMBER_A, NUMBER_B = "instanceA", "instanceB"
@@ -123,3 +130,42 @@ def test_losing_a_membership_leaves_assignments_the_member_no_longer_sees(store:
     with store() as uow:
         assert not uow.conversations.may_see(maria, a1)
         assert not uow.conversations.may_see(olga, a1)
+
+
+def test_lists_filter_by_number_and_name_the_numbers_each_viewer_sees(store: Store) -> None:
+    a1, a2 = add_chats(store, NUMBER_A, person("4911"), person("4912"))
+    (b1,) = add_chats(store, NUMBER_B, person("4911"))
+    (c1,) = add_chats(store, "instanceC", person("4913"))
+    maria, olga, ute = add_user(store, "maria"), add_user(store, "olga"), add_user(store, "ute")
+    with store() as uow:
+        uow.instance_members.add_user(NUMBER_A, maria.id, NOW)
+        uow.instance_members.add_user("instanceEmpty", maria.id, NOW)  # no contact: not listed
+        contact_of_c1 = uow.conversations.get(SYSTEM, c1).contact.id  # type: ignore[union-attr]
+        uow.links.add(contact_of_c1, maria.id, None, NOW)
+        team = uow.teams.add("Sales", NOW)
+        uow.teams.add_member(team.id, olga.id, None, NOW)
+        contact_of_b1 = uow.conversations.get(SYSTEM, b1).contact.id  # type: ignore[union-attr]
+        uow.links.add_team(contact_of_b1, team.id, None, NOW)
+        uow.commit()
+    with store() as uow:
+        conversations = uow.conversations
+        assert conversations.sources(SYSTEM) == ["instanceA", "instanceB", "instanceC"]
+        assert conversations.sources(maria) == ["instanceA", "instanceC"]
+        assert conversations.sources(olga) == ["instanceB"]
+        assert conversations.sources(ute) == []
+
+        def page(viewer: User, source: str) -> list[int]:
+            where = ConversationFilter(source=source)
+            found = conversations.page(viewer, limit=10, before=None, where=where).items
+            return sorted(c.id for c in found)
+
+        assert page(SYSTEM, NUMBER_A) == [a1, a2]
+        assert page(maria, NUMBER_A) == [a1, a2]
+        assert page(maria, NUMBER_B) == []
+        assert page(maria, "instanceC") == [c1]
+        assert page(olga, NUMBER_B) == [b1]
+        contacts = uow.contacts.page(search=None, limit=10, before_id=None, source=NUMBER_B).items
+        assert [c.wa_id for c in contacts] == ["4911@c.us"]
+        assert [c.source for c in contacts] == [NUMBER_B]
+        everyone = uow.contacts.page(search="4911", limit=10, before_id=None).items
+        assert sorted(c.source for c in everyone) == [NUMBER_A, NUMBER_B]

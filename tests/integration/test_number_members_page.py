@@ -10,6 +10,7 @@ import pytest
 from test_http_support import INSTANCE, World, browser_login, make_app, person_chats, running, sync
 
 from wa_manager.domain.model import LIBRARY
+from wa_manager.testing import memory_app
 
 PAGE = f"/settings/whatsapp-numbers/{INSTANCE}/members"
 
@@ -77,3 +78,51 @@ def test_without_csrf_or_as_a_user_nothing_changes(world: World) -> None:
     )
     assert answer.status_code == 403
     assert world.app.instance_members.list(LIBRARY) == []
+
+
+OTHER = "instance7373"
+
+
+def two_numbers(world: World) -> None:
+    memory_app(person_chats(2, start=10), instance_id=OTHER, store=world.app.store).sync()
+
+
+def options(page: str) -> list[str]:
+    select = page[
+        page.index('name="source"') : page.index("</select>", page.index('name="source"'))
+    ]
+    return re.findall(r'<option value="([^"]*)"', select)
+
+
+def test_contact_links_show_the_number_and_filter_by_it(world: World) -> None:
+    browser_login(world.client, "admin")
+    assert "data-source-filter" not in world.client.get("/settings/contact-links").text
+    two_numbers(world)
+    page = world.client.get("/settings/contact-links").text
+    assert options(page) == ["", INSTANCE, OTHER]
+    assert '<th scope="col">Number</th>' in page
+    assert page.count(f"data-source>{OTHER}<") == 2
+    assert page.count(f"data-source>{INSTANCE}<") == 3
+    only = world.client.get("/settings/contact-links", params={"source": OTHER}).text
+    assert only.count("data-source>") == only.count(f"data-source>{OTHER}<") == 2
+    assert f'<option value="{OTHER}" selected>' in only
+    assert f"source={OTHER}" in only  # the CSV export keeps the filter
+    assert "All 2 matching" in only
+    assert f'name="source" value="{OTHER}"' in only  # and so does the bulk form
+
+
+def test_the_inbox_names_the_number_of_each_row_and_filters_by_it(world: World) -> None:
+    two_numbers(world)
+    browser_login(world.client, "admin")
+    page = world.client.get("/conversations").text
+    assert options(page) == ["", INSTANCE, OTHER]
+    assert page.count(f"via {OTHER}<") == 2
+    filtered = world.client.get("/conversations", params={"source": OTHER}).text
+    assert filtered.count('class="conversation"') == 2
+    assert f"source={OTHER}" in filtered  # the tabs keep the filter
+    world.client.cookies.clear()
+    browser_login(world.client, "maria")
+    world.app.instance_members.add_user(LIBRARY, OTHER, "maria")
+    mine = world.client.get("/conversations").text
+    assert mine.count('class="conversation"') == 2
+    assert "data-source-filter" not in mine  # maria sees one number: nothing to choose

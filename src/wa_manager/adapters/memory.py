@@ -496,7 +496,7 @@ class _Tables:
         return sorted(
             cid
             for cid, c in self.contacts.items()
-            if contact_matches(c, selection.search, selection.vanished)
+            if contact_matches(c, selection.search, selection.vanished, selection.source)
         )
 
     def conversation(self, row: _ConversationRow) -> Conversation:
@@ -505,7 +505,9 @@ class _Tables:
         latest = self.messages[latest_id] if latest_id is not None else None
         return Conversation(
             id=row.id,
-            contact=ContactSummary(contact.id, contact.wa_id, contact.name, contact.phone),
+            contact=ContactSummary(
+                contact.id, contact.wa_id, contact.name, contact.phone, contact.source
+            ),
             status=row.status,
             source=row.source,
             assigned_user_id=row.assigned_user_id,
@@ -534,8 +536,13 @@ def _page(items_by_id: Iterable[tuple[int, T]], limit: int, before_id: int | Non
     )
 
 
-def contact_matches(contact: Contact, search: str | None, vanished: bool | None) -> bool:
-    """Whether a contact passes the contact list's ``search`` and ``vanished`` filters."""
+def contact_matches(
+    contact: Contact, search: str | None, vanished: bool | None, source: str | None = None
+) -> bool:
+    """Whether a contact passes the contact list's ``search``, ``vanished`` and
+    ``source`` filters."""
+    if source is not None and contact.source != source:
+        return False
     if vanished is not None and (contact.vanished_at is not None) != vanished:
         return False
     if not search:
@@ -631,13 +638,14 @@ class MemoryContacts(_Repository):
         limit: int,
         before_id: int | None,
         vanished: bool | None = None,
+        source: str | None = None,
     ) -> Page[Contact]:
         tables = self._tables
         page = _page(
             (
                 (cid, c)
                 for cid, c in tables.contacts.items()
-                if contact_matches(c, search, vanished)
+                if contact_matches(c, search, vanished, source)
             ),
             limit,
             before_id,
@@ -692,8 +700,10 @@ class MemoryConversations(_Repository):
             return False
         if where.assigned_user_id is not None and row.assigned_user_id != where.assigned_user_id:
             return False
+        contact = self._tables.contacts[row.contact_id]
+        if where.source is not None and contact.source != where.source:
+            return False
         if where.search:
-            contact = self._tables.contacts[row.contact_id]
             needle = where.search.lower()
             texts = (contact.name, contact.phone, contact.wa_id)
             return any(needle in text.lower() for text in texts if text)
@@ -756,6 +766,16 @@ class MemoryConversations(_Repository):
         if row is None or not self._visible(viewer, row):
             return None
         return self._tables.conversation(row)
+
+    def sources(self, viewer: Actor) -> builtins.list[str]:
+        tables = self._tables
+        return sorted(
+            {
+                contact.source
+                for contact_id, contact in tables.contacts.items()
+                if may_see_contact(viewer, tables.viewers_of(contact_id))
+            }
+        )
 
 
 class MemoryMessages(_Repository):

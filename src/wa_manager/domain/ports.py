@@ -120,9 +120,11 @@ class ContactRepository(Protocol):
         limit: int,
         before_id: int | None,
         vanished: bool | None = None,
+        source: str | None = None,
     ) -> Page[Contact]:
         """Contacts newest first (by id), filtered by a case-insensitive substring of
-        name, phone or wa_id; ``vanished`` True/False filters on ``vanished_at``."""
+        name, phone or wa_id; ``vanished`` True/False filters on ``vanished_at``;
+        ``source`` keeps the contacts of that WhatsApp number (instance id)."""
         ...
 
 
@@ -157,6 +159,11 @@ class ConversationRepository(Protocol):
 
     def get(self, viewer: Actor, conversation_id: int) -> Conversation | None:
         """One conversation if it exists and ``viewer`` may see it, else None."""
+        ...
+
+    def sources(self, viewer: Actor) -> builtins.list[str]:
+        """The WhatsApp numbers (instance ids, the contacts' ``source``) of the
+        contacts ``viewer`` may see, ascending, each once (a list's filter)."""
         ...
 
     def id_for(self, source: str, wa_id: str) -> int | None:

@@ -115,17 +115,24 @@ class Contact(Shape):
 
 
 class ContactSummary(Shape):
-    """The part of a contact a conversation shows."""
+    """The part of a contact a conversation shows; ``source``: its WhatsApp number."""
 
     id: Id
     wa_id: str
     name: str | None
     phone: str | None
+    source: str | None
 
     @classmethod
     def of(cls, contact: model.ContactSummary) -> ContactSummary:
         """The shape of a conversation's contact."""
-        return cls(id=contact.id, wa_id=contact.wa_id, name=contact.name, phone=contact.phone)
+        return cls(
+            id=contact.id,
+            wa_id=contact.wa_id,
+            name=contact.name,
+            phone=contact.phone,
+            source=contact.source,
+        )
 
 
 class MessagePreview(Shape):

@@ -62,7 +62,7 @@ from wa_manager.adapters.sql.tables import (
     team_members,
     users,
 )
-from wa_manager.adapters.sql.teams import visible_contact_ids
+from wa_manager.adapters.sql.teams import every_source, visible_contact_ids, visible_sources
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
     CONVERSATION_STATUS_ACTIVE,
@@ -163,6 +163,7 @@ def _with_contact() -> Select[Any]:
         contacts.c.wa_id,
         contacts.c.name,
         contacts.c.phone,
+        contacts.c.source.label("contact_source"),
     ).join_from(conversations, contacts, contacts.c.id == conversations.c.contact_id)
 
 
@@ -203,7 +204,13 @@ def _grants(user_id: int, conversation_id: int) -> Iterator[Select[Any]]:
 def _conversation_from_row(row: Row[Any], preview: MessagePreview | None = None) -> Conversation:
     return Conversation(
         id=row.id,
-        contact=ContactSummary(id=row.contact_id, wa_id=row.wa_id, name=row.name, phone=row.phone),
+        contact=ContactSummary(
+            id=row.contact_id,
+            wa_id=row.wa_id,
+            name=row.name,
+            phone=row.phone,
+            source=row.contact_source,
+        ),
         status=row.status,
         source=row.source,
         assigned_user_id=row.assigned_user_id,
@@ -221,6 +228,8 @@ def _matching(query: Select[Any], where: ConversationFilter, dialect: str) -> Se
         query = query.where(conversations.c.assigned_user_id.is_(None))
     if where.assigned_user_id is not None:
         query = query.where(conversations.c.assigned_user_id == where.assigned_user_id)
+    if where.source is not None:
+        query = query.where(contacts.c.source == where.source)
     if where.search:
         query = query.where(
             text_matches(
@@ -347,6 +356,19 @@ class SqlConversationRepository:
         if row is None:
             return None
         return _conversation_from_row(row, self._previews([row.id]).get(row.id))
+
+    def sources(self, viewer: Actor) -> list[str]:
+        """The numbers of what ``viewer`` sees: for an admin a loose index scan of
+        contacts' (source, wa_id) index, one seek per number, whatever the count of
+        contacts; for a user ``teams.visible_sources``."""
+        if not viewer.active:
+            return []
+        if can_see_all(viewer):
+            query: Select[Any] = every_source()
+        else:
+            assert viewer.id is not None
+            query = visible_sources(viewer.id)
+        return [str(source) for source in self._db.execute(query).scalars()]
 
     def lock(self, conversation_id: int) -> Conversation | None:
         """The stored conversation, its row locked ``FOR UPDATE`` (PostgreSQL)."""

@@ -9,7 +9,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Row, Select, insert, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Row,
+    Select,
+    exists,
+    func,
+    insert,
+    select,
+    union,
+    union_all,
+)
 
 from wa_manager.adapters.sql.database import Database
 from wa_manager.adapters.sql.grants import add_pair, grantees_by_contact, remove_pair
@@ -39,6 +49,15 @@ def visible_contact_ids(user_id: int) -> Select[Any]:
     unique (source, wa_id) index. UNION ALL: the statement is only ever the right
     side of an IN (a semi-join), so repeats cost nothing and need no sorting out.
     """
+    return select(
+        union_all(*_linked_contact_ids(user_id), _member_instances_contacts(user_id))
+        .subquery("visible")
+        .c.contact_id
+    )
+
+
+def _linked_contact_ids(user_id: int) -> tuple[Select[Any], Select[Any]]:
+    """The ids of the contacts linked to user ``user_id``: directly, and through a team."""
     direct = select(contact_links.c.contact_id.label("contact_id")).where(
         contact_links.c.user_id == user_id
     )
@@ -47,11 +66,34 @@ def visible_contact_ids(user_id: int) -> Select[Any]:
         .join_from(team_members, contact_teams, contact_teams.c.team_id == team_members.c.team_id)
         .where(team_members.c.user_id == user_id)
     )
-    return select(
-        union_all(direct, through_teams, _member_instances_contacts(user_id))
-        .subquery("visible")
-        .c.contact_id
+    return direct, through_teams
+
+
+def visible_sources(user_id: int) -> Select[Any]:
+    """The sources of the contacts ``visible_contact_ids`` gives, ascending, each once,
+    without reading every contact of a member's instances: the sources of the linked
+    contacts, and the member instances that have a contact."""
+    linked = union_all(*_linked_contact_ids(user_id)).subquery("linked")
+    of_links = select(contacts.c.source.label("source")).where(
+        contacts.c.id.in_(select(linked.c.contact_id))
     )
+    instances = member_instances(user_id).subquery("instances")
+    has_contact = exists().where(contacts.c.source == instances.c.instance_id)
+    of_memberships = select(instances.c.instance_id.label("source")).where(has_contact)
+    found = union(of_links, of_memberships).subquery("sources")
+    return select(found.c.source).order_by(found.c.source)
+
+
+def every_source() -> Select[Any]:
+    """Every contact source, ascending: a loose index scan (a recursive CTE seeking the
+    next source in the (source, wa_id) index), so a million contacts of three
+    numbers cost three index seeks, not a scan."""
+    first = select(func.min(contacts.c.source).label("source")).cte("sources", recursive=True)
+    after = (
+        select(func.min(contacts.c.source)).where(contacts.c.source > first.c.source)
+    ).scalar_subquery()
+    walk = first.union_all(select(after).where(first.c.source.is_not(None)))
+    return select(walk.c.source).where(walk.c.source.is_not(None)).order_by(walk.c.source)
 
 
 def member_instances(user_id: int) -> CompoundSelect[Any]:

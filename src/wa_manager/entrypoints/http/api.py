@@ -132,6 +132,7 @@ async def list_contacts(request: Request, user: User) -> Response:
             limit=query.limit,
             before_id=query.before_id("contacts"),
             vanished=query.vanished,
+            source=query.source,
         )
     )
     return paged(page, "contacts", shapes.Contact.of)
@@ -277,8 +278,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", "/api/conversations", inbox.list_conversations, Access.USER,
         "The conversations the caller may see, by last activity newest first "
-        "(filters: status, assigned=me|none|user id, search)", shapes.Page[shapes.Conversation],
-        query=ConversationQuery,
+        "(filters: status, assigned=me|none|user id, search, source)",
+        shapes.Page[shapes.Conversation], query=ConversationQuery,
     ),
     Operation(
         "GET", "/api/conversations/{id}", get_conversation, Access.USER,
