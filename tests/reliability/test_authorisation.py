@@ -649,4 +649,4 @@ def test_random_links_teams_and_numbers_keep_sql_visibility_exact(
 
 @pytest.mark.slow
 def test_many_random_links_and_unlinks_keep_visibility_exact(figures: Recorder) -> None:
-    run_link_machine(figures, examples=50, steps=30)
+    run_link_machine(figures, examples=40, steps=30)

@@ -62,7 +62,13 @@ from wa_manager.adapters.sql.tables import (
     team_members,
     users,
 )
-from wa_manager.adapters.sql.teams import every_source, visible_contact_ids, visible_sources
+from wa_manager.adapters.sql.teams import (
+    every_source,
+    member_instances,
+    visible_contact_ids,
+    visible_on_page,
+    visible_sources,
+)
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
     CONVERSATION_STATUS_ACTIVE,
@@ -317,7 +323,8 @@ class SqlConversationRepository:
         query = _matching(_with_contact(), where, self._db.dialect)
         if not can_see_all(viewer):
             assert viewer.id is not None
-            query = query.where(_visible_to(viewer.id))
+            numbers = self._db.execute(member_instances(viewer.id)).scalars().all()
+            query = query.where(visible_on_page(viewer.id, numbers))
         if before is not None:
             query = query.where(_below(before))
         order = (conversations.c.last_activity_at.desc(), conversations.c.id.desc())

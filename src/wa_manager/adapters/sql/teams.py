@@ -10,12 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     CompoundSelect,
     Row,
     Select,
     exists,
     func,
     insert,
+    or_,
     select,
     union,
     union_all,
@@ -27,6 +29,7 @@ from wa_manager.adapters.sql.tables import (
     contact_links,
     contact_teams,
     contacts,
+    conversations,
     instance_teams,
     instance_users,
     team_events,
@@ -54,6 +57,26 @@ def visible_contact_ids(user_id: int) -> Select[Any]:
         .subquery("visible")
         .c.contact_id
     )
+
+
+def visible_on_page(user_id: int, numbers: Sequence[str]) -> ColumnElement[bool]:
+    """``visible_contact_ids`` as a list page's condition (on ``conversations`` joined to
+    ``contacts``), given ``numbers``, the instances the user is a member of
+    (``member_instances``, read just before).
+
+    A user who is a member of no number: their contacts' ids drive the query (a few
+    links among a million rows: an index search per link). A member: the page walks
+    the activity index and keeps each row whose contact is linked to them or of one
+    of their numbers, stopping after a page; ``source || ''`` keeps SQLite from
+    driving the query from the contacts of those numbers instead (a sort of all of
+    them: measured 0.3 s a page at 100k contacts, against 2 ms walking).
+    """
+    linked = conversations.c.contact_id.in_(
+        select(union_all(*_linked_contact_ids(user_id)).subquery("linked").c.contact_id)
+    )
+    if not numbers:
+        return linked
+    return or_(linked, contacts.c.source.concat("").in_(list(numbers)))
 
 
 def _linked_contact_ids(user_id: int) -> tuple[Select[Any], Select[Any]]:
