@@ -1,8 +1,10 @@
-"""Listing latency: a page of conversations for an admin and for a linked user.
+"""Listing latency: a page of conversations for an admin, a linked user and a member.
 
 ``prepare_listing`` adds an admin, a user linked to 1,000 contacts spread evenly
-over all of them (through ``App.link``, as an admin would), and an admin API
-token for the HTTP load. ``listing_latency`` then times ``App.list_conversations``
+over all of them (through ``App.link``, as an admin would), a user who is a
+member of the benchmark's WhatsApp number (so sees every conversation, as an
+admin does, but through the visibility query), and an admin API token for the
+HTTP load. ``listing_latency`` then times ``App.list_conversations``
 (the use case every entrypoint calls: one unit of work, one query, rows to
 objects) for the first page and for a page deep into the list (keyset:
 the position 90% of the way to the oldest, by activity), and gives median and p99.
@@ -22,6 +24,7 @@ from wa_manager.domain.model import LIBRARY, ActivityKey
 
 ADMIN = "bench-admin"
 LINKED_USER = "bench-user"
+MEMBER_USER = "bench-member"
 LINKS = 1000
 PAGE_SIZE = 50
 DEPTH = 0.9  # how far towards the oldest the deep page starts
@@ -43,6 +46,8 @@ def prepare_listing(url: str, base_url: str, links: int = LINKS) -> dict[str, An
     with bootstrap(settings(url, base_url)) as app:
         app.add_user(ADMIN, "admin")
         app.add_user(LINKED_USER, "user")
+        app.add_user(MEMBER_USER, "user")
+        app.instance_members.add_user(LIBRARY, app.settings.instance_id or "", MEMBER_USER)
         started = time.perf_counter()
         for contact_id in linked:
             app.link(str(contact_id), LINKED_USER)
@@ -94,7 +99,7 @@ def _page_timer(app: App, viewer: User, before: ActivityKey | None) -> Callable[
 def listing_latency(
     url: str, base_url: str, budget_seconds: float = 2.0, most: int = 2000
 ) -> dict[str, Any]:
-    """Median and p99 of the four pages (admin/user x first/deep), in ms."""
+    """Median and p99 of the six pages (admin/user/member x first/deep), in ms."""
     every = _ids(url, "SELECT id FROM conversations")
     linked = _ids(
         url,
@@ -104,11 +109,14 @@ def listing_latency(
     results: dict[str, Any] = {"conversations": len(every), "linked": len(linked)}
     with bootstrap(settings(url, base_url)) as app:
         admin, user = app.accounts.user(LIBRARY, ADMIN), app.accounts.user(LIBRARY, LINKED_USER)
+        member = app.accounts.user(LIBRARY, MEMBER_USER)
         cases = {
             "admin_first": _page_timer(app, admin, None),
             "admin_deep": _page_timer(app, admin, _deep_before(app, admin, len(every))),
             "user_first": _page_timer(app, user, None),
             "user_deep": _page_timer(app, user, _deep_before(app, user, len(linked))),
+            "member_first": _page_timer(app, member, None),
+            "member_deep": _page_timer(app, member, _deep_before(app, member, len(every))),
         }
         for name, call in cases.items():
             results[name] = _summary(_sample(call, budget_seconds, most))

@@ -221,6 +221,11 @@ def _latency(figure: dict[str, float]) -> str:
     return f"{figure['median_ms']:.2f} / {figure['p99_ms']:.2f}"
 
 
+def _member(page: dict[str, Any], case: str) -> str:
+    """A number member's page (older result files have none: a dash)."""
+    return _latency(page[case]) if case in page else "–"
+
+
 def listing(results: Results) -> str:
     """Page latencies (median / p99 ms) and the ratios the goals name."""
     rows = []
@@ -235,6 +240,8 @@ def listing(results: Results) -> str:
                 _latency(page["admin_deep"]),
                 _latency(page["user_first"]),
                 _latency(page["user_deep"]),
+                _member(page, "member_first"),
+                _member(page, "member_deep"),
                 _x(page["admin_deep"]["median_ms"] / admin_first),
                 _x(page["user_deep"]["median_ms"] / page["user_first"]["median_ms"]),
                 _x(page["user_first"]["median_ms"] / admin_first),
@@ -247,6 +254,8 @@ def listing(results: Results) -> str:
         "admin deep",
         "user first",
         "user deep",
+        "member first",
+        "member deep",
         "deep / first (admin)",
         "deep / first (user)",
         "user / admin",

@@ -246,7 +246,10 @@ class World(NamedTuple):
 
     ``links`` holds (index into ``contact_ids``, index into ``users``) pairs;
     ``teams`` the members of each team (indexes into ``users``), and ``team_links``
-    (index into ``contact_ids``, index into ``teams``) pairs.
+    (index into ``contact_ids``, index into ``teams``) pairs. ``sources`` gives each
+    contact's WhatsApp number (an index into ``WORLD_SOURCES``; none given: the first),
+    ``instance_users`` (number, user) and ``instance_teams`` (number, team) the
+    memberships of the numbers.
     """
 
     users: list[UserSpec]
@@ -254,6 +257,29 @@ class World(NamedTuple):
     links: set[tuple[int, int]]
     teams: tuple[frozenset[int], ...] = ()
     team_links: frozenset[tuple[int, int]] = frozenset()
+    sources: tuple[int, ...] = ()
+    instance_users: frozenset[tuple[int, int]] = frozenset()
+    instance_teams: frozenset[tuple[int, int]] = frozenset()
+
+    def source_of(self, contact: int) -> int:
+        """The index into ``WORLD_SOURCES`` of a contact's number."""
+        return self.sources[contact] if self.sources else 0
+
+    def may_see(self, user: int, contact: int) -> bool:
+        """The rule, by brute force: linked directly, or to a team of theirs, or a member
+        of the contact's number, directly or through a team."""
+        source = self.source_of(contact)
+        teams = {t for t, members in enumerate(self.teams) if user in members}
+        return (
+            (contact, user) in self.links
+            or any((contact, t) in self.team_links for t in teams)
+            or (source, user) in self.instance_users
+            or any((source, t) in self.instance_teams for t in teams)
+        )
+
+
+WORLD_SOURCES = ("instance12345", "instance67890")
+"""The WhatsApp numbers (instance ids) a ``World``'s contacts belong to."""
 
 
 @st.composite
@@ -271,4 +297,14 @@ def worlds(draw: st.DrawFn, max_users: int = 5, max_contacts: int = 12) -> World
     teams = tuple(draw(st.lists(members, max_size=3)))
     team_pairs = [(c, t) for c in range(len(contact_ids)) for t in range(len(teams))]
     team_links = draw(st.frozensets(st.sampled_from(team_pairs))) if team_pairs else frozenset()
-    return World(users, contact_ids, links, teams, team_links)
+    numbers = range(len(WORLD_SOURCES))
+    sources = tuple(draw(st.sampled_from(numbers)) for _ in contact_ids)
+    user_pairs = [(s, u) for s in numbers for u in range(len(users))]
+    instance_users = draw(st.frozensets(st.sampled_from(user_pairs))) if user_pairs else frozenset()
+    team_numbers = [(s, t) for s in numbers for t in range(len(teams))]
+    instance_teams = (
+        draw(st.frozensets(st.sampled_from(team_numbers))) if team_numbers else frozenset()
+    )
+    return World(
+        users, contact_ids, links, teams, team_links, sources, instance_users, instance_teams
+    )

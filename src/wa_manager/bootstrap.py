@@ -7,7 +7,8 @@ UltraMsg need no token), argon2 for passwords, the system clock, and for ``wa-ma
 the built-in fake UltraMsg (``start_demo_upstream``).
 
 The ``App`` holds the use-case objects (``app.syncs``, ``app.accounts``,
-``app.contacts``, ``app.identities``, ``app.teams``, ``app.conversations``,
+``app.contacts``, ``app.identities``, ``app.teams``, ``app.instance_members``,
+``app.conversations``,
 ``app.messaging``, ``app.webhooks``;
 ``app.sessions`` and ``app.login_throttle`` for the web server),
 each bound to its ports once; every one of their methods takes the actor first.
@@ -40,6 +41,7 @@ from wa_manager.services.accounts import Accounts
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, Contacts
 from wa_manager.services.conversations import Conversations
 from wa_manager.services.identity import Identities
+from wa_manager.services.instance_members import InstanceMemberships
 from wa_manager.services.instances import DefaultInstance, Instances
 from wa_manager.services.messages import Messages
 from wa_manager.services.sessions import LoginThrottle, Sessions
@@ -204,6 +206,7 @@ class App:
         self.contacts = Contacts(store, clock)
         self.identities = Identities(store, clock)
         self.teams = Teams(store, clock)
+        self.instance_members = InstanceMemberships(store, clock)
         self.conversations = Conversations(store, clock)
         self.messaging = Messages(store, clock, upstream.channel)
         self.webhooks = Webhooks(

@@ -384,7 +384,7 @@ def test_links_by_phone_wa_id_or_id_decide_what_a_user_sees(invoke: Invoke, cont
         "assigned_user_id",
         "created_at",
     }
-    assert set(conversations[0]["contact"]) == {"id", "wa_id", "name", "phone"}
+    assert set(conversations[0]["contact"]) == {"id", "wa_id", "name", "phone", "source"}
     assert (conversations[0]["status"], conversations[0]["source"]) == ("active", "whatsapp")
     assert is_aware_iso(conversations[0]["created_at"])
     assert len(as_json(invoke("conversations", "list", "--as", "alice", "--json"))) == 5

@@ -77,6 +77,7 @@ def test_every_route_is_documented_and_nothing_else(world: World, spec: dict[str
     }  # fmt: skip
     several_numbers = {
         ("GET", "/api/instances"), ("POST", "/api/instances"), ("DELETE", "/api/instances/{id}"),
+        ("GET", "/api/instances/{id}/members"), ("PUT", "/api/instances/{id}/members"),
     }  # fmt: skip
     identity = {("GET", "/api/contacts/duplicates"), ("POST", "/api/contacts/{id}/merge")}
     assert documented == (

@@ -34,6 +34,8 @@ TABLES = {
     "contact_teams",
     "team_events",
     "instances",
+    "instance_users",
+    "instance_teams",
 }
 
 
@@ -100,6 +102,26 @@ def test_visibility_through_teams_reads_indexes(database_url: str) -> None:
     assert ("user_id", "team_id") in member_indexes
     assert ("team_id", "contact_id") in team_link_indexes
     assert ("name",) in team_uniques
+
+
+def test_visibility_through_instance_membership_reads_indexes(database_url: str) -> None:
+    """A user's instances and a team's instances by member (``visible_contact_ids``),
+    an instance's members by its key; and a member's deletion takes its memberships."""
+    engine = create_engine(database_url)
+    try:
+        inspector = inspect(engine)
+        found = {
+            table: (
+                {tuple(i["column_names"]) for i in inspector.get_indexes(table)},
+                inspector.get_pk_constraint(table)["constrained_columns"],
+                {fk["options"].get("ondelete") for fk in inspector.get_foreign_keys(table)},
+            )
+            for table in ("instance_users", "instance_teams")
+        }
+    finally:
+        engine.dispose()
+    for table, member in (("instance_users", "user_id"), ("instance_teams", "team_id")):
+        assert found[table] == ({(member, "instance_id")}, ["instance_id", member], {"CASCADE"})
 
 
 def test_an_unmigrated_database_is_refused_with_what_to_run(blank_database_url: str) -> None:

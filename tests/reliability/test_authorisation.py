@@ -2,15 +2,16 @@
 
 ``ROUTE_ROLES`` names the role of every route the app has; a route added
 without an entry fails the first test. A hypothesis state machine links and
-unlinks at random through the API and checks after each step, over HTTP, that
-every user sees exactly their conversations.
+unlinks at random through the API (users, teams, and members of two WhatsApp
+numbers) and checks after each step, over HTTP, that every user sees exactly their
+conversations; on the memory store, and on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,13 @@ from test_http_support import (
     sync,
 )
 
-from tests.conftest import fresh_sqlite_url
+from tests.conftest import SQL_BACKENDS, empty_postgres_tables, fresh_sqlite_url
 from tests.reliability.figures import AUTH, Recorder
 from wa_manager.adapters.sql import SqlStore
-from wa_manager.domain.model import LIBRARY
+from wa_manager.domain.model import LIBRARY, WEBHOOK
+from wa_manager.domain.ports import Store
 from wa_manager.entrypoints.http.headers import SECURITY_HEADERS
-from wa_manager.testing import FakeMessenger, StaticChats
+from wa_manager.testing import FakeMessenger, InMemoryStore, StaticChats, memory_app
 
 PUBLIC, USER, ADMIN, ADMIN_BEARER, PAGE_USER, PAGE_ADMIN, FORM, PAGE_FORM = (
     "public", "user", "admin", "admin-bearer", "page-user", "page-admin", "form", "page-form",
@@ -84,6 +86,8 @@ ROUTE_ROLES = {
     ("GET", "/api/instances"): ADMIN,
     ("POST", "/api/instances"): ADMIN,
     ("DELETE", "/api/instances/{id}"): ADMIN,
+    ("GET", "/api/instances/{id}/members"): ADMIN,
+    ("PUT", "/api/instances/{id}/members"): ADMIN,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/"): PUBLIC,
@@ -101,6 +105,8 @@ ROUTE_ROLES = {
     ("GET", "/account"): PAGE_USER,
     ("POST", "/account"): PAGE_FORM,
     ("POST", "/settings/contact-links/bulk"): PAGE_FORM,
+    ("GET", "/settings/whatsapp-numbers/{id}/members"): PAGE_ADMIN,
+    ("POST", "/settings/whatsapp-numbers/{id}/members"): PAGE_FORM,
     ("GET", "/conversations/{id}"): PAGE_VISIBLE,
     ("POST", "/conversations/{id}/workflow"): PAGE_FORM,
     ("GET", "/settings/whatsapp-numbers"): PAGE_ADMIN,
@@ -347,8 +353,11 @@ def test_unknown_user_and_wrong_password_look_the_same(figures: Recorder) -> Non
 # -- random links and unlinks, checked over HTTP after every step ---------------------
 
 CONTACTS = 6
+OTHER_CONTACTS = 3  # of a second number; the first is the same person as one of ours
 USERS = 3
 TEAMS = 2
+ALL_CONTACTS = CONTACTS + OTHER_CONTACTS
+NUMBERS = ("instance4242", "instance7373")  # the app's own (make_app's INSTANCE), another
 
 
 MACHINE_HOOK_SECRET = "machine-hook-3c2d1e"
@@ -356,24 +365,42 @@ MACHINE_HOOK_SECRET = "machine-hook-3c2d1e"
 
 class LinkMachine(RuleBasedStateMachine):
     """Links and unlinks users and teams at random (one by one and in bulk), changes team
-    members, with messages coming in and replies going out; after each step every user
-    sees exactly the conversations the model says (linked directly or through a team),
-    reads exactly those threads, and may reply exactly there."""
+    members and the members (users and teams) of two WhatsApp numbers, with messages
+    coming in and replies going out; after each step every user sees exactly the
+    conversations the model says (linked directly or through a team, or a member of the
+    contact's number directly or through a team), reads exactly those threads, and may
+    reply exactly there."""
 
     recorder: Recorder | None = None
+    new_store: Callable[[], Store] = InMemoryStore
 
     @initialize()
     def start(self) -> None:
+        store = type(self).new_store()
         app = make_app(
-            person_chats(CONTACTS), messenger=FakeMessenger(), webhook_secret=MACHINE_HOOK_SECRET
+            person_chats(CONTACTS),
+            messenger=FakeMessenger(),
+            webhook_secret=MACHINE_HOOK_SECRET,
+            store=store,
         )
         self.context = running(app)
         self.world = self.context.__enter__()
         sync(self.world)
+        assert self.world.app.settings.instance_id == NUMBERS[0]
+        self.other_number = memory_app(
+            person_chats(OTHER_CONTACTS, start=CONTACTS), instance_id=NUMBERS[1], store=store
+        )
+        self.other_number.sync()
         self.members = [self.world.add_member(f"member{index}") for index in range(USERS)]
         contacts = all_pages(self.world.client, "/api/contacts", self.world.admin.headers, 200)
         self.contact_ids = sorted(item["id"] for item in contacts)
         self.chat_of = {item["id"]: item["wa_id"] for item in contacts}
+        self.number_of = {item["id"]: item["source"] for item in contacts}
+        assert sorted(self.number_of.values()) == sorted(
+            [NUMBERS[0]] * CONTACTS + [NUMBERS[1]] * OTHER_CONTACTS
+        )
+        self.number_users: dict[str, set[int]] = {number: set() for number in NUMBERS}
+        self.number_teams: dict[str, set[int]] = {number: set() for number in NUMBERS}
         self.thread_length = dict.fromkeys(self.contact_ids, 0)
         self.sent = 0
         self.conversation_of = {
@@ -393,15 +420,20 @@ class LinkMachine(RuleBasedStateMachine):
         self.team_members: dict[int, set[int]] = {team: set() for team in self.team_ids}
 
     def _sees(self, user_id: int, contact: int) -> bool:
-        """The model of visibility: linked directly, or through a team of theirs."""
-        teams = self.team_links[contact]
-        return user_id in self.model[contact] or any(
-            user_id in self.team_members[team] for team in teams
+        """The model of visibility: linked directly, or through a team of theirs, or a
+        member of the contact's number, directly or through a team of theirs."""
+        number = self.number_of[contact]
+        teams = self.team_links[contact] | self.number_teams[number]
+        return (
+            user_id in self.model[contact]
+            or user_id in self.number_users[number]
+            or any(user_id in self.team_members[team] for team in teams)
         )
 
     def teardown(self) -> None:
         if hasattr(self, "context"):
             self.context.__exit__(None, None, None)
+            self.world.app.close()
 
     def _put(self, contact: int, user_ids: set[int]) -> None:
         answer = self.world.client.put(
@@ -418,17 +450,39 @@ class LinkMachine(RuleBasedStateMachine):
         if LinkMachine.recorder is not None:
             LinkMachine.recorder.add(AUTH, **counts)
 
-    @rule(contact=st.integers(0, CONTACTS - 1), member=st.integers(0, USERS - 1))
+    @rule(contact=st.integers(0, ALL_CONTACTS - 1), member=st.integers(0, USERS - 1))
     def link(self, contact: int, member: int) -> None:
         contact_id = self.contact_ids[contact]
         self._put(contact_id, self.model[contact_id] | {self.members[member].user.id})
 
-    @rule(contact=st.integers(0, CONTACTS - 1), member=st.integers(0, USERS - 1))
+    @rule(contact=st.integers(0, ALL_CONTACTS - 1), member=st.integers(0, USERS - 1))
     def unlink(self, contact: int, member: int) -> None:
         contact_id = self.contact_ids[contact]
         self._put(contact_id, self.model[contact_id] - {self.members[member].user.id})
 
-    @rule(contact=st.integers(0, CONTACTS - 1), members=st.sets(st.integers(0, USERS - 1)))
+    @rule(
+        number=st.sampled_from(NUMBERS),
+        members=st.sets(st.integers(0, USERS - 1)),
+        teams=st.sets(st.integers(0, TEAMS - 1)),
+    )
+    def set_number_members(self, number: str, members: set[int], teams: set[int]) -> None:
+        user_ids = {self.members[m].user.id for m in members}
+        team_ids = {self.team_ids[t] for t in teams}
+        answer = self.world.client.put(
+            f"/api/instances/{number}/members",
+            json={"user_ids": sorted(user_ids), "team_ids": sorted(team_ids)},
+            headers=self.world.admin.headers,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {
+            "instance_id": number,
+            "user_ids": sorted(user_ids),
+            "team_ids": sorted(team_ids),
+        }
+        self.number_users[number], self.number_teams[number] = user_ids, team_ids
+        self._count(requests=1)
+
+    @rule(contact=st.integers(0, ALL_CONTACTS - 1), members=st.sets(st.integers(0, USERS - 1)))
     def set_exactly(self, contact: int, members: set[int]) -> None:
         self._put(self.contact_ids[contact], {self.members[m].user.id for m in members})
 
@@ -446,7 +500,7 @@ class LinkMachine(RuleBasedStateMachine):
         self.team_members[team_id] = user_ids
         self._count(requests=1)
 
-    @rule(contact=st.integers(0, CONTACTS - 1), teams=st.sets(st.integers(0, TEAMS - 1)))
+    @rule(contact=st.integers(0, ALL_CONTACTS - 1), teams=st.sets(st.integers(0, TEAMS - 1)))
     def set_contact_teams(self, contact: int, teams: set[int]) -> None:
         contact_id = self.contact_ids[contact]
         team_ids = {self.team_ids[t] for t in teams}
@@ -460,7 +514,7 @@ class LinkMachine(RuleBasedStateMachine):
         self._count(requests=1)
 
     @rule(
-        contacts=st.sets(st.integers(0, CONTACTS - 1), min_size=1),
+        contacts=st.sets(st.integers(0, ALL_CONTACTS - 1), min_size=1),
         add_users=st.sets(st.integers(0, USERS - 1)),
         remove_users=st.sets(st.integers(0, USERS - 1)),
         add_teams=st.sets(st.integers(0, TEAMS - 1)),
@@ -502,7 +556,7 @@ class LinkMachine(RuleBasedStateMachine):
         assert answer.json() == {"contacts": len(chosen), "changed": changed}
         self._count(requests=1)
 
-    @rule(contact=st.integers(0, CONTACTS - 1))
+    @rule(contact=st.integers(0, ALL_CONTACTS - 1))
     def message_arrives(self, contact: int) -> None:
         contact_id = self.contact_ids[contact]
         self.sent += 1
@@ -512,12 +566,15 @@ class LinkMachine(RuleBasedStateMachine):
                      "from": self.chat_of[contact_id], "body": f"message {self.sent}",
                      "time": 1732400000 + self.sent},
         }  # fmt: skip
-        answer = self.world.client.post(f"/webhooks/ultramsg/{MACHINE_HOOK_SECRET}", json=event)
-        assert answer.json()["message"] == "stored", answer.text
+        if self.number_of[contact_id] == NUMBERS[0]:
+            answer = self.world.client.post(f"/webhooks/ultramsg/{MACHINE_HOOK_SECRET}", json=event)
+            assert answer.json()["message"] == "stored", answer.text
+        else:  # the other number's webhook, filed by an app of that instance
+            assert self.other_number.webhooks.handle(WEBHOOK, event).message == "stored"
         self.thread_length[contact_id] += 1
         self._count(requests=1)
 
-    @rule(contact=st.integers(0, CONTACTS - 1), member=st.integers(0, USERS - 1))
+    @rule(contact=st.integers(0, ALL_CONTACTS - 1), member=st.integers(0, USERS - 1))
     def member_replies(self, contact: int, member: int) -> None:
         contact_id = self.contact_ids[contact]
         sender = self.members[member]
@@ -557,8 +614,11 @@ class LinkMachine(RuleBasedStateMachine):
         self._count(cases=1)
 
 
-def run_link_machine(figures: Recorder, examples: int, steps: int) -> None:
+def run_link_machine(
+    figures: Recorder, examples: int, steps: int, new_store: Callable[[], Store] = InMemoryStore
+) -> None:
     LinkMachine.recorder = figures
+    LinkMachine.new_store = new_store
     try:
         LinkMachine.TestCase.settings = settings(
             max_examples=examples,
@@ -569,12 +629,32 @@ def run_link_machine(figures: Recorder, examples: int, steps: int) -> None:
         LinkMachine.TestCase("runTest").runTest()
     finally:
         LinkMachine.recorder = None
+        LinkMachine.new_store = InMemoryStore
 
 
 def test_random_links_and_unlinks_keep_visibility_exact(figures: Recorder) -> None:
     run_link_machine(figures, examples=8, steps=12)
 
 
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+def test_random_links_teams_and_numbers_keep_sql_visibility_exact(
+    backend: str, figures: Recorder, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The same machine on a SQL store: the SQL visibility against the model."""
+    made = iter(range(10_000))
+
+    def new_store() -> Store:
+        if backend == "sqlite":
+            folder = tmp_path / f"example{next(made)}"
+            folder.mkdir()
+            return SqlStore.open(fresh_sqlite_url(folder))
+        url = str(request.getfixturevalue("postgres_schema_url"))
+        empty_postgres_tables(url)
+        return SqlStore.open(url)
+
+    run_link_machine(figures, examples=4, steps=10, new_store=new_store)
+
+
 @pytest.mark.slow
 def test_many_random_links_and_unlinks_keep_visibility_exact(figures: Recorder) -> None:
-    run_link_machine(figures, examples=80, steps=30)
+    run_link_machine(figures, examples=40, steps=30)

@@ -73,6 +73,7 @@ USE_CASES: dict[str, Call] = {
     ),
     "conversations.events": lambda app, actor, cid: app.conversations.events(actor, cid),
     "conversations.assignees": lambda app, actor, cid: app.conversations.assignees(actor, cid),
+    "conversations.sources": lambda app, actor, cid: app.conversations.sources(actor),
     "webhooks.handle": lambda app, actor, cid: app.webhooks.handle(actor, {"event_type": "x"}),
     "accounts.change_user": lambda app, actor, cid: app.accounts.change_user(
         actor, _user_id(app, "maria"), role="user"
@@ -104,6 +105,23 @@ USE_CASES: dict[str, Call] = {
     ),
     "teams.set_members": lambda app, actor, cid: app.teams.set_members(actor, 1, []),
     "teams.history": lambda app, actor, cid: app.teams.history(actor, "support"),
+    "instance_members.members": lambda app, actor, cid: app.instance_members.members(actor, "i1"),
+    "instance_members.list": lambda app, actor, cid: app.instance_members.list(actor),
+    "instance_members.add_user": lambda app, actor, cid: app.instance_members.add_user(
+        actor, "i1", "maria"
+    ),
+    "instance_members.remove_user": lambda app, actor, cid: app.instance_members.remove_user(
+        actor, "i1", "maria"
+    ),
+    "instance_members.add_team": lambda app, actor, cid: app.instance_members.add_team(
+        actor, "i1", "support"
+    ),
+    "instance_members.remove_team": lambda app, actor, cid: app.instance_members.remove_team(
+        actor, "i1", "support"
+    ),
+    "instance_members.set_members": lambda app, actor, cid: app.instance_members.set_members(
+        actor, "i1", [], []
+    ),
 }
 USER_CASES = {name for name in USE_CASES if name.startswith("conversations.")}
 # Open to every signed-in user, each for their own account (the system has none).
@@ -119,6 +137,8 @@ USE_CASE_OBJECTS = (
     "accounts",
     "contacts",
     "teams",
+    "instance_members",
+    "identities",
     "conversations",
     "webhooks",
     "instances",

@@ -57,6 +57,7 @@ from wa_manager.domain.model import (
     ConversationState,
     Direction,
     DuplicatePair,
+    InstanceMembers,
     LinkEvent,
     MergedConversations,
     Message,
@@ -79,6 +80,7 @@ from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
     IdentityRepository,
+    InstanceMemberRepository,
     InstanceRepository,
     LeaseRepository,
     LinkRepository,
@@ -143,6 +145,8 @@ class _Tables:
     team_ids: dict[str, int] = field(factory=dict)  # name -> id
     team_events: list[TeamEvent] = field(factory=list)
     contact_teams: dict[int, frozenset[int]] = field(factory=dict)  # contact id -> team ids
+    instance_users: dict[str, frozenset[int]] = field(factory=dict)  # instance -> user ids
+    instance_teams: dict[str, frozenset[int]] = field(factory=dict)  # instance -> team ids
     sessions: dict[int, _SessionRow] = field(factory=dict)
     session_ids: dict[str, int] = field(factory=dict)  # session hash -> id
     login_attempts: dict[str, tuple[int, datetime]] = field(factory=dict)  # key -> (n, start)
@@ -450,6 +454,23 @@ class _Tables:
         self.link_events.append(LinkEvent(contact_id, None, action, actor_id, now, team_id=team_id))
         return True
 
+    def change_instance_member(
+        self, kind: str, instance_id: str, member_id: int, *, add: bool
+    ) -> bool:
+        """Add or remove a ``user`` or ``team`` member of an instance; True if it changed."""
+        if add and member_id not in (self.users if kind == "user" else self.teams):
+            raise NotFound(f"no {kind} with id {member_id}")
+        table = self.instance_users if kind == "user" else self.instance_teams
+        members = table.get(instance_id, frozenset())
+        if (member_id in members) == add:
+            return False
+        changed = members | {member_id} if add else members - {member_id}
+        if changed:
+            table[instance_id] = changed
+        else:
+            del table[instance_id]
+        return True
+
     def bulk_change_links(
         self,
         contact_ids: Sequence[int],
@@ -567,9 +588,13 @@ class _Tables:
         )
 
     def viewers_of(self, contact_id: int) -> set[int]:
-        """Who may see the contact: its linked users and the members of its linked teams."""
+        """Who may see the contact: its linked users, the members of its linked teams,
+        and the members (users, and users of member teams) of its instance."""
         viewers = set(self.linked.get(contact_id, ()))
-        for team_id in self.contact_teams.get(contact_id, ()):
+        source = self.contacts[contact_id].source
+        viewers.update(self.instance_users.get(source, ()))
+        teams = self.contact_teams.get(contact_id, frozenset())
+        for team_id in teams | self.instance_teams.get(source, frozenset()):
             viewers.update(self.teams[team_id].user_ids)
         return viewers
 
@@ -580,7 +605,7 @@ class _Tables:
         return sorted(
             cid
             for cid, c in self.contacts.items()
-            if contact_matches(c, selection.search, selection.vanished)
+            if contact_matches(c, selection.search, selection.vanished, selection.source)
         )
 
     def conversation(self, row: _ConversationRow) -> Conversation:
@@ -589,7 +614,9 @@ class _Tables:
         latest = self.messages[latest_id] if latest_id is not None else None
         return Conversation(
             id=row.id,
-            contact=ContactSummary(contact.id, contact.wa_id, contact.name, contact.phone),
+            contact=ContactSummary(
+                contact.id, contact.wa_id, contact.name, contact.phone, contact.source
+            ),
             status=row.status,
             source=row.source,
             assigned_user_id=row.assigned_user_id,
@@ -618,8 +645,13 @@ def _page(items_by_id: Iterable[tuple[int, T]], limit: int, before_id: int | Non
     )
 
 
-def contact_matches(contact: Contact, search: str | None, vanished: bool | None) -> bool:
-    """Whether a contact passes the contact list's ``search`` and ``vanished`` filters."""
+def contact_matches(
+    contact: Contact, search: str | None, vanished: bool | None, source: str | None = None
+) -> bool:
+    """Whether a contact passes the contact list's ``search``, ``vanished`` and
+    ``source`` filters."""
+    if source is not None and contact.source != source:
+        return False
     if vanished is not None and (contact.vanished_at is not None) != vanished:
         return False
     if not search:
@@ -724,13 +756,14 @@ class MemoryContacts(_Repository):
         limit: int,
         before_id: int | None,
         vanished: bool | None = None,
+        source: str | None = None,
     ) -> Page[Contact]:
         tables = self._tables
         page = _page(
             (
                 (cid, c)
                 for cid, c in tables.contacts.items()
-                if contact_matches(c, search, vanished)
+                if contact_matches(c, search, vanished, source)
             ),
             limit,
             before_id,
@@ -785,8 +818,10 @@ class MemoryConversations(_Repository):
             return False
         if where.assigned_user_id is not None and row.assigned_user_id != where.assigned_user_id:
             return False
+        contact = self._tables.contacts[row.contact_id]
+        if where.source is not None and contact.source != where.source:
+            return False
         if where.search:
-            contact = self._tables.contacts[row.contact_id]
             needle = where.search.lower()
             texts = (contact.name, contact.phone, contact.wa_id)
             return any(needle in text.lower() for text in texts if text)
@@ -849,6 +884,16 @@ class MemoryConversations(_Repository):
         if row is None or not self._visible(viewer, row):
             return None
         return self._tables.conversation(row)
+
+    def sources(self, viewer: Actor) -> builtins.list[str]:
+        tables = self._tables
+        return sorted(
+            {
+                contact.source
+                for contact_id, contact in tables.contacts.items()
+                if may_see_contact(viewer, tables.viewers_of(contact_id))
+            }
+        )
 
 
 class MemoryMessages(_Repository):
@@ -1064,6 +1109,42 @@ class MemoryTeams(_Repository):
 
     def history(self, team_id: int) -> builtins.list[TeamEvent]:
         return [event for event in self._tables.team_events if event.team_id == team_id]
+
+
+class MemoryInstanceMembers(_Repository):
+    """``InstanceMemberRepository`` in memory."""
+
+    def members(self, instance_id: str) -> InstanceMembers:
+        tables = self._tables
+        return InstanceMembers(
+            instance_id,
+            tuple(sorted(tables.instance_users.get(instance_id, ()))),
+            tuple(sorted(tables.instance_teams.get(instance_id, ()))),
+        )
+
+    def list(self) -> builtins.list[InstanceMembers]:
+        tables = self._tables
+        return [self.members(i) for i in sorted({*tables.instance_users, *tables.instance_teams})]
+
+    def add_user(self, instance_id: str, user_id: int, now: datetime) -> bool:
+        return self._uow.write(
+            _Tables.change_instance_member, "user", instance_id, user_id, add=True
+        )
+
+    def remove_user(self, instance_id: str, user_id: int) -> bool:
+        return self._uow.write(
+            _Tables.change_instance_member, "user", instance_id, user_id, add=False
+        )
+
+    def add_team(self, instance_id: str, team_id: int, now: datetime) -> bool:
+        return self._uow.write(
+            _Tables.change_instance_member, "team", instance_id, team_id, add=True
+        )
+
+    def remove_team(self, instance_id: str, team_id: int) -> bool:
+        return self._uow.write(
+            _Tables.change_instance_member, "team", instance_id, team_id, add=False
+        )
 
 
 class MemorySessions(_Repository):
@@ -1335,6 +1416,7 @@ class FakeUnitOfWork:
         self.tokens: TokenRepository = MemoryTokens(self)
         self.links: LinkRepository = MemoryLinks(self)
         self.teams: TeamRepository = MemoryTeams(self)
+        self.instance_members: InstanceMemberRepository = MemoryInstanceMembers(self)
         self.sync_runs: SyncRunRepository = MemorySyncRuns(self)
         self.messages: MessageRepository = MemoryMessages(self)
         self.sessions: SessionRepository = MemorySessions(self)

@@ -122,12 +122,14 @@ class Contact:
 
 @frozen
 class ContactSummary:
-    """The part of a contact that a conversation shows."""
+    """The part of a contact that a conversation shows; ``source`` is its WhatsApp
+    number (instance id)."""
 
     id: int
     wa_id: str
     name: str | None
     phone: str | None
+    source: str | None = None
 
 
 @frozen
@@ -303,6 +305,16 @@ class TeamEvent:
     at: datetime
 
 
+@frozen
+class InstanceMembers:
+    """Who is a member of a WhatsApp number (UltraMsg instance): every member, directly
+    or through one of its teams, sees every conversation of that instance."""
+
+    instance_id: str = field(validator=_non_empty)
+    user_ids: tuple[int, ...] = ()
+    team_ids: tuple[int, ...] = ()
+
+
 class BulkLinkChange(NamedTuple):
     """What a bulk link changes on every chosen contact (ids of users and teams)."""
 
@@ -318,6 +330,7 @@ class ContactSelection(NamedTuple):
     contact_ids: tuple[int, ...] | None = None
     search: str | None = None
     vanished: bool | None = None
+    source: str | None = None
 
 
 @frozen
@@ -612,13 +625,15 @@ class ConversationFilter:
 
     ``assigned_user_id`` keeps those assigned to that user; ``unassigned`` those
     assigned to nobody; ``search`` is a case-insensitive substring of the
-    contact's name, phone or wa_id.
+    contact's name, phone or wa_id; ``source`` keeps those of that WhatsApp number
+    (instance id).
     """
 
     status: str | None = None
     assigned_user_id: int | None = None
     unassigned: bool = False
     search: str | None = None
+    source: str | None = None
 
 
 EVERY_CONVERSATION = ConversationFilter()

@@ -31,6 +31,7 @@ from wa_manager.domain.model import (
     ConversationEvent,
     ConversationFilter,
     DuplicatePair,
+    InstanceMembers,
     LinkEvent,
     MergedConversations,
     Message,
@@ -122,9 +123,11 @@ class ContactRepository(Protocol):
         limit: int,
         before_id: int | None,
         vanished: bool | None = None,
+        source: str | None = None,
     ) -> Page[Contact]:
         """Contacts newest first (by id), filtered by a case-insensitive substring of
-        name, phone or wa_id; ``vanished`` True/False filters on ``vanished_at``."""
+        name, phone or wa_id; ``vanished`` True/False filters on ``vanished_at``;
+        ``source`` keeps the contacts of that WhatsApp number (instance id)."""
         ...
 
 
@@ -159,6 +162,11 @@ class ConversationRepository(Protocol):
 
     def get(self, viewer: Actor, conversation_id: int) -> Conversation | None:
         """One conversation if it exists and ``viewer`` may see it, else None."""
+        ...
+
+    def sources(self, viewer: Actor) -> builtins.list[str]:
+        """The WhatsApp numbers (instance ids, the contacts' ``source``) of the
+        contacts ``viewer`` may see, ascending, each once (a list's filter)."""
         ...
 
     def id_for(self, source: str, wa_id: str) -> int | None:
@@ -285,6 +293,36 @@ class TeamRepository(Protocol):
 
     def history(self, team_id: int) -> builtins.list[TeamEvent]:
         """The team's membership events, oldest first."""
+        ...
+
+
+class InstanceMemberRepository(Protocol):
+    """Members of WhatsApp numbers (instances, by id: the contacts' ``source``): users
+    directly, and teams. An instance needs no row of its own (the env's default has none)."""
+
+    def members(self, instance_id: str) -> InstanceMembers:
+        """The instance's member user ids and team ids, ascending (empty when none)."""
+        ...
+
+    def list(self) -> builtins.list[InstanceMembers]:
+        """Every instance with at least one member, by instance id."""
+        ...
+
+    def add_user(self, instance_id: str, user_id: int, now: datetime) -> bool:
+        """Make the user a member (idempotent); True if it changed something;
+        ``NotFound`` for an unknown user."""
+        ...
+
+    def remove_user(self, instance_id: str, user_id: int) -> bool:
+        """Take the user's membership away (idempotent); True if it changed something."""
+        ...
+
+    def add_team(self, instance_id: str, team_id: int, now: datetime) -> bool:
+        """Make the team a member (idempotent); ``NotFound`` for an unknown team."""
+        ...
+
+    def remove_team(self, instance_id: str, team_id: int) -> bool:
+        """Take the team's membership away (idempotent); True if it changed something."""
         ...
 
 
@@ -598,6 +636,7 @@ class UnitOfWork(Protocol):
     tokens: TokenRepository
     links: LinkRepository
     teams: TeamRepository
+    instance_members: InstanceMemberRepository
     sync_runs: SyncRunRepository
     sessions: SessionRepository
     login_attempts: LoginAttemptRepository

@@ -118,17 +118,24 @@ class Contact(Shape):
 
 
 class ContactSummary(Shape):
-    """The part of a contact a conversation shows."""
+    """The part of a contact a conversation shows; ``source``: its WhatsApp number."""
 
     id: Id
     wa_id: str
     name: str | None
     phone: str | None
+    source: str | None
 
     @classmethod
     def of(cls, contact: model.ContactSummary) -> ContactSummary:
         """The shape of a conversation's contact."""
-        return cls(id=contact.id, wa_id=contact.wa_id, name=contact.name, phone=contact.phone)
+        return cls(
+            id=contact.id,
+            wa_id=contact.wa_id,
+            name=contact.name,
+            phone=contact.phone,
+            source=contact.source,
+        )
 
 
 class Duplicate(Shape):
@@ -250,6 +257,24 @@ class User(Shape):
             role=str(user.role),
             disabled=user.disabled,
             created_at=iso_time(user.created_at),
+        )
+
+
+class InstanceMembers(Shape):
+    """Who is a member of a WhatsApp number (instance): each member user, and each
+    member of each member team, sees every conversation of that instance."""
+
+    instance_id: str
+    user_ids: list[Id]
+    team_ids: list[Id]
+
+    @classmethod
+    def of(cls, members: model.InstanceMembers) -> InstanceMembers:
+        """The shape of an instance's members."""
+        return cls(
+            instance_id=members.instance_id,
+            user_ids=list(members.user_ids),
+            team_ids=list(members.team_ids),
         )
 
 

@@ -74,22 +74,35 @@ class Contacts:
         limit: int = DEFAULT_PAGE_SIZE,
         before_id: int | None = None,
         vanished: bool | None = None,
+        source: str | None = None,
     ) -> Page[Contact]:
-        """A page of contacts, newest first, optionally filtered by ``search``/``vanished``."""
+        """A page of contacts, newest first, optionally filtered by ``search``/``vanished``
+        and ``source`` (a WhatsApp number's instance id)."""
         authorize(actor, Action.LIST_CONTACTS)
         check_limit(limit)
         with self.store(read_only=True) as uow:
             return uow.contacts.page(
-                search=search or None, limit=limit, before_id=before_id, vanished=vanished
+                search=search or None,
+                limit=limit,
+                before_id=before_id,
+                vanished=vanished,
+                source=source or None,
             )
 
     def count(
-        self, actor: Actor, *, search: str | None = None, vanished: bool | None = None
+        self,
+        actor: Actor,
+        *,
+        search: str | None = None,
+        vanished: bool | None = None,
+        source: str | None = None,
     ) -> int:
-        """How many contacts match ``search``/``vanished`` (the "select all N matching")."""
+        """How many contacts match ``search``/``vanished``/``source`` (the "select all N
+        matching")."""
         authorize(actor, Action.LIST_CONTACTS)
+        selection = ContactSelection(search=search, vanished=vanished, source=source or None)
         with self.store() as uow:
-            return uow.links.count_selected(ContactSelection(search=search, vanished=vanished))
+            return uow.links.count_selected(selection)
 
     def get(self, actor: Actor, contact_id: int) -> Contact:
         """One contact, or ``NotFound``."""
@@ -262,6 +275,7 @@ class Contacts:
         search: str | None = None,
         vanished: bool | None = None,
         bom: bool = False,
+        source: str | None = None,
     ) -> Iterator[str]:
         """Every contact (optionally filtered) as spreadsheet-safe CSV, streamed in chunks.
 
@@ -274,6 +288,7 @@ class Contacts:
                 actor,
                 search=search,
                 vanished=vanished,
+                source=source,
                 limit=export.EXPORT_PAGE_SIZE,
                 before_id=before_id,
             )

@@ -90,9 +90,11 @@ class Conversations:
         status: str | None = None,
         assigned: Assigned = None,
         search: str | None = None,
+        source: str | None = None,
     ) -> Page[Conversation]:
         """A page of the conversations ``actor`` may see, by last activity newest first,
-        filtered by ``status``, ``assigned`` (``me``, ``none`` or a user id) and ``search``."""
+        filtered by ``status``, ``assigned`` (``me``, ``none`` or a user id), ``search``
+        and ``source`` (a WhatsApp number's instance id)."""
         viewer = authorize(actor, Action.SEE_CONVERSATIONS)
         check_limit(limit)
         where = ConversationFilter(
@@ -100,9 +102,16 @@ class Conversations:
             assigned_user_id=_assignee_filter(viewer, assigned),
             unassigned=assigned == "none",
             search=search or None,
+            source=source or None,
         )
         with self.store(read_only=True) as uow:
             return uow.conversations.page(viewer, limit=limit, before=before, where=where)
+
+    def sources(self, actor: Actor) -> list[str]:
+        """The WhatsApp numbers (instance ids) of what ``actor`` may see, ascending."""
+        viewer = authorize(actor, Action.SEE_CONVERSATIONS)
+        with self.store(read_only=True) as uow:
+            return uow.conversations.sources(viewer)
 
     def all(
         self,
@@ -111,6 +120,7 @@ class Conversations:
         status: str | None = None,
         assigned: Assigned = None,
         search: str | None = None,
+        source: str | None = None,
     ) -> list[Conversation]:
         """Every conversation ``actor`` may see (filtered likewise), page by page."""
         items: list[Conversation] = []
@@ -123,6 +133,7 @@ class Conversations:
                 status=status,
                 assigned=assigned,
                 search=search,
+                source=source,
             )
             items.extend(page.items)
             if page.next_before_id is None or not page.items:
@@ -232,10 +243,15 @@ def _assignee_filter(viewer: Actor, assigned: Assigned) -> int | None:
 
 
 def _viewers_of_contact(uow: UnitOfWork, contact_id: int) -> set[int]:
-    """The users linked to the contact directly or through one of its teams."""
+    """The users linked to the contact directly or through one of its teams, and the
+    members of its instance (directly or through a member team)."""
     viewers = set(uow.links.user_ids(contact_id))
     contact = uow.contacts.get(contact_id)
-    for team_id in contact.team_ids if contact is not None else ():
+    if contact is None:
+        return viewers
+    members = uow.instance_members.members(contact.source)
+    viewers.update(members.user_ids)
+    for team_id in {*contact.team_ids, *members.team_ids}:
         team = uow.teams.get(team_id)
         if team is not None:
             viewers.update(team.user_ids)

@@ -42,6 +42,8 @@ class Action(enum.StrEnum):
     MANAGE_OWN_ACCOUNT = "manage their own password and API tokens"
     SEE_TEAMS = "see teams"
     MANAGE_TEAMS = "create teams and change their members"
+    SEE_INSTANCE_MEMBERS = "see the members of WhatsApp numbers"
+    MANAGE_INSTANCE_MEMBERS = "change the members of WhatsApp numbers"
     SEE_CONVERSATIONS = "see conversations"
     READ_MESSAGES = "read messages"
     SEND_MESSAGES = "send messages"
@@ -71,6 +73,8 @@ ADMIN_ACTIONS = frozenset(
         Action.SEE_ALL_TOKENS,
         Action.SEE_TEAMS,
         Action.MANAGE_TEAMS,
+        Action.SEE_INSTANCE_MEMBERS,
+        Action.MANAGE_INSTANCE_MEMBERS,
         Action.ASSIGN_OTHERS,
         Action.SEE_INSTANCES,
         Action.MANAGE_INSTANCES,

@@ -269,13 +269,15 @@ class SqlContactRepository:
         limit: int,
         before_id: int | None,
         vanished: bool | None = None,
+        source: str | None = None,
     ) -> Page[Contact]:
         """Contacts newest first (by id), keyset-paginated; ``search`` is a
-        case-insensitive substring of name, phone or wa_id (``%`` and ``_`` literal)."""
+        case-insensitive substring of name, phone or wa_id (``%`` and ``_`` literal);
+        ``source`` keeps one WhatsApp number's."""
         query = select(contacts)
         if before_id is not None:
             query = query.where(contacts.c.id < before_id)
-        query = query.where(*contact_conditions(self._db.dialect, search, vanished))
+        query = query.where(*contact_conditions(self._db.dialect, search, vanished, source))
         rows = self._db.execute(query.order_by(contacts.c.id.desc()).limit(limit + 1)).all()
         shown = rows[:limit]
         ids = [row.id for row in shown]

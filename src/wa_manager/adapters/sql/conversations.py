@@ -2,8 +2,9 @@
 
 Visibility is part of the query: an admin's query reads every conversation, a
 user's keeps the conversations of the contacts they may see (``teams.
-visible_contact_ids``: linked directly or through a team), and an inactive viewer
-gets nothing without a query at all.
+visible_contact_ids``: linked directly or through a team, or of a WhatsApp number
+they or a team of theirs are a member of), and an inactive viewer gets nothing
+without a query at all.
 
 Pages run by last activity, newest first, keyset on (``last_activity_at``, id): an
 admin's page walks the (last_activity_at, id) index, "Mine" the (assigned_user_id,
@@ -15,16 +16,18 @@ newest message of its ≤ limit rows in one more query (index (conversation_id,
 created_at, id)).
 
 Workflow changes lock in one order, links before conversations, everywhere:
-``may_see`` holds the assignee's link (direct, else the team membership and team
-link) ``FOR SHARE`` and ``lock`` the conversation
-``FOR UPDATE``; an unlink deletes the link, then ``hidden_assignments`` locks the
-conversations. A concurrent unlink and assignment thus wait for each other
-instead of both committing, and never deadlock. SQLite runs one writer at a time.
+``may_see`` holds what lets the assignee see it (their link, else a team membership
+and team link, else their membership of the instance, else a team membership and the
+team's membership of the instance) ``FOR SHARE`` and ``lock`` the conversation
+``FOR UPDATE``; an unlink (or a membership's end) deletes the row, then
+``hidden_assignments`` locks the conversations. A concurrent unlink and assignment
+thus wait for each other instead of both committing, and never deadlock. SQLite
+runs one writer at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,11 +56,19 @@ from wa_manager.adapters.sql.tables import (
     contacts,
     conversation_events,
     conversations,
+    instance_teams,
+    instance_users,
     messages,
     team_members,
     users,
 )
-from wa_manager.adapters.sql.teams import visible_contact_ids
+from wa_manager.adapters.sql.teams import (
+    every_source,
+    member_instances,
+    visible_contact_ids,
+    visible_on_page,
+    visible_sources,
+)
 from wa_manager.domain.model import (
     CONVERSATION_SOURCE,
     CONVERSATION_STATUS_ACTIVE,
@@ -158,19 +169,54 @@ def _with_contact() -> Select[Any]:
         contacts.c.wa_id,
         contacts.c.name,
         contacts.c.phone,
+        contacts.c.source.label("contact_source"),
     ).join_from(conversations, contacts, contacts.c.id == conversations.c.contact_id)
 
 
 def _visible_to(user_id: int) -> ColumnElement[bool]:
     """The condition on ``conversations`` of what user ``user_id`` (not an admin) may
-    see: its contact is linked to them directly or through a team."""
+    see: ``teams.visible_contact_ids``."""
     return conversations.c.contact_id.in_(visible_contact_ids(user_id))
+
+
+def _grants(user_id: int, conversation_id: int) -> Iterator[Select[Any]]:
+    """The rows that may let user ``user_id`` see the conversation, one query per way
+    in (``may_see`` locks the first that exists): their link to its contact, a team's
+    membership and link, their membership of its instance, a team's membership of it."""
+    contact_id = (
+        select(conversations.c.contact_id)
+        .where(conversations.c.id == conversation_id)
+        .scalar_subquery()
+    )
+    yield select(contact_links.c.user_id).where(
+        contact_links.c.contact_id == contact_id, contact_links.c.user_id == user_id
+    )
+    yield (
+        select(team_members.c.team_id)
+        .join_from(team_members, contact_teams, contact_teams.c.team_id == team_members.c.team_id)
+        .where(team_members.c.user_id == user_id, contact_teams.c.contact_id == contact_id)
+    )
+    source = select(contacts.c.source).where(contacts.c.id == contact_id).scalar_subquery()
+    yield select(instance_users.c.user_id).where(
+        instance_users.c.instance_id == source, instance_users.c.user_id == user_id
+    )
+    yield (
+        select(team_members.c.team_id)
+        .join_from(team_members, instance_teams, instance_teams.c.team_id == team_members.c.team_id)
+        .where(team_members.c.user_id == user_id, instance_teams.c.instance_id == source)
+    )
 
 
 def _conversation_from_row(row: Row[Any], preview: MessagePreview | None = None) -> Conversation:
     return Conversation(
         id=row.id,
-        contact=ContactSummary(id=row.contact_id, wa_id=row.wa_id, name=row.name, phone=row.phone),
+        contact=ContactSummary(
+            id=row.contact_id,
+            wa_id=row.wa_id,
+            name=row.name,
+            phone=row.phone,
+            source=row.contact_source,
+        ),
         status=row.status,
         source=row.source,
         assigned_user_id=row.assigned_user_id,
@@ -188,6 +234,8 @@ def _matching(query: Select[Any], where: ConversationFilter, dialect: str) -> Se
         query = query.where(conversations.c.assigned_user_id.is_(None))
     if where.assigned_user_id is not None:
         query = query.where(conversations.c.assigned_user_id == where.assigned_user_id)
+    if where.source is not None:
+        query = query.where(contacts.c.source == where.source)
     if where.search:
         query = query.where(
             text_matches(
@@ -275,7 +323,8 @@ class SqlConversationRepository:
         query = _matching(_with_contact(), where, self._db.dialect)
         if not can_see_all(viewer):
             assert viewer.id is not None
-            query = query.where(_visible_to(viewer.id))
+            numbers = self._db.execute(member_instances(viewer.id)).scalars().all()
+            query = query.where(visible_on_page(viewer.id, numbers))
         if before is not None:
             query = query.where(_below(before))
         order = (conversations.c.last_activity_at.desc(), conversations.c.id.desc())
@@ -315,6 +364,19 @@ class SqlConversationRepository:
             return None
         return _conversation_from_row(row, self._previews([row.id]).get(row.id))
 
+    def sources(self, viewer: Actor) -> list[str]:
+        """The numbers of what ``viewer`` sees: for an admin a loose index scan of
+        contacts' (source, wa_id) index, one seek per number, whatever the count of
+        contacts; for a user ``teams.visible_sources``."""
+        if not viewer.active:
+            return []
+        if can_see_all(viewer):
+            query: Select[Any] = every_source()
+        else:
+            assert viewer.id is not None
+            query = visible_sources(viewer.id)
+        return [str(source) for source in self._db.execute(query).scalars()]
+
     def lock(self, conversation_id: int) -> Conversation | None:
         """The stored conversation, its row locked ``FOR UPDATE`` (PostgreSQL)."""
         row = self._db.execute(self._db.prepared(_lock), {"key_id": conversation_id}).first()
@@ -327,33 +389,17 @@ class SqlConversationRepository:
         return None if row is None else _conversation_from_row(row)
 
     def may_see(self, user: User, conversation_id: int) -> bool:
-        """Whether ``user`` may see it; a user's link is held ``FOR SHARE`` meanwhile."""
+        """Whether ``user`` may see it; what grants it is held ``FOR SHARE`` meanwhile."""
         if not user.active:
             return False
         if can_see_all(user):
             found = select(conversations.c.id).where(conversations.c.id == conversation_id)
             return self._db.execute(found).first() is not None
-        contact_id = (
-            select(conversations.c.contact_id)
-            .where(conversations.c.id == conversation_id)
-            .scalar_subquery()
+        assert user.id is not None
+        return any(
+            self._db.execute(grant.with_for_update(read=True)).first() is not None
+            for grant in _grants(user.id, conversation_id)
         )
-        link = (
-            select(contact_links.c.user_id)
-            .where(contact_links.c.contact_id == contact_id, contact_links.c.user_id == user.id)
-            .with_for_update(read=True)
-        )
-        if self._db.execute(link).first() is not None:
-            return True
-        through_team = (
-            select(team_members.c.team_id)
-            .join_from(
-                team_members, contact_teams, contact_teams.c.team_id == team_members.c.team_id
-            )
-            .where(team_members.c.user_id == user.id, contact_teams.c.contact_id == contact_id)
-            .with_for_update(read=True)
-        )
-        return self._db.execute(through_team).first() is not None
 
     def apply(self, event: ConversationEvent) -> None:
         """One UPDATE of the status or the assignee, one INSERT into the trail."""

@@ -30,7 +30,7 @@ def grantees_by_contact(
 def add_pair(
     db: Database,
     table: Table,
-    pair: Mapping[str, int],
+    pair: Mapping[str, int | str],
     extra: Mapping[str, Any],
     unknown: WaManagerError,
 ) -> bool:
@@ -42,7 +42,7 @@ def add_pair(
     return db.execute(statement, integrity_error=unknown).rowcount > 0
 
 
-def remove_pair(db: Database, table: Table, pair: Mapping[str, int]) -> bool:
+def remove_pair(db: Database, table: Table, pair: Mapping[str, int | str]) -> bool:
     """Delete the row keyed by ``pair``; True when there was one."""
     statement = delete(table).where(*(table.c[name] == value for name, value in pair.items()))
     return db.execute(statement).rowcount > 0

@@ -31,11 +31,14 @@ def text_matches(
 
 
 def contact_conditions(
-    dialect: str, search: str | None, vanished: bool | None
+    dialect: str, search: str | None, vanished: bool | None, source: str | None = None
 ) -> list[ColumnElement[bool]]:
     """``search``: a case-insensitive substring of name, phone or wa_id (``%`` and ``_``
-    literal); ``vanished`` True/False: only contacts gone from / present in the chat list."""
+    literal); ``vanished`` True/False: only contacts gone from / present in the chat list;
+    ``source``: only one WhatsApp number's."""
     conditions: list[ColumnElement[bool]] = []
+    if source is not None:
+        conditions.append(contacts.c.source == source)
     if search:
         conditions.append(
             text_matches(dialect, search, (contacts.c.name, contacts.c.phone, contacts.c.wa_id))
@@ -52,5 +55,5 @@ def selected(dialect: str, selection: ContactSelection) -> list[ColumnElement[bo
         return [contacts.c.id.in_(list(selection.contact_ids))]
     return [
         contacts.c.id.is_not(None),
-        *contact_conditions(dialect, selection.search, selection.vanished),
+        *contact_conditions(dialect, selection.search, selection.vanished, selection.source),
     ]

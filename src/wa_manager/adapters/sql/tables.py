@@ -265,6 +265,28 @@ team_events = Table(
     Index(None, "team_id", "id"),
 )
 
+# Members of a WhatsApp number (instance id = contacts.source). No foreign key to an
+# instance: the env's default instance has no row anywhere, and yet members.
+instance_users = Table(
+    "instance_users",
+    metadata,
+    Column("instance_id", String(128), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("instance_id", "user_id"),
+    Index(None, "user_id", "instance_id"),
+)
+
+instance_teams = Table(
+    "instance_teams",
+    metadata,
+    Column("instance_id", String(128), nullable=False),
+    Column("team_id", Id, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("instance_id", "team_id"),
+    Index(None, "team_id", "instance_id"),
+)
+
 sync_runs = Table(
     "sync_runs",
     metadata,

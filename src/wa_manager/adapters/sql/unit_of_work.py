@@ -32,6 +32,7 @@ from wa_manager.adapters.sql.engine import (
 )
 from wa_manager.adapters.sql.errors import translate, unreachable
 from wa_manager.adapters.sql.identities import SqlIdentityRepository
+from wa_manager.adapters.sql.instance_members import SqlInstanceMemberRepository
 from wa_manager.adapters.sql.instances import SqlInstanceRepository
 from wa_manager.adapters.sql.links import SqlLinkRepository
 from wa_manager.adapters.sql.messages import SqlMessageRepository
@@ -48,6 +49,7 @@ from wa_manager.domain.ports import (
     ContactRepository,
     ConversationRepository,
     IdentityRepository,
+    InstanceMemberRepository,
     InstanceRepository,
     LeaseRepository,
     LinkRepository,
@@ -98,6 +100,7 @@ class SqlUnitOfWork:
         self.tokens: TokenRepository = SqlTokenRepository(db)
         self.links: LinkRepository = SqlLinkRepository(db)
         self.teams: TeamRepository = SqlTeamRepository(db)
+        self.instance_members: InstanceMemberRepository = SqlInstanceMemberRepository(db)
         self.sync_runs: SyncRunRepository = SqlSyncRunRepository(db)
         self.messages: MessageRepository = SqlMessageRepository(db)
         self.sessions: SessionRepository = SqlSessionRepository(db)

@@ -4,7 +4,8 @@ Modules: ``root`` (the group, global options, error handling), ``runtime``
 (settings, env file, the injectable ``Wiring``), ``errors`` (exit codes and
 ``error:`` lines), ``output`` (JSON and tables), and one module per command family:
 ``syncing``, ``accounts``, ``contacts``, ``identity`` (duplicates, merge), ``messages``,
-``server``, ``instances``, ``extras`` (sync history, export, status).
+``server``, ``instances``, ``instance_members`` (``instances members …``), ``extras``
+(sync history, export, status).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 from wa_manager.entrypoints.cli import contacts, extras, identity, syncing
 from wa_manager.entrypoints.cli.accounts import COMMANDS as ACCOUNT_COMMANDS
 from wa_manager.entrypoints.cli.contacts import COMMANDS as CONTACT_COMMANDS
+from wa_manager.entrypoints.cli.instance_members import members as instance_members
 from wa_manager.entrypoints.cli.instances import COMMANDS as INSTANCE_COMMANDS
+from wa_manager.entrypoints.cli.instances import instances
 from wa_manager.entrypoints.cli.messages import COMMANDS as MESSAGE_COMMANDS
 from wa_manager.entrypoints.cli.root import cli
 from wa_manager.entrypoints.cli.runtime import Runtime, Wiring
@@ -33,6 +36,7 @@ contacts.contacts.add_command(extras.export)
 contacts.contacts.add_command(identity.duplicates)
 contacts.contacts.add_command(identity.merge)
 cli.add_command(extras.status)
+instances.add_command(instance_members)
 
 
 def main() -> None:

@@ -20,8 +20,20 @@ PAGE_SIZE = 200
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 
 
+SOURCE_OPTION = click.option(
+    "--source",
+    metavar="INSTANCE_ID",
+    help="Only those of this WhatsApp number (instance id, e.g. instance12345).",
+)
+
+
 def iter_contacts(
-    app: App, *, search: str | None, limit: int | None, vanished: bool | None = None
+    app: App,
+    *,
+    search: str | None,
+    limit: int | None,
+    vanished: bool | None = None,
+    source: str | None = None,
 ) -> Iterator[Contact]:
     """Contacts newest first, page after page, at most ``limit`` of them."""
     before_id: int | None = None
@@ -29,7 +41,7 @@ def iter_contacts(
     while remaining is None or remaining > 0:
         size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
         page = app.contacts.page(
-            CLI, search=search, limit=size, before_id=before_id, vanished=vanished
+            CLI, search=search, limit=size, before_id=before_id, vanished=vanished, source=source
         )
         yield from page.items
         if remaining is not None:
@@ -52,23 +64,34 @@ def contacts() -> None:
     default=None,
     help="Only contacts gone from the chat list, or only present ones (default: all).",
 )
+@SOURCE_OPTION
 @json_option
 @pass_runtime
 def list_contacts(
-    runtime: Runtime, search: str | None, limit: int | None, vanished: bool | None, as_json: bool
+    runtime: Runtime,
+    search: str | None,
+    limit: int | None,
+    vanished: bool | None,
+    source: str | None,
+    as_json: bool,
 ) -> None:
     """List contacts, newest first."""
-    found = list(iter_contacts(runtime.app(), search=search, limit=limit, vanished=vanished))
+    found = list(
+        iter_contacts(runtime.app(), search=search, limit=limit, vanished=vanished, source=source)
+    )
     if as_json:
         echo_json([shapes.Contact.of(contact) for contact in found])
         return
     names = runtime.app().accounts.usernames(CLI)
     echo_table(
-        ("ID", "NAME", "PHONE", "KIND", "WA_ID", "USERS"),
-        ((c.id, c.name, c.phone, c.kind, c.wa_id, user_names(c.user_ids, names)) for c in found),
+        ("ID", "NAME", "PHONE", "KIND", "WA_ID", "NUMBER", "USERS"),
+        (
+            (c.id, c.name, c.phone, c.kind, c.wa_id, c.source, user_names(c.user_ids, names))
+            for c in found
+        ),
         empty="No contacts; run `wa-manager sync` first."
-        if not search
-        else f"No contact matches {search!r}.",
+        if not (search or source)
+        else f"No contact matches {search or source!r}.",
     )
 
 
@@ -169,24 +192,30 @@ def _assigned_filter(app: App, viewer: User, assigned: str | None) -> Assigned:
     metavar="me|none|USERNAME",
     help="Only those assigned to the viewer (me), to nobody (none), or to USERNAME.",
 )
+@SOURCE_OPTION
 @json_option
 @pass_runtime
 def list_conversations(
-    runtime: Runtime, username: str, status: str | None, assigned: str | None, as_json: bool
+    runtime: Runtime,
+    username: str,
+    status: str | None,
+    assigned: str | None,
+    source: str | None,
+    as_json: bool,
 ) -> None:
     """List what USERNAME may see (admins everything, users their linked contacts),
     by last activity, newest first."""
     app = runtime.app()
     viewer = app.accounts.user(CLI, username)
     found = app.conversations.all(
-        viewer, status=status, assigned=_assigned_filter(app, viewer, assigned)
+        viewer, status=status, assigned=_assigned_filter(app, viewer, assigned), source=source
     )
     if as_json:
         echo_json([shapes.Conversation.of(conversation) for conversation in found])
         return
     names = app.accounts.usernames(CLI)
     echo_table(
-        ("ID", "CONTACT", "PHONE", "STATUS", "ASSIGNED", "LAST_ACTIVITY"),
+        ("ID", "CONTACT", "PHONE", "STATUS", "ASSIGNED", "LAST_ACTIVITY", "NUMBER"),
         (
             (
                 c.id,
@@ -195,10 +224,12 @@ def list_conversations(
                 c.status,
                 names.get(c.assigned_user_id) if c.assigned_user_id is not None else None,
                 iso_time(c.activity_at),
+                c.contact.source,
             )
             for c in found
         ),
-        empty=f"{username} sees no conversations" + (" that match." if status or assigned else "."),
+        empty=f"{username} sees no conversations"
+        + (" that match." if status or assigned or source else "."),
     )
 
 

@@ -13,6 +13,7 @@ import click
 from wa_manager.domain.model import CLI
 from wa_manager.domain.times import iso_time
 from wa_manager.entrypoints import shapes
+from wa_manager.entrypoints.cli.contacts import SOURCE_OPTION
 from wa_manager.entrypoints.cli.output import echo_json, echo_table
 from wa_manager.entrypoints.cli.runtime import Runtime, pass_runtime
 from wa_manager.services.status import InstanceStatus
@@ -81,16 +82,24 @@ def history(runtime: Runtime, limit: int, as_json: bool) -> None:
     default=None,
     help="Only contacts gone from the chat list, or only present ones (default: all).",
 )
+@SOURCE_OPTION
 @pass_runtime
 def export(
-    runtime: Runtime, output: IO[str], bom: bool, search: str | None, vanished: bool | None
+    runtime: Runtime,
+    output: IO[str],
+    bom: bool,
+    search: str | None,
+    vanished: bool | None,
+    source: str | None,
 ) -> None:
     """Write every contact as CSV (UTF-8, spreadsheet-safe), streamed page by page.
 
     Cells that a spreadsheet would run as a formula (starting with = + - @, a tab
     or a carriage return) get a leading ' so they stay text.
     """
-    chunks = runtime.app().contacts.export_csv(CLI, search=search, vanished=vanished, bom=bom)
+    chunks = runtime.app().contacts.export_csv(
+        CLI, search=search, vanished=vanished, bom=bom, source=source
+    )
     for chunk in chunks:
         output.write(chunk)
     output.flush()

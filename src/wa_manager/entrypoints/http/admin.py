@@ -126,12 +126,13 @@ async def bulk_link(request: Request, user: User) -> Response:
     body = await json_body(request, BulkLinkBody)
     if (body.contact_ids is None) == (body.search is None):
         raise InvalidInput('give either "contact_ids" or "search" (with "vanished" if wanted)')
-    if body.contact_ids is not None and body.vanished is not None:
-        raise InvalidInput('"vanished" goes with "search", not with "contact_ids"')
+    if body.contact_ids is not None and (body.vanished, body.source) != (None, None):
+        raise InvalidInput('"vanished" and "source" go with "search", not with "contact_ids"')
     selection = ContactSelection(
         contact_ids=tuple(body.contact_ids) if body.contact_ids is not None else None,
         search=body.search,
         vanished=body.vanished,
+        source=body.source,
     )
     change = BulkLinkChange(
         add_user_ids=tuple(body.add_user_ids),

@@ -223,10 +223,13 @@ async def bulk_submit(request: Request, user: User) -> Response:
     on the checked contacts, or on every contact matching the search; back to the page."""
     form = await _checked_form(request)
     search, vanished = _text(form, "search"), _text(form, "vanished")
-    back = {"search": search, "vanished": vanished}
+    source = _text(form, "source")
+    back = {"search": search, "vanished": vanished, "source": source}
     if _text(form, "scope") == "matching":
         selection = ContactSelection(
-            search=search, vanished={"true": True, "false": False}.get(vanished)
+            search=search,
+            vanished={"true": True, "false": False}.get(vanished),
+            source=source or None,
         )
     else:
         selection = ContactSelection(contact_ids=tuple(_ids(form, "contact_ids")))

@@ -30,6 +30,7 @@ from wa_manager.entrypoints.http import (
     extras,
     inbox,
     inputs,
+    instance_members,
     instances,
     threads,
     webhooks,
@@ -141,6 +142,7 @@ async def list_contacts(request: Request, user: User) -> Response:
             limit=query.limit,
             before_id=query.before_id("contacts"),
             vanished=query.vanished,
+            source=query.source,
         )
     )
     return paged(page, "contacts", shapes.Contact.of)
@@ -233,6 +235,11 @@ _IDEMPOTENCY_KEY = Param(
     threads.IDEMPOTENCY_HEADER,
     {"type": "string", "minLength": 1, "maxLength": 200},
     "makes a retried POST safe: the same key again answers 200 with the first message",
+)
+_INSTANCE_ID = Param(
+    "id",
+    {"type": "string", "minLength": 1, "maxLength": 128},
+    "the instance id (the contacts' source), e.g. instance12345",
 )
 _SYNC_ERRORS = (409, 502, 503)
 _INSTANCE = Param("id", {"type": "string", "maxLength": 64}, "the instance id")
@@ -327,8 +334,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", "/api/conversations", inbox.list_conversations, Access.USER,
         "The conversations the caller may see, by last activity newest first "
-        "(filters: status, assigned=me|none|user id, search)", shapes.Page[shapes.Conversation],
-        query=ConversationQuery,
+        "(filters: status, assigned=me|none|user id, search, source)",
+        shapes.Page[shapes.Conversation], query=ConversationQuery,
     ),
     Operation(
         "GET", "/api/conversations/{id}", get_conversation, Access.USER,
@@ -429,6 +436,18 @@ OPERATIONS: tuple[Operation, ...] = (
         "PUT", "/api/contacts/{id}/teams", admin.set_contact_teams, Access.ADMIN,
         "Link exactly these teams to a contact", shapes.TeamIds, path_params=(_ID,),
         body=inputs.ContactTeamsBody, errors=(404,),
+    ),
+    Operation(
+        "GET", "/api/instances/{id}/members", instance_members.get_instance_members,
+        Access.ADMIN, "The member users and teams of a WhatsApp number (instance)",
+        shapes.InstanceMembers, path_params=(_INSTANCE_ID,),
+    ),
+    Operation(
+        "PUT", "/api/instances/{id}/members", instance_members.set_instance_members,
+        Access.ADMIN, "Make exactly these users and teams members of a WhatsApp number: "
+        "they see every conversation of it (leaving takes that away at once; unknown ids: "
+        "422)", shapes.InstanceMembers, path_params=(_INSTANCE_ID,),
+        body=inputs.InstanceMembersBody,
     ),
     Operation(
         "POST", "/api/links/bulk", admin.bulk_link, Access.ADMIN,

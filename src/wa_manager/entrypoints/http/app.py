@@ -28,6 +28,7 @@ from wa_manager.domain.errors import WaManagerError
 from wa_manager.entrypoints.http import (
     admin_pages,
     duplicates_page,
+    number_members_page,
     numbers_page,
     pages,
     thread_page,
@@ -136,6 +137,7 @@ def create_app(
             *admin_pages.admin_page_routes(),
             *numbers_page.numbers_page_routes(),
             *duplicates_page.duplicates_routes(),
+            *number_members_page.number_members_routes(),
         ],
         middleware=[
             Middleware(SecurityHeaders),

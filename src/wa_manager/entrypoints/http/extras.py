@@ -99,6 +99,7 @@ async def export_contacts(request: Request, user: User) -> Response:
             search=query.search,
             vanished=query.vanished,
             bom=query.bom,
+            source=query.source,
         )
     )
     return StreamingResponse(

@@ -46,6 +46,7 @@ async def list_conversations(request: Request, user: User) -> Response:
             status=query.status,
             assigned=query.assignee(),
             search=query.search,
+            source=query.source,
         )
     )
     items = [shapes.Conversation.of(item) for item in page.items]

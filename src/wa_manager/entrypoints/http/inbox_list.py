@@ -71,18 +71,33 @@ def list_context(
         {
             "key": key,
             "label": label,
-            "href": _href(path, {"assigned": assigned, "status": status, "search": query.search}),
+            "href": _href(
+                path,
+                {
+                    "assigned": assigned,
+                    "status": status,
+                    "search": query.search,
+                    "source": query.source,
+                },
+            ),
             "current": query.assigned == assigned,
         }
         for key, label, assigned in TABS
     ]
-    common = {"assigned": query.assigned, "status": status, "search": query.search, "limit": limit}
+    common = {
+        "assigned": query.assigned,
+        "status": status,
+        "search": query.search,
+        "source": query.source,
+        "limit": limit,
+    }
     cursor = activity_cursor(page)
     return {
         "tabs": tabs,
         "assigned": query.assigned or "",
         "status": status,
         "search": query.search or "",
+        "source": query.source or "",
         "status_choices": STATUS_CHOICES,
         "now": now,
         "pager": {

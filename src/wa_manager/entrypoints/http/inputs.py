@@ -116,15 +116,34 @@ class ContactTeamsBody(msgspec.Struct, forbid_unknown_fields=True):
     team_ids: IdList
 
 
+Source = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=128,
+        pattern="^[^\\x00-\\x1f\\x7f]*$",
+        description="only those of this WhatsApp number (instance id, the contacts' source)",
+    ),
+]
+
+
+class InstanceMembersBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``PUT /api/instances/{id}/members``: exactly the member users and teams."""
+
+    user_ids: IdList
+    team_ids: IdList
+
+
 class BulkLinkBody(msgspec.Struct, forbid_unknown_fields=True):
     """``POST /api/links/bulk``: ``contact_ids``, or every contact matching ``search``
-    (and ``vanished``), and the users and teams to link to or unlink from them all."""
+    (and ``vanished``, ``source``), and the users and teams to link to or unlink from them all."""
 
     contact_ids: IdList | None = None
     search: (
         Annotated[str, msgspec.Meta(max_length=MAX_SEARCH_LENGTH, pattern="^[^\\x00]*$")] | None
     ) = None
     vanished: bool | None = None
+    source: Source | None = None
     add_user_ids: IdList = msgspec.field(default_factory=list)
     remove_user_ids: IdList = msgspec.field(default_factory=list)
     add_team_ids: IdList = msgspec.field(default_factory=list)
@@ -241,6 +260,7 @@ class ContactQuery(PageQuery, kw_only=True):
 
     search: Search | None = None
     vanished: Vanished | None = None
+    source: Source | None = None
 
 
 Assigned = Annotated[
@@ -268,6 +288,7 @@ class ConversationQuery(Query, kw_only=True):
     status: StatusName | None = None
     assigned: Assigned | None = None
     search: Search | None = None
+    source: Source | None = None
 
     def before(self) -> ActivityKey | None:
         """The cursor as a position in the activity order (None: the first page)."""
@@ -288,6 +309,7 @@ class ExportQuery(Query, kw_only=True):
 
     search: Search | None = None
     vanished: Vanished | None = None
+    source: Source | None = None
     bom: Annotated[bool, msgspec.Meta(description="start with a UTF-8 byte order mark")] = False
 
 

@@ -249,7 +249,7 @@ async def contact_links(request: Request, user: User) -> Response:
     app = wa_app(request)
     query = query_of(request, ContactQuery)
     before_id = query.before_id("contacts")
-    page, users, last_sync, history, teams, matching = await run_in_threadpool(
+    page, users, last_sync, history, teams, matching, sources = await run_in_threadpool(
         lambda: (
             app.contacts.page(
                 user,
@@ -257,12 +257,16 @@ async def contact_links(request: Request, user: User) -> Response:
                 vanished=query.vanished,
                 limit=query.limit,
                 before_id=before_id,
+                source=query.source,
             ),
             app.accounts.users(user),
             app.syncs.last(user),
             app.syncs.history(user, limit=SYNC_HISTORY_ROWS).items,
             app.teams.list(user),
-            app.contacts.count(user, search=query.search, vanished=query.vanished),
+            app.contacts.count(
+                user, search=query.search, vanished=query.vanished, source=query.source
+            ),
+            app.conversations.sources(user),
         )
     )
     usernames = {known.id: known.username for known in users}
@@ -273,6 +277,8 @@ async def contact_links(request: Request, user: User) -> Response:
         contacts=list(page.items),
         search=query.search or "",
         vanished=request.query_params.get("vanished", ""),
+        source=query.source or "",
+        sources=sources,
         last_sync=last_sync,
         sync_runs=history,
         schedule=schedule_of(request),
@@ -290,6 +296,7 @@ async def contact_links(request: Request, user: User) -> Response:
             "contacts",
             search=query.search,
             vanished=request.query_params.get("vanished"),
+            source=query.source,
             limit=request.query_params.get("limit"),
             cursor=request.query_params.get("cursor"),
         ),
@@ -307,14 +314,18 @@ async def conversations(request: Request, user: User) -> Response:
     app = wa_app(request)
     query = query_of(request, ConversationQuery)
     before = query.before()
-    page = await run_in_threadpool(
-        lambda: app.conversations.page(
-            user,
-            limit=query.limit,
-            before=before,
-            status=query.status,
-            assigned=query.assignee(),
-            search=query.search,
+    page, sources = await run_in_threadpool(
+        lambda: (
+            app.conversations.page(
+                user,
+                limit=query.limit,
+                before=before,
+                status=query.status,
+                assigned=query.assignee(),
+                search=query.search,
+                source=query.source,
+            ),
+            app.conversations.sources(user),
         )
     )
     return render(
@@ -322,6 +333,7 @@ async def conversations(request: Request, user: User) -> Response:
         "conversations.html",
         active="conversations",
         conversations=list(page.items),
+        sources=sources,
         **inbox_list.list_context(query, page, app.clock(), CONVERSATIONS_PATH),
     )
 

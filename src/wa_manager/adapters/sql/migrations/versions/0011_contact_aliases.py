@@ -13,7 +13,7 @@ index the duplicate suggestions need.
   sorting a million names (and a sync's inserts of ``@c.us`` chats do not maintain it).
 
 Revision ID: 0011_contact_aliases
-Revises: 0009_instances
+Revises: 0010_instance_members
 Create Date: 2026-12-06
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_contact_aliases"
-down_revision = "0009_instances"
+down_revision = "0010_instance_members"
 branch_labels = None
 depends_on = None
 
