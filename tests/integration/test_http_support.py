@@ -14,7 +14,7 @@ from attrs import define, field
 from starlette.testclient import TestClient
 
 from wa_manager import Settings
-from wa_manager.bootstrap import App, bootstrap
+from wa_manager.bootstrap import App, Connect, bootstrap
 from wa_manager.domain.model import LIBRARY, RawChat, User
 from wa_manager.domain.ports import ChatSource, MessageChannel, PasswordHasher, Store
 from wa_manager.entrypoints.http.app import create_app
@@ -42,8 +42,11 @@ def make_app(
     hasher: PasswordHasher | None = None,
     messenger: MessageChannel | None = None,
     webhook_secret: str | None = None,
+    connect: Connect | None = None,
+    encryption_key: str | None = None,
 ) -> App:
-    """An ``App`` on memory adapters (or ``store``) with these chats to sync."""
+    """An ``App`` on memory adapters (or ``store``) with these chats to sync; ``connect``
+    and ``encryption_key`` for numbers stored besides the default."""
     hasher = hasher or FastHasher()
     if not configured:
         return bootstrap(Settings(), store=store or InMemoryStore(), hasher=hasher)
@@ -54,11 +57,13 @@ def make_app(
             token=ULTRAMSG_TOKEN,
             secret_key=SECRET_KEY,
             webhook_secret=webhook_secret,
+            encryption_key=encryption_key,
         ),
         chats=source,
         store=store or InMemoryStore(),
         hasher=hasher,
         messenger=messenger,
+        connect=connect,
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -377,16 +378,25 @@ class LinkMachine(RuleBasedStateMachine):
     @initialize()
     def start(self) -> None:
         store = type(self).new_store()
+        other_messenger = FakeMessenger()  # the second number's replies go there
         app = make_app(
             person_chats(CONTACTS),
             messenger=FakeMessenger(),
             webhook_secret=MACHINE_HOOK_SECRET,
             store=store,
+            connect=lambda _instance_id, _token: other_messenger,
+            encryption_key=Fernet.generate_key().decode(),
         )
         self.context = running(app)
         self.world = self.context.__enter__()
         sync(self.world)
         assert self.world.app.settings.instance_id == NUMBERS[0]
+        stored = self.world.client.post(
+            "/api/instances",
+            json={"instance_id": NUMBERS[1], "token": "machine-second-SECRET"},
+            headers=self.world.admin.headers,
+        )
+        assert stored.status_code == 201, stored.text
         self.other_number = memory_app(
             person_chats(OTHER_CONTACTS, start=CONTACTS), instance_id=NUMBERS[1], store=store
         )
