@@ -33,7 +33,9 @@ def main() -> None:
         url = databases[args.backend].fresh()
         with bootstrap(settings(url, upstream.base_url)) as app:
             if args.resync:
+                started = time.perf_counter()
                 app.sync()
+                print(f"initial sync (not profiled): {time.perf_counter() - started:.2f} s")
             profiler = cProfile.Profile()
             started = time.perf_counter()
             profiler.runcall(app.sync)

@@ -18,8 +18,7 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import compress, filterfalse
-from operator import itemgetter
+from itertools import compress, filterfalse, repeat
 from typing import Any, NamedTuple, overload
 
 import phonenumbers
@@ -28,6 +27,7 @@ from wa_manager.domain.errors import InvalidInput
 from wa_manager.domain.model import (
     Actor,
     ChatKind,
+    ChatList,
     NewContact,
     RawChat,
     StoredContacts,
@@ -157,65 +157,112 @@ _GROUP_SUFFIX = "@g.us"
 _PERSON_SUFFIX = "@c.us"
 
 
+class PayloadConversations(NamedTuple):
+    """The conversations a payload asks for, before any stored state is read:
+    ``wanted`` maps each wa_id to its last name (empty as None), in the order the ids
+    first came; ``fetched`` and ``skipped`` count the chats; ``include_groups`` is the
+    setting they were picked with. ``conversations_in`` makes it."""
+
+    wanted: dict[str, str | None]
+    fetched: int
+    skipped: int
+    include_groups: bool
+
+
+def conversations_in(
+    chats: Iterable[RawChat], *, include_groups: bool = True
+) -> PayloadConversations:
+    """The first half of ``plan_sync``: the conversations among ``chats``.
+
+    Non-conversations and unusable ids are skipped and counted; groups are skipped
+    when ``include_groups`` is false; a repeated id is one contact (its last name
+    wins) and is not counted as skipped. ``chats``: best a ``ChatList`` (its two
+    columns are read whole; it may be dropped once this returns)."""
+    columns = ChatList.of(chats)
+    try:
+        wanted, skipped = _wanted_whole(columns, include_groups)
+    except TypeError:  # an id that is no string (or cannot be a dict key): one by one
+        wanted, skipped = _wanted_one_by_one(columns, include_groups)
+    return PayloadConversations(wanted, len(columns), skipped, include_groups)
+
+
 def plan_sync(
-    chats: Iterable[RawChat],
+    chats: Iterable[RawChat] | PayloadConversations,
     existing: StoredContacts | Mapping[str, StoredContactState],
     *,
     include_groups: bool = True,
 ) -> SyncPlan:
     """Decide what a sync must write (``docs/interface.md#what-a-sync-does``).
 
-    Non-conversations and unusable ids are skipped and counted; groups are skipped
-    when ``include_groups`` is false; a repeated id is one contact (its last name
-    wins) and is not counted as skipped; an empty name is stored as None.
-    ``existing``: the stored contacts (``StoredContacts``, or a map of wa_id ->
-    (name, is vanished)).
+    ``chats``: the payload's chats (read by ``conversations_in`` with
+    ``include_groups``), or what ``conversations_in`` made of them (which carries its
+    own ``include_groups``); ``existing``: the stored contacts (``StoredContacts``,
+    or a map of wa_id -> (name, is vanished)). An empty name is stored as None.
 
-    Written over whole collections (a million chats): dicts and sets are built and
-    compared in C, each distinct id is checked once (one compiled pattern), and
-    kind and phone are worked out for the new contacts only.
+    Written over whole collections (a million chats): dicts and lists are built and
+    compared in C, each distinct id is checked once (one compiled pattern), kind and
+    phone are worked out for the new contacts only (as the INSERT reads them), and a
+    no-change re-sync compares the stored columns with the payload's in order (or,
+    in another order, looks the stored ids up in the payload's dict) instead of
+    building a second dict of a million stored ids.
     """
-    chats = chats if isinstance(chats, list) else list(chats)
+    if isinstance(chats, PayloadConversations):
+        payload = chats
+    else:
+        payload = conversations_in(chats, include_groups=include_groups)
+    wanted = payload.wanted
     stored = existing if isinstance(existing, StoredContacts) else StoredContacts.of(existing)
-    try:
-        wanted, skipped = _wanted_whole(chats, include_groups)
-    except TypeError:  # an id that is no string (or cannot be a dict key): one by one
-        wanted, skipped = _wanted_one_by_one(chats, include_groups)
-    names, gone = stored
-    if len(wanted) == len(names) and wanted == names:  # the no-change re-sync
-        new_ids: list[str] = []
+    gone = stored.vanished
+    if not stored.wa_ids:  # the first sync: every conversation is new
+        new = NewContacts(list(wanted), list(wanted.values()))
         renames: list[tuple[str, str | None]] = []
         vanished: list[str] = []
+    elif _unchanged(wanted, stored):  # the no-change re-sync
+        new, renames, vanished = NewContacts([], []), [], []
     else:
+        names = dict(zip(stored.wa_ids, stored.names, strict=True))
         new_ids = list(filterfalse(names.__contains__, wanted))
+        new = NewContacts(new_ids, list(map(wanted.__getitem__, new_ids)))
         renames = _renames(wanted, names) if len(new_ids) < len(wanted) else []
         vanished = [
             wa_id
             for wa_id in filterfalse(wanted.__contains__, names)
-            if wa_id not in gone and (include_groups or not wa_id.endswith(_GROUP_SUFFIX))
+            if wa_id not in gone and (payload.include_groups or not wa_id.endswith(_GROUP_SUFFIX))
         ]
     returned = [wa_id for wa_id in gone if wa_id in wanted] if gone else []
-    return SyncPlan(len(chats), skipped, NewContacts(new_ids, wanted), renames, vanished, returned)
+    return SyncPlan(payload.fetched, payload.skipped, new, renames, vanished, returned)
 
 
-def _wanted_whole(chats: list[RawChat], include_groups: bool) -> tuple[dict[str, str | None], int]:
+_ABSENT = object()  # what a stored id that is not in the payload maps to
+
+
+def _unchanged(wanted: dict[str, str | None], stored: StoredContacts) -> bool:
+    """Whether the payload's conversations are exactly the stored contacts, names
+    included. In the stored order: two list comparisons. In another: each stored id
+    (distinct) looked up in ``wanted`` and found with its stored name. All in C."""
+    if len(wanted) != len(stored.wa_ids):
+        return False
+    if list(wanted) == stored.wa_ids:
+        return list(wanted.values()) == stored.names
+    return list(map(wanted.get, stored.wa_ids, repeat(_ABSENT))) == stored.names
+
+
+def _wanted_whole(chats: ChatList, include_groups: bool) -> tuple[dict[str, str | None], int]:
     """wa_id -> last name of the conversations among ``chats``, and how many chats were
     skipped; raises ``TypeError`` when an id is neither a string nor None."""
-    wanted: dict[Any, str | None] = dict(chats)  # first position, last name: in C
+    wanted: dict[Any, str | None] = dict(zip(chats.wa_ids, chats.names, strict=True))
     distinct = len(wanted)
     unusable = [None] if None in wanted else []
     if unusable:
         del wanted[None]
-    ids = list(wanted)
-    usable = list(map(bool, map(_CONVERSATION_IDS[include_groups].fullmatch, ids)))
-    if not all(usable):
-        unusable.extend(compress(ids, map(operator.not_, usable)))
-        for wa_id in unusable:
-            wanted.pop(wa_id, None)
+    fullmatch = _CONVERSATION_IDS[include_groups].fullmatch
+    unusable.extend(compress(wanted, map(operator.not_, map(fullmatch, wanted))))
+    for wa_id in unusable:
+        wanted.pop(wa_id, None)
     if len(chats) == distinct:  # no id came twice: each unusable one is one chat
         skipped = len(unusable)
     else:
-        counts = Counter(map(itemgetter(0), chats))
+        counts = Counter(chats.wa_ids)
         skipped = sum(counts[wa_id] for wa_id in unusable)
     if "" in wanted.values():
         for wa_id, name in wanted.items():
@@ -224,13 +271,11 @@ def _wanted_whole(chats: list[RawChat], include_groups: bool) -> tuple[dict[str,
     return wanted, skipped
 
 
-def _wanted_one_by_one(
-    chats: list[RawChat], include_groups: bool
-) -> tuple[dict[str, str | None], int]:
+def _wanted_one_by_one(chats: ChatList, include_groups: bool) -> tuple[dict[str, str | None], int]:
     """``_wanted_whole`` for chats whose ids may be anything: classified one by one."""
     skipped = 0
     wanted: dict[str, str | None] = {}
-    for wa_id, name in chats:
+    for wa_id, name in zip(chats.wa_ids, chats.names, strict=True):
         kind = classify_chat_id(wa_id)
         if not kind.is_conversation or (kind is ChatKind.GROUP and not include_groups):
             skipped += 1
@@ -250,11 +295,13 @@ def _renames(
 
 
 class NewContacts(Sequence[NewContact]):
-    """The contacts a sync creates, each row made when it is read (by the INSERT's
-    batches): a million ``NewContact`` tuples and phone strings are never in memory
-    at once (~140 MB less at the peak of a 1M-chat initial sync)."""
+    """The contacts a sync creates, as two columns (ids, names); each row (with its
+    kind and phone) is made when it is read, by the INSERT's batches: a million
+    ``NewContact`` tuples and phone strings are never in memory at once (~140 MB
+    less at the peak of a 1M-chat initial sync), nor the payload's dict once the
+    plan is made."""
 
-    def __init__(self, wa_ids: list[str], names: Mapping[str, str | None]) -> None:
+    def __init__(self, wa_ids: list[str], names: list[str | None]) -> None:
         self._wa_ids = wa_ids
         self._names = names
 
@@ -262,7 +309,7 @@ class NewContacts(Sequence[NewContact]):
         return len(self._wa_ids)
 
     def __iter__(self) -> Iterator[NewContact]:
-        return map(_new_contact, self._wa_ids, map(self._names.__getitem__, self._wa_ids))
+        return map(_new_contact, self._wa_ids, self._names)
 
     @overload
     def __getitem__(self, index: int) -> NewContact: ...
@@ -270,9 +317,8 @@ class NewContacts(Sequence[NewContact]):
     def __getitem__(self, index: slice) -> list[NewContact]: ...
     def __getitem__(self, index: int | slice) -> NewContact | list[NewContact]:
         if isinstance(index, slice):
-            return [_new_contact(wa_id, self._names[wa_id]) for wa_id in self._wa_ids[index]]
-        wa_id = self._wa_ids[index]
-        return _new_contact(wa_id, self._names[wa_id])
+            return list(map(_new_contact, self._wa_ids[index], self._names[index]))
+        return _new_contact(self._wa_ids[index], self._names[index])
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):
