@@ -76,6 +76,11 @@ class JsonColumn(Sequence[Any]):
         self._items: list[Any] | None = None
 
     @property
+    def decoded(self) -> bool:
+        """Whether the text was decoded (read item by item, or found unequal)."""
+        return self._items is not None
+
+    @property
     def items(self) -> list[Any]:
         """The decoded items (decoded once; the text is dropped then)."""
         if self._items is None:

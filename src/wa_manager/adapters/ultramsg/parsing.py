@@ -92,15 +92,22 @@ def parse_chats(body: bytes | bytearray | memoryview, *, release: bool = False) 
     repaired = replace_lone_surrogates(body)
     if repaired == body:
         raise UpstreamBadResponse(describe_decode_error(len(body), body[:HEAD_BYTES], error))
+    head = bytes(body[:HEAD_BYTES])  # errors show what UltraMsg sent, not the repair
     if release and isinstance(body, bytearray):
         body.clear()
-    return _parse(repaired, release=False, repairable=False)
+    return _parse(repaired, release=False, repairable=False, shown=head)
 
 
-def _parse(body: bytes | bytearray | memoryview, *, release: bool, repairable: bool) -> ChatList:
-    chats = _decode(_CHATS, body, repairable=repairable)
+def _parse(
+    body: bytes | bytearray | memoryview,
+    *,
+    release: bool,
+    repairable: bool,
+    shown: bytes | None = None,
+) -> ChatList:
+    chats = _decode(_CHATS, body, repairable=repairable, shown=shown)
     if chats is None:
-        return _parse_leniently(body, repairable=repairable)
+        return _parse_leniently(body, repairable=repairable, shown=shown)
     if release and isinstance(body, bytearray):
         body.clear()
     return _as_columns(chats)
@@ -111,6 +118,7 @@ def _decode(
     body: bytes | bytearray | memoryview,
     *,
     repairable: bool,
+    shown: bytes | None = None,
 ) -> list[_T] | None:
     """``body`` decoded, or None when it is JSON but not the list ``decoder`` wants;
     raises (``_not_json``) when it is not JSON at all."""
@@ -119,7 +127,7 @@ def _decode(
     except msgspec.ValidationError:
         return None
     except (msgspec.DecodeError, RecursionError) as error:
-        _not_json(body, error, repairable=repairable)
+        _not_json(body, error, repairable=repairable, shown=shown)
 
 
 def _not_json(
@@ -127,15 +135,18 @@ def _not_json(
     error: msgspec.DecodeError | RecursionError,
     *,
     repairable: bool = False,
+    shown: bytes | None = None,
 ) -> NoReturn:
-    """Raise ``_Undecodable`` when repairing the body may help, else our error.
+    """Raise ``_Undecodable`` when repairing the body may help, else our error (whose
+    preview is of ``shown``, the start of the body as it came, when given).
 
     (msgspec's message does not always say "surrogate": a lone high one just before
     the end of the body reads as "truncated".)
     """
     if repairable and isinstance(error, msgspec.DecodeError):
         raise _Undecodable(error) from None
-    raise UpstreamBadResponse(describe_decode_error(len(body), body[:HEAD_BYTES], error)) from None
+    head = body[:HEAD_BYTES] if shown is None else shown
+    raise UpstreamBadResponse(describe_decode_error(len(body), head, error)) from None
 
 
 def replace_lone_surrogates(body: bytes | bytearray | memoryview) -> bytes:
@@ -173,23 +184,26 @@ def decode_strict(body: bytes | bytearray | memoryview) -> list[_Chat]:
     return _CHATS.decode(body)
 
 
-def _parse_leniently(body: bytes | bytearray | memoryview, *, repairable: bool = False) -> ChatList:
+def _parse_leniently(
+    body: bytes | bytearray | memoryview, *, repairable: bool = False, shown: bytes | None = None
+) -> ChatList:
     """Item by item: whatever is not a usable chat becomes (None, None) or loses its name."""
-    items = _decode(_LOOSE_ITEMS, body, repairable=repairable)
+    items = _decode(_LOOSE_ITEMS, body, repairable=repairable, shown=shown)
     if items is None:
+        value = _decode_any(body, shown)
         raise UpstreamBadResponse(
-            f"UltraMsg answered {describe_json_value(_decode_any(body))} instead of the list "
+            f"UltraMsg answered {describe_json_value(value)} instead of the list "
             "of chats; check ULTRAMSG_BASE_URL points at the UltraMsg API"
         )
     with collector_paused():
         return ChatList.of([_lenient_chat(item) for item in items])
 
 
-def _decode_any(body: bytes | bytearray | memoryview) -> Any:
+def _decode_any(body: bytes | bytearray | memoryview, shown: bytes | None = None) -> Any:
     try:
         return _ANY.decode(body)
     except (msgspec.DecodeError, RecursionError) as error:
-        _not_json(body, error)
+        _not_json(body, error, shown=shown)
 
 
 def _lenient_chat(item: object) -> tuple[str | None, str | None]:
