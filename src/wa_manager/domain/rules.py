@@ -16,10 +16,9 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import compress, filterfalse, repeat
-from typing import Any, NamedTuple, overload
+from typing import NamedTuple, overload
 
 import phonenumbers
 
@@ -159,12 +158,14 @@ _PERSON_SUFFIX = "@c.us"
 
 
 class PayloadConversations(NamedTuple):
-    """The conversations a payload asks for, before any stored state is read:
-    ``wanted`` maps each wa_id to its last name (empty as None), in the order the ids
-    first came; ``fetched`` and ``skipped`` count the chats; ``include_groups`` is the
-    setting they were picked with. ``conversations_in`` makes it."""
+    """The conversations a payload asks for, before any stored state is read, as two
+    columns: each chat with a conversation id, in the payload's order (repeats kept:
+    the last name wins when they are merged), an empty name as None; ``fetched`` and
+    ``skipped`` count the chats; ``include_groups`` is the setting they were picked
+    with. ``conversations_in`` makes it."""
 
-    wanted: dict[str, str | None]
+    wa_ids: list[str]
+    names: list[str | None]
     fetched: int
     skipped: int
     include_groups: bool
@@ -173,18 +174,32 @@ class PayloadConversations(NamedTuple):
 def conversations_in(
     chats: Iterable[RawChat], *, include_groups: bool = True
 ) -> PayloadConversations:
-    """The first half of ``plan_sync``: the conversations among ``chats``.
+    """The first half of ``plan_sync``: the chats with a conversation id.
 
-    Non-conversations and unusable ids are skipped and counted; groups are skipped
-    when ``include_groups`` is false; a repeated id is one contact (its last name
-    wins) and is not counted as skipped. ``chats``: best a ``ChatList`` (its two
-    columns are read whole; it may be dropped once this returns)."""
+    Non-conversations and unusable ids are skipped and each such chat counted;
+    groups are skipped when ``include_groups`` is false; a repeated id is not counted
+    as skipped (it is one contact). ``chats``: best a ``ChatList`` (its two columns
+    are read whole; it may be dropped once this returns). One compiled pattern is
+    mapped over the ids in C; ids that are not strings take a slower loop."""
     columns = ChatList.of(chats)
+    wa_ids, names = columns.wa_ids, columns.names
+    fullmatch = _CONVERSATION_IDS[include_groups].fullmatch
     try:
-        wanted, skipped = _wanted_whole(columns, include_groups)
-    except TypeError:  # an id that is no string (or cannot be a dict key): one by one
-        wanted, skipped = _wanted_one_by_one(columns, include_groups)
-    return PayloadConversations(wanted, len(columns), skipped, include_groups)
+        usable = list(map(bool, map(fullmatch, wa_ids)))  # type: ignore[arg-type]
+    except TypeError:  # an id that is no string: None for an unusable item, or any object
+        usable = [isinstance(wa_id, str) and fullmatch(wa_id) is not None for wa_id in wa_ids]
+    kept_ids: list[str] = list(compress(wa_ids, usable))  # type: ignore[arg-type]
+    kept_names = list(compress(names, usable))
+    del usable
+    if kept_ids and max(map(len, kept_ids)) > MAX_WA_ID_LENGTH:
+        short = [len(wa_id) <= MAX_WA_ID_LENGTH for wa_id in kept_ids]
+        kept_ids, kept_names = list(compress(kept_ids, short)), list(compress(kept_names, short))
+    if "" in kept_names:
+        kept_names = [name or None for name in kept_names]
+    fetched = len(wa_ids)
+    return PayloadConversations(
+        kept_ids, kept_names, fetched, fetched - len(kept_ids), include_groups
+    )
 
 
 def plan_sync(
@@ -198,27 +213,34 @@ def plan_sync(
     ``chats``: the payload's chats (read by ``conversations_in`` with
     ``include_groups``), or what ``conversations_in`` made of them (which carries its
     own ``include_groups``); ``existing``: the stored contacts (``StoredContacts``,
-    or a map of wa_id -> (name, is vanished)). An empty name is stored as None.
+    or a map of wa_id -> (name, is vanished)). A repeated id is one contact, with its
+    last name.
 
-    Written over whole collections (a million chats): dicts and lists are built and
-    compared in C, each distinct id is checked once (one compiled pattern), kind and
-    phone are worked out for the new contacts only (as the INSERT reads them), and a
-    no-change re-sync compares the stored columns with the payload's in order (or,
-    in another order, looks the stored ids up in the payload's dict) instead of
-    building a second dict of a million stored ids.
+    Written over whole collections (a million chats): lists and dicts are built and
+    compared in C, kind and phone are worked out for the new contacts only (as the
+    INSERT reads them), and a no-change re-sync is found without hashing a million
+    ids when the payload lists the stored contacts in their stored order (two list
+    comparisons; the stored ids are distinct, so the payload has no repeats), and
+    otherwise by looking the stored ids up in the payload's dict.
     """
     if isinstance(chats, PayloadConversations):
         payload = chats
     else:
         payload = conversations_in(chats, include_groups=include_groups)
-    wanted = payload.wanted
     stored = existing if isinstance(existing, StoredContacts) else StoredContacts.of(existing)
     gone = stored.vanished
+    if stored.wa_ids and payload.wa_ids == stored.wa_ids and payload.names == stored.names:
+        returned = list(gone)  # every stored contact is in the payload
+        return SyncPlan(payload.fetched, payload.skipped, NewContacts([], []), [], [], returned)
+    wanted = dict(zip(payload.wa_ids, payload.names, strict=True))  # the last name wins
     if not stored.wa_ids:  # the first sync: every conversation is new
-        new = NewContacts(list(wanted), list(wanted.values()))
+        if len(wanted) == len(payload.wa_ids):  # no repeats: the columns are the rows
+            new = NewContacts(payload.wa_ids, payload.names)
+        else:
+            new = NewContacts(list(wanted), list(wanted.values()))
         renames: list[tuple[str, str | None]] = []
         vanished: list[str] = []
-    elif _unchanged(wanted, stored):  # the no-change re-sync
+    elif _unchanged(wanted, stored):  # the no-change re-sync, in another order
         new, renames, vanished = NewContacts([], []), [], []
     else:
         names = dict(zip(stored.wa_ids, stored.names, strict=True))
@@ -239,55 +261,11 @@ _ABSENT = object()  # what a stored id that is not in the payload maps to
 
 def _unchanged(wanted: dict[str, str | None], stored: StoredContacts) -> bool:
     """Whether the payload's conversations are exactly the stored contacts, names
-    included. In the stored order: two list comparisons. In another: each stored id
-    (distinct) looked up in ``wanted`` and found with its stored name. All in C."""
+    included: as many, and each stored id (distinct) found in ``wanted`` with its
+    stored name. The lookups and the name comparison run in C."""
     if len(wanted) != len(stored.wa_ids):
         return False
-    if list(wanted) == stored.wa_ids:
-        return list(wanted.values()) == stored.names
     return list(map(wanted.get, stored.wa_ids, repeat(_ABSENT))) == stored.names
-
-
-def _wanted_whole(chats: ChatList, include_groups: bool) -> tuple[dict[str, str | None], int]:
-    """wa_id -> last name of the conversations among ``chats``, and how many chats were
-    skipped; raises ``TypeError`` when an id is neither a string nor None."""
-    wanted: dict[Any, str | None] = dict(zip(chats.wa_ids, chats.names, strict=True))
-    distinct = len(wanted)
-    unusable = [None] if None in wanted else []
-    if unusable:
-        del wanted[None]
-    if wanted and max(map(len, wanted)) > MAX_WA_ID_LENGTH:
-        unusable.extend(wa_id for wa_id in wanted if len(wa_id) > MAX_WA_ID_LENGTH)
-        for wa_id in unusable:
-            wanted.pop(wa_id, None)
-    fullmatch = _CONVERSATION_IDS[include_groups].fullmatch
-    unusable.extend(compress(wanted, map(operator.not_, map(fullmatch, wanted))))
-    for wa_id in unusable:
-        wanted.pop(wa_id, None)
-    if len(chats) == distinct:  # no id came twice: each unusable one is one chat
-        skipped = len(unusable)
-    else:
-        counts = Counter(chats.wa_ids)
-        skipped = sum(counts[wa_id] for wa_id in unusable)
-    if "" in wanted.values():
-        for wa_id, name in wanted.items():
-            if name == "":
-                wanted[wa_id] = None
-    return wanted, skipped
-
-
-def _wanted_one_by_one(chats: ChatList, include_groups: bool) -> tuple[dict[str, str | None], int]:
-    """``_wanted_whole`` for chats whose ids may be anything: classified one by one."""
-    skipped = 0
-    wanted: dict[str, str | None] = {}
-    for wa_id, name in zip(chats.wa_ids, chats.names, strict=True):
-        kind = classify_chat_id(wa_id)
-        if not kind.is_conversation or (kind is ChatKind.GROUP and not include_groups):
-            skipped += 1
-            continue
-        assert isinstance(wa_id, str)
-        wanted[wa_id] = name or None
-    return wanted, skipped
 
 
 def _renames(
