@@ -79,3 +79,9 @@ def test_json_column_behaves_as_the_list_it_holds() -> None:
     assert (column[1], column[-1], column[:2]) == ("b", None, ["a", "b"])
     assert column == JsonColumn(b'[ "a", "b", null ]', 3)  # other spacing: decoded, equal
     assert column != ("a", "b", None)  # a list only, like a list
+    assert JsonColumn(b'["ab"]', 1) != ["a"]
+    long = [f"{n}@lid" for n in range(200)]
+    text = b"[" + b",".join(b'"%s"' % item.encode() for item in long) + b"]"
+    assert JsonColumn(text, 200) == long
+    assert JsonColumn(text, 200) != [*long[:199], "x@lid"]
+    assert JsonColumn(text, 200) != long[::-1]
