@@ -85,3 +85,15 @@ def test_json_column_behaves_as_the_list_it_holds() -> None:
     assert JsonColumn(text, 200) == long
     assert JsonColumn(text, 200) != [*long[:199], "x@lid"]
     assert JsonColumn(text, 200) != long[::-1]
+
+
+def test_the_columns_keep_the_order_contacts_were_created_in(sql_store: SqlStore) -> None:
+    ids = _store_people(sql_store)
+    with sql_store() as uow:  # updates move rows on PostgreSQL; the order is by id
+        uow.contacts.rename_many(SOURCE, [(ids[0], "Renamed"), (ids[2], "Renamed too")])
+        uow.contacts.set_vanished(SOURCE, [ids[1]], NOW)
+        uow.commit()
+    with sql_store(read_only=True) as uow:
+        stored = uow.contacts.sync_state(SOURCE)
+    assert list(stored.wa_ids) == ids
+    assert stored.vanished == {ids[1]}
