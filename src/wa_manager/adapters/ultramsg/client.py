@@ -30,7 +30,7 @@ import ssl
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import httpx
 
@@ -85,6 +85,14 @@ def _cause_of(error_text: str) -> _Cause:
     if "instance" in text:
         return _Cause.INSTANCE
     return _Cause.OTHER
+
+
+class _Read(NamedTuple):
+    """What one GET asks for: the URL, its query, and where its body goes."""
+
+    url: str
+    query: dict[str, str] | None
+    buffer_for: Callable[[int], BodyBuffer]
 
 
 class _Retry(Exception):
@@ -244,6 +252,7 @@ class UltraMsgClient:
         """The status and body of the first answer that is not worth retrying; the
         body goes into ``buffer_for(status)`` as it arrives."""
         url = f"{self.base_url}/{self.instance_id}/{path}"
+        read = _Read(url, query, buffer_for)
         shown = f"GET {self._redact(url)}"
         started = self._clock()
         deadline = started + self.max_total_seconds
@@ -253,7 +262,7 @@ class UltraMsgClient:
                 attempt += 1
                 request_timeout = min(self.timeout, max(deadline - self._clock(), 0.001))
                 try:
-                    return self._attempt(client, url, request_timeout, query, buffer_for)
+                    return self._attempt(client, read, request_timeout)
                 except _Retry as retry:
                     reason, asked_wait = retry.reason, retry.wait
                 wait = self._backoff(attempt) if asked_wait is None else asked_wait
@@ -270,19 +279,12 @@ class UltraMsgClient:
                 )
                 self._sleep(wait)
 
-    def _attempt(
-        self,
-        client: httpx.Client,
-        url: str,
-        timeout: float,
-        query: dict[str, str] | None,
-        buffer_for: Callable[[int], BodyBuffer],
-    ) -> tuple[int, BodyBuffer]:
+    def _attempt(self, client: httpx.Client, read: _Read, timeout: float) -> tuple[int, BodyBuffer]:
         """One request; raises ``_Retry`` for a transient failure."""
         transient: str | None = None
         unusable: str | None = None
         try:
-            status, retry_after, body = self._request(client, url, timeout, query, buffer_for)
+            status, retry_after, body = self._request(client, read, timeout)
         except httpx.TimeoutException:
             transient = "timed out"
         except (httpx.NetworkError, httpx.RemoteProtocolError) as error:
@@ -304,17 +306,13 @@ class UltraMsgClient:
         return status, body
 
     def _request(
-        self,
-        client: httpx.Client,
-        url: str,
-        timeout: float,
-        query: dict[str, str] | None,
-        buffer_for: Callable[[int], BodyBuffer],
+        self, client: httpx.Client, read: _Read, timeout: float
     ) -> tuple[int, str | None, BodyBuffer]:
-        """Status, ``Retry-After`` and the body, fed to ``buffer_for(status)`` as it arrives."""
-        params = {"token": self._token.get(), **(query or {})}
-        with client.stream("GET", url, params=params, timeout=timeout) as response:
-            body = buffer_for(response.status_code)
+        """Status, ``Retry-After`` and the body, fed to ``read.buffer_for(status)`` as it
+        arrives."""
+        params = {"token": self._token.get(), **(read.query or {})}
+        with client.stream("GET", read.url, params=params, timeout=timeout) as response:
+            body = read.buffer_for(response.status_code)
             for chunk in response.iter_bytes():
                 body.feed(chunk)
                 if body.size > MAX_BODY_BYTES:
