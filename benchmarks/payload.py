@@ -9,6 +9,7 @@ a benchmark process never keeps a million dicts alive while it measures.
 
 from __future__ import annotations
 
+import random
 from typing import NamedTuple
 
 from wa_manager.adapters.fake_ultramsg.chats import Chat, encode_chats, generate_chats
@@ -17,10 +18,12 @@ SEED = 42
 
 
 class Payloads(NamedTuple):
-    """The answers of one size: the first sync's, and the one with 1% new and 1% renamed."""
+    """The answers of one size: the first sync's, the one with 1% new and 1% renamed,
+    and the first one's chats in another order (as UltraMsg lists them by activity)."""
 
     initial: bytes
     changed: bytes
+    reordered: bytes
 
 
 def changed(chats: list[Chat], *, share: float = 0.01) -> list[Chat]:
@@ -40,7 +43,17 @@ def changed(chats: list[Chat], *, share: float = 0.01) -> list[Chat]:
     return result
 
 
+def reordered(chats: list[Chat]) -> list[Chat]:
+    """The same chats in a shuffled order (seeded): a re-sync with nothing to change
+    whose payload does not list the contacts in the order they were stored."""
+    shuffled = list(chats)
+    random.Random(SEED).shuffle(shuffled)
+    return shuffled
+
+
 def payloads(n: int) -> Payloads:
     """The encoded answers for a sync of ``n`` chats."""
     chats = generate_chats(n, SEED)
-    return Payloads(encode_chats(chats), encode_chats(changed(chats)))
+    return Payloads(
+        encode_chats(chats), encode_chats(changed(chats)), encode_chats(reordered(chats))
+    )

@@ -188,6 +188,7 @@ def resync(results: Results) -> str:
     for backend, size, cell in results.cells():
         initial = cell["ours"]["seconds"]
         same, changed = cell["resync_same"], cell["resync_changed"]
+        reordered = cell.get("resync_reordered")  # not in runs before 2026-12-06
         rows.append(
             [
                 backend,
@@ -196,6 +197,9 @@ def resync(results: Results) -> str:
                 _s(same["seconds"]),
                 f"{same['seconds'] / initial:.0%}",
                 str(same["rows_written"]),
+                "–" if reordered is None else _s(reordered["seconds"]),
+                "–" if reordered is None else f"{reordered['seconds'] / initial:.0%}",
+                "–" if reordered is None else str(reordered["rows_written"]),
                 _s(changed["seconds"]),
                 f"{changed['seconds'] / initial:.0%}",
                 str(changed["rows_written"]),
@@ -207,6 +211,9 @@ def resync(results: Results) -> str:
         "N",
         "initial s",
         "no change s",
+        "of initial",
+        "rows written",
+        "no change, reordered s",
         "of initial",
         "rows written",
         "1% new + 1% renamed s",
@@ -420,7 +427,7 @@ def _goal_rows(results: Results) -> Iterator[list[str]]:
                 _x(speedup) if measured else f"~{_x(speedup)} (naive extrapolated)",
                 _met(speedup >= 20),
             ]
-        for size in results.sizes:
+        for size in goal_sizes:
             cell = results.cell(backend, size)
             share = cell["resync_same"]["seconds"] / cell["ours"]["seconds"]
             written = cell["resync_same"]["rows_written"]

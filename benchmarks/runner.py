@@ -6,8 +6,10 @@ CLI), the limit (executemany; SQLite also json.loads, PostgreSQL also COPY) and
 the naive peer, each on a fresh database, interleaved and repeated
 (median) to spread the machine's noise over all of them alike; then, on the
 database ours filled, a re-sync with no change (in process and through the
-CLI), a re-sync with 1% new and 1% renamed, the listing latencies, then N
-stored messages: thread pages, and the HTTP throughput (webhook ingest too).
+CLI), the same chats in another order, a re-sync with 1% new and 1% renamed,
+the listing latencies, then N stored messages: thread pages, and the HTTP
+throughput (webhook ingest too). A re-sync with nothing to change writes nothing,
+so it runs ``--repeat`` times on the same database (median) at every N.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from benchmarks.databases import BenchDatabase, bench_databases
 from benchmarks.http_load import throughput
 from benchmarks.machine import describe, load_average
-from benchmarks.payload import payloads
+from benchmarks.payload import Payloads, payloads
 from benchmarks.upstream import INSTANCE_ID, Upstream, running_upstream
 from benchmarks.worker import run_job
 
@@ -101,19 +103,30 @@ def _initial_syncs(
 
 
 def _after_initial(
-    database: BenchDatabase, upstream: Upstream, changed: bytes, size: int, options: Options
+    database: BenchDatabase, upstream: Upstream, sent: Payloads, size: int, options: Options
 ) -> dict[str, Any]:
     """Re-syncs, listing and HTTP on the database ours just filled."""
     url, base_url, backend = database.url, upstream.base_url, database.backend
     isolated = options.isolated
     cell: dict[str, Any] = {}
+
+    def resyncs(job: str) -> dict[str, Any]:
+        runs = [
+            run_job(job, url=url, base_url=base_url, isolated=isolated)
+            for _ in range(options.repeat)
+        ]
+        return _median_run(runs)
+
     _say(f"{backend}: re-sync, no change")
-    cell["resync_same"] = run_job("ours", url=url, base_url=base_url, isolated=isolated)
+    cell["resync_same"] = resyncs("ours")
     _say(f"{backend}: re-sync, no change, through the CLI")
-    cell["cli_resync_same"] = run_job("cli", url=url, base_url=base_url, isolated=isolated)
+    cell["cli_resync_same"] = resyncs("cli")
+    _say(f"{backend}: re-sync, no change, the chats in another order")
+    upstream.serve(sent.reordered)
+    cell["resync_reordered"] = resyncs("ours")
     _say(f"{backend}: re-sync, 1% new and 1% renamed")
-    initial = upstream.body
-    upstream.serve(changed)
+    initial = sent.initial
+    upstream.serve(sent.changed)
     cell["resync_changed"] = run_job("ours", url=url, base_url=base_url, isolated=isolated)
     upstream.serve(initial)
     _say(f"{backend}: listing")
@@ -150,14 +163,14 @@ def run(options: Options) -> dict[str, Any]:
         machine = describe([database.describe() for database in databases.values()])
         for size in options.sizes:
             _say(f"N={size}: generating the payloads")
-            initial, changed = payloads(size)
+            sent = payloads(size)
             for backend, database in databases.items():
-                upstream.serve(initial)
-                cell: dict[str, Any] = {"payload_bytes": len(initial)}
+                upstream.serve(sent.initial)
+                cell: dict[str, Any] = {"payload_bytes": len(sent.initial)}
                 cell.update(_initial_syncs(database, upstream, size, options))
-                cell.update(_after_initial(database, upstream, changed, size, options))
+                cell.update(_after_initial(database, upstream, sent, size, options))
                 cells[f"{backend}/{size}"] = cell
-            del initial, changed
+            del sent
     machine["load_at_end"] = load_average()
     return {
         "machine": machine,

@@ -29,6 +29,7 @@ from wa_manager.domain.errors import (
 from wa_manager.domain.model import (
     Actor,
     ChatKind,
+    ChatList,
     Contact,
     ContactLink,
     Conversation,
@@ -48,6 +49,7 @@ __all__ = [
     "App",
     "AuthError",
     "ChatKind",
+    "ChatList",
     "ConfigError",
     "Contact",
     "ContactLink",

@@ -44,7 +44,7 @@ from wa_manager.adapters.memory import FakeUnitOfWork, InMemoryStore
 from wa_manager.bootstrap import App, Connect, bootstrap
 from wa_manager.config import Settings
 from wa_manager.domain.errors import UpstreamError, UpstreamUnavailable
-from wa_manager.domain.model import RawChat, RawMessage, SendReceipt
+from wa_manager.domain.model import ChatList, RawChat, RawMessage, SendReceipt
 from wa_manager.domain.ports import ChatSource, Clock, MessageChannel, Store
 
 __all__ = [
@@ -94,9 +94,9 @@ class StaticChats:
         """What the next fetches return (say, after a chat was renamed)."""
         self.chats = [raw_chat(item) for item in chats]
 
-    def fetch_chats(self) -> Sequence[RawChat]:
+    def fetch_chats(self) -> ChatList:
         self.calls += 1
-        return list(self.chats)
+        return ChatList.of(self.chats)
 
 
 class FailingChats:

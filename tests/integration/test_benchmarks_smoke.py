@@ -86,6 +86,8 @@ def test_no_change_resync_writes_no_rows(smoke_run: tuple[str, Path]) -> None:
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     for cell in data["cells"].values():
         assert cell["resync_same"]["rows_written"] == 0
+        assert cell["resync_reordered"]["rows_written"] == 0
+        assert cell["resync_reordered"]["report"]["fetched"] == cell["ours"]["report"]["fetched"]
         assert cell["resync_changed"]["rows_written"] > 0
         assert cell["ours"]["contacts"] == cell["limit"]["contacts"] == cell["naive"]["contacts"]
 

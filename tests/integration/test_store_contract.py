@@ -138,6 +138,44 @@ def test_names_come_back_byte_for_byte(store: Store, name: str) -> None:
         assert uow.contacts.snapshot(SOURCE)["4915@c.us"].name == name
 
 
+HOSTILE_NAMES = [
+    None,
+    "",
+    'quote " backslash \\ slash /',
+    "controls \x01\x1f\x7f tab\t newline\n",
+    "Max 👨\u200d👩\u200d👧 \u2028\u2029 محمد 田中",
+]
+
+
+def test_sync_state_is_the_snapshot_as_columns(store: Store) -> None:
+    """The sync's read: the same contacts as ``snapshot``, ids and names as parallel
+    columns that compare equal to the same lists (and unequal to a changed one)."""
+    contacts = [person(f"4915{n}", name) for n, name in enumerate(HOSTILE_NAMES)]
+    add_contacts(store, *contacts)
+    add_contacts(store, person("4915", "other source"), source="elsewhere")
+    with store() as uow:
+        uow.contacts.set_vanished(SOURCE, ["49151@c.us", "49153@c.us"], LATER)
+        uow.commit()
+    with store(read_only=True) as uow:
+        snapshot = uow.contacts.snapshot(SOURCE)
+        stored = uow.contacts.sync_state(SOURCE)
+        empty = uow.contacts.sync_state("nobody")
+    assert len(stored.wa_ids) == len(stored.names) == len(contacts)
+    assert stored.vanished == {"49151@c.us", "49153@c.us"}
+    ids, names = list(stored.wa_ids), list(stored.names)
+    assert {
+        wa_id: (name, wa_id in stored.vanished) for wa_id, name in zip(ids, names, strict=True)
+    } == {wa_id: tuple(state) for wa_id, state in snapshot.items()}
+    assert (len(empty.wa_ids), len(empty.names), empty.vanished) == (0, 0, set())
+    with store(read_only=True) as uow:  # compared whole before being read item by item
+        fresh = uow.contacts.sync_state(SOURCE)
+        assert fresh.wa_ids == ids
+        assert fresh.names == names
+        assert fresh.names != [*names[:-1], "changed"]
+        assert fresh.wa_ids != ids[::-1]
+        assert list(fresh.names) == names
+
+
 def test_rename_many_counts_only_names_that_changed(store: Store) -> None:
     add_contacts(store, person("1", "A"), person("2", "B"), person("3", None))
     with store() as uow:

@@ -12,7 +12,7 @@ import wa_manager.testing
 from tests.unit.support import ANNA, ULTRAMSG_SAMPLE
 from wa_manager import Settings, bootstrap
 from wa_manager.domain.errors import ConfigError, UpstreamRejected
-from wa_manager.domain.model import RawChat
+from wa_manager.domain.model import ChatList, RawChat
 from wa_manager.testing import (
     DEFAULT_NOW,
     FailingChats,
@@ -30,6 +30,7 @@ DOCUMENTED_SURFACE = {
     "App",
     "AuthError",
     "ChatKind",
+    "ChatList",
     "ConfigError",
     "Contact",
     "ContactLink",
@@ -161,3 +162,20 @@ def test_memory_app_takes_settings_and_a_chat_source() -> None:
     source = StaticChats([(ANNA, "Anna")])
     assert memory_app(source).sync().created_contacts == 1
     assert source.calls == 1
+
+
+def test_a_chat_list_is_two_columns_read_as_raw_chats() -> None:
+    chats = ChatList.of([RawChat(ANNA, "Anna"), (None, "no id"), ("1@lid", None)])
+    assert (chats.wa_ids, chats.names) == ([ANNA, None, "1@lid"], ["Anna", "no id", None])
+    assert len(chats) == 3
+    assert list(chats) == [RawChat(ANNA, "Anna"), RawChat(None, "no id"), RawChat("1@lid", None)]
+    assert all(isinstance(chat, RawChat) for chat in chats)
+    assert (chats[0], chats[-1]) == (RawChat(ANNA, "Anna"), RawChat("1@lid", None))
+    assert chats[1:] == ChatList([None, "1@lid"], ["no id", None])
+    assert chats == [RawChat(ANNA, "Anna"), (None, "no id"), ("1@lid", None)]
+    assert chats != chats[:2]
+    assert ChatList.of(chats) is chats
+    assert ChatList.of(iter([("1@lid", "x")])) == [RawChat("1@lid", "x")]
+    assert ChatList() == []
+    with pytest.raises(ValueError, match="as many names as ids"):
+        ChatList(["1@lid"], [])

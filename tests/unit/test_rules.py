@@ -381,3 +381,36 @@ def test_whole_collection_plan_agrees_with_the_rule_one_chat_at_a_time(
 def test_plan_skips_ids_that_are_not_strings(ids: list[object]) -> None:
     chats = [RawChat(wa_id, "n") for wa_id in ids]  # type: ignore[arg-type]
     _same_plan(plan_sync(chats, {}), _reference_plan(chats, {}, True))
+
+
+@given(
+    chat_lists(_any_ids(), max_distinct=12, max_size=30),
+    st.booleans(),
+    st.sampled_from(["same", "renamed", "vanished", "one more stored", "one less stored"]),
+    st.data(),
+)
+def test_a_re_sync_of_the_stored_contacts_in_any_order_agrees_with_the_rule(
+    chats: list[RawChat], include_groups: bool, change: str, data: st.DataObject
+) -> None:
+    """Stored contacts that are the payload's own conversations, in the payload's order
+    or another, as they are or with one difference: the same plan as the rule one chat
+    at a time (the no-change comparison in order, by lookup, and its fallbacks)."""
+    conversations = {new.wa_id: new.name for new in _reference_plan(chats, {}, include_groups).new}
+    states = {wa_id: StoredContactState(name, False) for wa_id, name in conversations.items()}
+    if states and change in ("renamed", "vanished", "one less stored"):
+        wa_id = data.draw(st.sampled_from(sorted(states)))
+        if change == "renamed":
+            states[wa_id] = StoredContactState("Old", False)
+        elif change == "vanished":
+            states[wa_id] = StoredContactState(states[wa_id].name, True)
+        else:
+            del states[wa_id]
+    if change == "one more stored":
+        states["1999@lid"] = StoredContactState("Gone", False)
+    order = data.draw(st.sampled_from(["payload", "permuted"]))
+    ids = list(states) if order == "payload" else data.draw(st.permutations(list(states)))
+    stored = StoredContacts(
+        ids, [states[wa_id].name for wa_id in ids], {w for w in ids if states[w].vanished}
+    )
+    expected = _reference_plan(chats, states, include_groups)
+    _same_plan(plan_sync(chats, stored, include_groups=include_groups), expected)

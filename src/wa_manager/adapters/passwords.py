@@ -3,6 +3,8 @@ that refuses common passwords (zxcvbn's list of the 30,000 most common and its s
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -34,10 +36,13 @@ class CommonPasswordPolicy:
     30,000 most common ones (any case), and any it scores 0 ("too guessable": fewer
     than a thousand guesses, e.g. ``aaaaaaaa`` or ``12341234``)."""
 
-    def __init__(self) -> None:
+    @functools.cached_property
+    def _common(self) -> frozenset[str]:
+        """The common passwords, loaded on the first check: zxcvbn's lists take ~14 MB,
+        which a process that checks no password (a sync) need not hold."""
         from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-        self._common = frozenset(FREQUENCY_LISTS["passwords"])
+        return frozenset(FREQUENCY_LISTS["passwords"])
 
     def weakness(self, password: str) -> str | None:
         """Why ``password`` is too easy to guess, or None."""

@@ -32,16 +32,17 @@ class StoredAlias(NamedTuple):
 
 
 def with_aliases(state: StoredContacts, aliases: Iterable[StoredAlias]) -> StoredContacts:
-    """``state`` with the aliases added as known ids (``state`` itself when there are none)."""
+    """``state`` with the aliases added as known ids after the contacts (``state``
+    itself when there are none, so its columns stay as the store read them)."""
     aliases = list(aliases)
     if not aliases:
         return state
-    names, vanished = state
-    for alias in aliases:
-        names[alias.wa_id] = alias.name
-        if alias.survivor_vanished:
-            vanished.add(alias.wa_id)
-    return StoredContacts(names, vanished)
+    wa_ids, names, vanished = state
+    return StoredContacts(
+        [*wa_ids, *(alias.wa_id for alias in aliases)],
+        [*names, *(alias.name for alias in aliases)],
+        vanished | {alias.wa_id for alias in aliases if alias.survivor_vanished},
+    )
 
 
 def resolve_aliases(

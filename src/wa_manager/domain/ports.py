@@ -58,7 +58,10 @@ class ChatSource(Protocol):
     """Where the chat list comes from."""
 
     def fetch_chats(self) -> Sequence[RawChat]:
-        """Every chat of the instance, in UltraMsg's order; raises ``UpstreamError``."""
+        """Every chat of the instance, in UltraMsg's order; raises ``UpstreamError``.
+
+        Best a ``ChatList`` (two columns, what the sync reads whole and what a
+        million chats cost least as); any sequence of ``RawChat`` works."""
         ...
 
 

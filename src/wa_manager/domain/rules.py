@@ -16,11 +16,9 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import compress, filterfalse
-from operator import itemgetter
-from typing import Any, NamedTuple, overload
+from itertools import compress, filterfalse, repeat
+from typing import NamedTuple, overload
 
 import phonenumbers
 
@@ -28,6 +26,7 @@ from wa_manager.domain.errors import InvalidInput
 from wa_manager.domain.model import (
     Actor,
     ChatKind,
+    ChatList,
     NewContact,
     RawChat,
     StoredContacts,
@@ -144,100 +143,129 @@ class SyncPlan(NamedTuple):
 
 # The ids ``classify_chat_id`` calls PERSON, LID or GROUP (the conversations), as one
 # pattern that ``map`` can run over a million ids without a Python frame per id:
-# at most 128 characters; ``<digits>@c.us`` but not ``0@c.us``; ``<digits>@lid``;
-# ``<digits>@g.us`` or ``<digits>-<digits>@g.us``. ASCII digits only, as
-# ``_is_ascii_digits``. The property tests hold it to ``classify_chat_id``.
-_LENGTH = rf"(?=.{{1,{MAX_WA_ID_LENGTH}}}\Z)"
-_PERSON_OR_LID = r"(?!0@c\.us\Z)[0-9]+@c\.us|[0-9]+@lid"
+# ``<digits>@c.us`` but not ``0@c.us``; ``<digits>@lid``; ``<digits>@g.us`` or
+# ``<digits>-<digits>@g.us``; ASCII digits only, as ``_is_ascii_digits``. The length
+# limit (``MAX_WA_ID_LENGTH``) is checked apart, by ``max`` over the lengths: with it
+# in the pattern (a lookahead) and backtracking digits, matching took twice as long.
+# The property tests hold it to ``classify_chat_id``.
+_PERSON_OR_LID = r"(?!0@c\.us\Z)[0-9]++(?:@c\.us|@lid"
 _CONVERSATION_IDS = {
-    True: re.compile(rf"{_LENGTH}(?:{_PERSON_OR_LID}|[0-9]+(?:-[0-9]+)?@g\.us)", re.ASCII),
-    False: re.compile(rf"{_LENGTH}(?:{_PERSON_OR_LID})", re.ASCII),
+    True: re.compile(rf"{_PERSON_OR_LID}|(?:-[0-9]++)?@g\.us)", re.ASCII),
+    False: re.compile(rf"{_PERSON_OR_LID})", re.ASCII),
 }
 _GROUP_SUFFIX = "@g.us"
 _PERSON_SUFFIX = "@c.us"
 
 
+class PayloadConversations(NamedTuple):
+    """The conversations a payload asks for, before any stored state is read, as two
+    columns: each chat with a conversation id, in the payload's order (repeats kept:
+    the last name wins when they are merged), an empty name as None; ``fetched`` and
+    ``skipped`` count the chats; ``include_groups`` is the setting they were picked
+    with. ``conversations_in`` makes it."""
+
+    wa_ids: list[str]
+    names: list[str | None]
+    fetched: int
+    skipped: int
+    include_groups: bool
+
+
+def conversations_in(
+    chats: Iterable[RawChat], *, include_groups: bool = True
+) -> PayloadConversations:
+    """The first half of ``plan_sync``: the chats with a conversation id.
+
+    Non-conversations and unusable ids are skipped and each such chat counted;
+    groups are skipped when ``include_groups`` is false; a repeated id is not counted
+    as skipped (it is one contact). ``chats``: best a ``ChatList`` (its two columns
+    are read whole; it may be dropped once this returns). One compiled pattern is
+    mapped over the ids in C; ids that are not strings take a slower loop."""
+    columns = ChatList.of(chats)
+    wa_ids, names = columns.wa_ids, columns.names
+    fullmatch = _CONVERSATION_IDS[include_groups].fullmatch
+    try:
+        usable = list(map(bool, map(fullmatch, wa_ids)))  # type: ignore[arg-type]
+    except TypeError:  # an id that is no string: None for an unusable item, or any object
+        usable = [isinstance(wa_id, str) and fullmatch(wa_id) is not None for wa_id in wa_ids]
+    kept_ids: list[str] = list(compress(wa_ids, usable))  # type: ignore[arg-type]
+    kept_names = list(compress(names, usable))
+    del usable
+    if kept_ids and max(map(len, kept_ids)) > MAX_WA_ID_LENGTH:
+        short = [len(wa_id) <= MAX_WA_ID_LENGTH for wa_id in kept_ids]
+        kept_ids, kept_names = list(compress(kept_ids, short)), list(compress(kept_names, short))
+    if "" in kept_names:
+        kept_names = [name or None for name in kept_names]
+    fetched = len(wa_ids)
+    return PayloadConversations(
+        kept_ids, kept_names, fetched, fetched - len(kept_ids), include_groups
+    )
+
+
 def plan_sync(
-    chats: Iterable[RawChat],
+    chats: Iterable[RawChat] | PayloadConversations,
     existing: StoredContacts | Mapping[str, StoredContactState],
     *,
     include_groups: bool = True,
 ) -> SyncPlan:
     """Decide what a sync must write (``docs/interface.md#what-a-sync-does``).
 
-    Non-conversations and unusable ids are skipped and counted; groups are skipped
-    when ``include_groups`` is false; a repeated id is one contact (its last name
-    wins) and is not counted as skipped; an empty name is stored as None.
-    ``existing``: the stored contacts (``StoredContacts``, or a map of wa_id ->
-    (name, is vanished)).
+    ``chats``: the payload's chats (read by ``conversations_in`` with
+    ``include_groups``), or what ``conversations_in`` made of them (which carries its
+    own ``include_groups``); ``existing``: the stored contacts (``StoredContacts``,
+    or a map of wa_id -> (name, is vanished)). A repeated id is one contact, with its
+    last name.
 
-    Written over whole collections (a million chats): dicts and sets are built and
-    compared in C, each distinct id is checked once (one compiled pattern), and
-    kind and phone are worked out for the new contacts only.
+    Written over whole collections (a million chats): lists and dicts are built and
+    compared in C, kind and phone are worked out for the new contacts only (as the
+    INSERT reads them), and a no-change re-sync is found without hashing a million
+    ids when the payload lists the stored contacts in their stored order (two list
+    comparisons; the stored ids are distinct, so the payload has no repeats), and
+    otherwise by looking the stored ids up in the payload's dict.
     """
-    chats = chats if isinstance(chats, list) else list(chats)
+    if isinstance(chats, PayloadConversations):
+        payload = chats
+    else:
+        payload = conversations_in(chats, include_groups=include_groups)
     stored = existing if isinstance(existing, StoredContacts) else StoredContacts.of(existing)
-    try:
-        wanted, skipped = _wanted_whole(chats, include_groups)
-    except TypeError:  # an id that is no string (or cannot be a dict key): one by one
-        wanted, skipped = _wanted_one_by_one(chats, include_groups)
-    names, gone = stored
-    if len(wanted) == len(names) and wanted == names:  # the no-change re-sync
-        new_ids: list[str] = []
+    gone = stored.vanished
+    if stored.wa_ids and payload.wa_ids == stored.wa_ids and payload.names == stored.names:
+        returned = list(gone)  # every stored contact is in the payload
+        return SyncPlan(payload.fetched, payload.skipped, NewContacts([], []), [], [], returned)
+    wanted = dict(zip(payload.wa_ids, payload.names, strict=True))  # the last name wins
+    if not stored.wa_ids:  # the first sync: every conversation is new
+        if len(wanted) == len(payload.wa_ids):  # no repeats: the columns are the rows
+            new = NewContacts(payload.wa_ids, payload.names)
+        else:
+            new = NewContacts(list(wanted), list(wanted.values()))
         renames: list[tuple[str, str | None]] = []
         vanished: list[str] = []
+    elif _unchanged(wanted, stored):  # the no-change re-sync, in another order
+        new, renames, vanished = NewContacts([], []), [], []
     else:
+        names = dict(zip(stored.wa_ids, stored.names, strict=True))
         new_ids = list(filterfalse(names.__contains__, wanted))
+        new = NewContacts(new_ids, list(map(wanted.__getitem__, new_ids)))
         renames = _renames(wanted, names) if len(new_ids) < len(wanted) else []
         vanished = [
             wa_id
             for wa_id in filterfalse(wanted.__contains__, names)
-            if wa_id not in gone and (include_groups or not wa_id.endswith(_GROUP_SUFFIX))
+            if wa_id not in gone and (payload.include_groups or not wa_id.endswith(_GROUP_SUFFIX))
         ]
     returned = [wa_id for wa_id in gone if wa_id in wanted] if gone else []
-    return SyncPlan(len(chats), skipped, NewContacts(new_ids, wanted), renames, vanished, returned)
+    return SyncPlan(payload.fetched, payload.skipped, new, renames, vanished, returned)
 
 
-def _wanted_whole(chats: list[RawChat], include_groups: bool) -> tuple[dict[str, str | None], int]:
-    """wa_id -> last name of the conversations among ``chats``, and how many chats were
-    skipped; raises ``TypeError`` when an id is neither a string nor None."""
-    wanted: dict[Any, str | None] = dict(chats)  # first position, last name: in C
-    distinct = len(wanted)
-    unusable = [None] if None in wanted else []
-    if unusable:
-        del wanted[None]
-    ids = list(wanted)
-    usable = list(map(bool, map(_CONVERSATION_IDS[include_groups].fullmatch, ids)))
-    if not all(usable):
-        unusable.extend(compress(ids, map(operator.not_, usable)))
-        for wa_id in unusable:
-            wanted.pop(wa_id, None)
-    if len(chats) == distinct:  # no id came twice: each unusable one is one chat
-        skipped = len(unusable)
-    else:
-        counts = Counter(map(itemgetter(0), chats))
-        skipped = sum(counts[wa_id] for wa_id in unusable)
-    if "" in wanted.values():
-        for wa_id, name in wanted.items():
-            if name == "":
-                wanted[wa_id] = None
-    return wanted, skipped
+_ABSENT = object()  # what a stored id that is not in the payload maps to
 
 
-def _wanted_one_by_one(
-    chats: list[RawChat], include_groups: bool
-) -> tuple[dict[str, str | None], int]:
-    """``_wanted_whole`` for chats whose ids may be anything: classified one by one."""
-    skipped = 0
-    wanted: dict[str, str | None] = {}
-    for wa_id, name in chats:
-        kind = classify_chat_id(wa_id)
-        if not kind.is_conversation or (kind is ChatKind.GROUP and not include_groups):
-            skipped += 1
-            continue
-        assert isinstance(wa_id, str)
-        wanted[wa_id] = name or None
-    return wanted, skipped
+def _unchanged(wanted: dict[str, str | None], stored: StoredContacts) -> bool:
+    """Whether the payload's conversations are exactly the stored contacts, names
+    included: as many, and each stored id (distinct) found in ``wanted`` with its
+    stored name. The lookups and the name comparison run in C."""
+    if len(wanted) != len(stored.wa_ids):
+        return False
+    return list(map(wanted.get, stored.wa_ids, repeat(_ABSENT))) == stored.names
 
 
 def _renames(
@@ -250,11 +278,13 @@ def _renames(
 
 
 class NewContacts(Sequence[NewContact]):
-    """The contacts a sync creates, each row made when it is read (by the INSERT's
-    batches): a million ``NewContact`` tuples and phone strings are never in memory
-    at once (~140 MB less at the peak of a 1M-chat initial sync)."""
+    """The contacts a sync creates, as two columns (ids, names); each row (with its
+    kind and phone) is made when it is read, by the INSERT's batches: a million
+    ``NewContact`` tuples and phone strings are never in memory at once (~140 MB
+    less at the peak of a 1M-chat initial sync), nor the payload's dict once the
+    plan is made."""
 
-    def __init__(self, wa_ids: list[str], names: Mapping[str, str | None]) -> None:
+    def __init__(self, wa_ids: list[str], names: list[str | None]) -> None:
         self._wa_ids = wa_ids
         self._names = names
 
@@ -262,7 +292,7 @@ class NewContacts(Sequence[NewContact]):
         return len(self._wa_ids)
 
     def __iter__(self) -> Iterator[NewContact]:
-        return map(_new_contact, self._wa_ids, map(self._names.__getitem__, self._wa_ids))
+        return map(_new_contact, self._wa_ids, self._names)
 
     @overload
     def __getitem__(self, index: int) -> NewContact: ...
@@ -270,9 +300,8 @@ class NewContacts(Sequence[NewContact]):
     def __getitem__(self, index: slice) -> list[NewContact]: ...
     def __getitem__(self, index: int | slice) -> NewContact | list[NewContact]:
         if isinstance(index, slice):
-            return [_new_contact(wa_id, self._names[wa_id]) for wa_id in self._wa_ids[index]]
-        wa_id = self._wa_ids[index]
-        return _new_contact(wa_id, self._names[wa_id])
+            return list(map(_new_contact, self._wa_ids[index], self._names[index]))
+        return _new_contact(self._wa_ids[index], self._names[index])
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):

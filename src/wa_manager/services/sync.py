@@ -28,7 +28,7 @@ from wa_manager.domain.errors import (
 )
 from wa_manager.domain.model import SCHEDULER, Actor, Page, SyncReport, SyncRun, SystemActor
 from wa_manager.domain.ports import ChatSource, Clock, Store, UnitOfWorkFactory
-from wa_manager.domain.rules import plan_sync
+from wa_manager.domain.rules import conversations_in, plan_sync
 from wa_manager.services import status
 from wa_manager.services.contacts import DEFAULT_PAGE_SIZE, check_limit
 from wa_manager.services.permissions import Action, authorize
@@ -52,16 +52,14 @@ def sync_contacts(
     ``dry_run`` fetches and counts but writes nothing.
     """
     started = time.perf_counter()
-    with collector_paused():
-        raw_chats = chats.fetch_chats()
+    with collector_paused():  # the chat list is dropped once its conversations are known
+        payload = conversations_in(chats.fetch_chats(), include_groups=include_groups)
     with uow_factory() as uow:
         if not dry_run:
             uow.lock_sync(instance_id)
         with collector_paused():
-            plan = plan_sync(
-                raw_chats, uow.contacts.sync_state(instance_id), include_groups=include_groups
-            )
-        del raw_chats  # the plan holds what it needs; a million chats less at the peak
+            plan = plan_sync(payload, uow.contacts.sync_state(instance_id))
+        del payload  # the plan holds what it needs; a million chats less at the peak
         if dry_run:
             created_contacts = len(plan.new)
             updated_contacts = len(plan.renames)

@@ -7,7 +7,8 @@ and jitter (429's ``Retry-After`` is honoured) until ``max_attempts`` or
 ``max_total_seconds`` runs out; then ``UpstreamUnavailable``. UltraMsg's error
 bodies (``{"error": ...}``, often with HTTP 200), 404 and other 4xx are
 ``UpstreamRejected`` at once, and an answer that is not a JSON array is
-``UpstreamBadResponse``.
+``UpstreamBadResponse``. The chat list is decoded while it arrives
+(``ChatStream``): a million chats' body is never in memory whole.
 
 A send (``send_text``) is one attempt, never repeated: once UltraMsg may have
 the message, only the person decides to send it again (docs/ultramsg.md,
@@ -29,14 +30,14 @@ import ssl
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import httpx
 
+from wa_manager.adapters.ultramsg.chat_stream import BodyBuffer, ChatStream
 from wa_manager.adapters.ultramsg.parsing import (
     account_status,
     error_in_body,
-    parse_chats,
     parse_messages,
     preview,
     send_receipt,
@@ -49,7 +50,7 @@ from wa_manager.domain.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from wa_manager.domain.model import RawChat, RawMessage, SendReceipt
+from wa_manager.domain.model import ChatList, RawMessage, SendReceipt
 from wa_manager.redaction import redact, redact_logs
 
 logger = logging.getLogger("wa_manager.ultramsg")
@@ -84,6 +85,14 @@ def _cause_of(error_text: str) -> _Cause:
     if "instance" in text:
         return _Cause.INSTANCE
     return _Cause.OTHER
+
+
+class _Read(NamedTuple):
+    """What one GET asks for: the URL, its query, and where its body goes."""
+
+    url: str
+    query: dict[str, str] | None
+    buffer_for: Callable[[int], BodyBuffer]
 
 
 class _Retry(Exception):
@@ -147,13 +156,14 @@ class UltraMsgClient:
 
     # -- chats and status -------------------------------------------------------
 
-    def fetch_chats(self) -> list[RawChat]:
+    def fetch_chats(self) -> ChatList:
         """Every chat of the instance, in UltraMsg's order; raises ``UpstreamError``."""
-        status, body = self._get("chats")
-        self._raise_for_answer(status, body)
-        chats: list[RawChat] | None = None
+        status, body = self._get("chats", buffer_for=_chat_buffer)
+        self._raise_for_answer(status, body.pending)
+        assert isinstance(body, ChatStream)  # a 2xx answer (the others raised)
+        chats: ChatList | None = None
         try:
-            chats = parse_chats(body, release=True)
+            chats = body.finish()
         except UpstreamBadResponse as error:
             problem = error.message
         if chats is None:
@@ -162,7 +172,8 @@ class UltraMsgClient:
 
     def instance_status(self) -> str:
         """The instance's account status: "authenticated", "qr", "standby", "loading"..."""
-        status, body = self._get("instance/status")
+        status, buffer = self._get("instance/status")
+        body = buffer.pending
         self._raise_for_answer(status, body)
         state = account_status(body)
         if state is None:
@@ -178,7 +189,8 @@ class UltraMsgClient:
     def fetch_messages(self, chat_id: str, limit: int) -> list[RawMessage]:
         """The chat's latest ``limit`` messages (``chats/messages``), retried like the
         chat list; raises ``UpstreamError``."""
-        status, body = self._get("chats/messages", {"chatId": chat_id, "limit": str(limit)})
+        status, buffer = self._get("chats/messages", {"chatId": chat_id, "limit": str(limit)})
+        body = buffer.pending
         self._raise_for_answer(status, body)
         messages: list[RawMessage] | None = None
         try:
@@ -234,9 +246,17 @@ class UltraMsgClient:
             headers={"Accept": "application/json", "User-Agent": "wa-manager"},
         )
 
-    def _get(self, path: str, query: dict[str, str] | None = None) -> tuple[int, bytearray]:
-        """The status and body of the first answer that is not worth retrying."""
+    def _get(
+        self,
+        path: str,
+        query: dict[str, str] | None = None,
+        *,
+        buffer_for: Callable[[int], BodyBuffer] = lambda _status: BodyBuffer(),
+    ) -> tuple[int, BodyBuffer]:
+        """The status and body of the first answer that is not worth retrying; the
+        body goes into ``buffer_for(status)`` as it arrives."""
         url = f"{self.base_url}/{self.instance_id}/{path}"
+        read = _Read(url, query, buffer_for)
         shown = f"GET {self._redact(url)}"
         started = self._clock()
         deadline = started + self.max_total_seconds
@@ -246,7 +266,7 @@ class UltraMsgClient:
                 attempt += 1
                 request_timeout = min(self.timeout, max(deadline - self._clock(), 0.001))
                 try:
-                    return self._attempt(client, url, request_timeout, query)
+                    return self._attempt(client, read, request_timeout)
                 except _Retry as retry:
                     reason, asked_wait = retry.reason, retry.wait
                 wait = self._backoff(attempt) if asked_wait is None else asked_wait
@@ -263,14 +283,12 @@ class UltraMsgClient:
                 )
                 self._sleep(wait)
 
-    def _attempt(
-        self, client: httpx.Client, url: str, timeout: float, query: dict[str, str] | None = None
-    ) -> tuple[int, bytearray]:
+    def _attempt(self, client: httpx.Client, read: _Read, timeout: float) -> tuple[int, BodyBuffer]:
         """One request; raises ``_Retry`` for a transient failure."""
         transient: str | None = None
         unusable: str | None = None
         try:
-            status, retry_after, body = self._request(client, url, timeout, query)
+            status, retry_after, body = self._request(client, read, timeout)
         except httpx.TimeoutException:
             transient = "timed out"
         except (httpx.NetworkError, httpx.RemoteProtocolError) as error:
@@ -286,21 +304,22 @@ class UltraMsgClient:
         if transient is not None:
             raise _Retry(transient)
         if status == 429 or status >= 500:
-            error_text = error_in_body(body)
+            error_text = error_in_body(body.pending)
             if error_text is None or not _cause_of(error_text).is_permanent:
                 raise _Retry(f"HTTP {status}", _retry_after_seconds(retry_after))
         return status, body
 
     def _request(
-        self, client: httpx.Client, url: str, timeout: float, query: dict[str, str] | None = None
-    ) -> tuple[int, str | None, bytearray]:
-        """Status, ``Retry-After`` and the whole body, read into one growing buffer."""
-        params = {"token": self._token.get(), **(query or {})}
-        with client.stream("GET", url, params=params, timeout=timeout) as response:
-            body = bytearray()
+        self, client: httpx.Client, read: _Read, timeout: float
+    ) -> tuple[int, str | None, BodyBuffer]:
+        """Status, ``Retry-After`` and the body, fed to ``read.buffer_for(status)`` as it
+        arrives."""
+        params = {"token": self._token.get(), **(read.query or {})}
+        with client.stream("GET", read.url, params=params, timeout=timeout) as response:
+            body = read.buffer_for(response.status_code)
             for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
+                body.feed(chunk)
+                if body.size > MAX_BODY_BYTES:
                     self._fail(
                         UpstreamBadResponse,
                         f"UltraMsg's answer is larger than {MAX_BODY_BYTES >> 20} MiB; "
@@ -394,6 +413,11 @@ class UltraMsgClient:
         if kind is not UpstreamUnavailable:
             logger.error("UltraMsg instance %s: %s", self.instance_id, message)
         raise kind(message)
+
+
+def _chat_buffer(status: int) -> BodyBuffer:
+    """A 2xx chat list is decoded as it arrives; any other answer is read whole."""
+    return ChatStream() if 200 <= status < 300 else BodyBuffer()
 
 
 @functools.cache

@@ -2,10 +2,11 @@
 
 Pure functions over bytes, no I/O. ``parse_chats`` is the hot path of a sync: a
 million chats (about 80 MB) are decoded by msgspec straight into small structs
-that keep only ``id`` and ``name``; only when that strict decode fails (an item
-that is not an object, an id or name of the wrong type) does a lenient path look
-at each item on its own. Anything that is not a JSON array (or is nested too
-deeply to decode) is an ``UpstreamBadResponse``.
+that keep only ``id`` and ``name``, then into the two columns of a ``ChatList``;
+only when that strict decode fails (an item that is not an object, an id or name
+of the wrong type) does a lenient path look at each item on its own. Anything
+that is not a JSON array (or is nested too deeply to decode) is an
+``UpstreamBadResponse``. (``chat_stream`` decodes the same list while it arrives.)
 
 JSON may escape a lone UTF-16 surrogate (``"\\ud83d"``: a name cut in the middle
 of an emoji), which msgspec refuses and no database could store; when msgspec
@@ -16,7 +17,6 @@ so one such name costs the sync nothing.
 from __future__ import annotations
 
 import re
-from itertools import repeat
 from operator import attrgetter
 from typing import Any, NoReturn, TypeVar
 
@@ -25,7 +25,7 @@ import msgspec
 from wa_manager.domain.bulk import collector_paused
 from wa_manager.domain.errors import UpstreamBadResponse
 from wa_manager.domain.messages import raw_message
-from wa_manager.domain.model import RawChat, RawMessage, SendReceipt
+from wa_manager.domain.model import ChatList, RawMessage, SendReceipt
 from wa_manager.redaction import redact
 
 
@@ -51,6 +51,7 @@ _T = TypeVar("_T")
 _ID = attrgetter("id")
 _NAME = attrgetter("name")
 _PREVIEW_CHARS = 40
+HEAD_BYTES = _PREVIEW_CHARS * 4  # what an error message may show of a body, at most
 # A run of backslashes, then "u" and a UTF-16 surrogate's hex: a high one with
 # perhaps its low one after it, or a low one. An odd run makes it an escape. (The
 # literal first backslash lets the regex engine skip ahead fast: 0.05 s for 100 MB
@@ -71,7 +72,7 @@ class _Undecodable(Exception):
         self.error = error
 
 
-def parse_chats(body: bytes | bytearray | memoryview, *, release: bool = False) -> list[RawChat]:
+def parse_chats(body: bytes | bytearray | memoryview, *, release: bool = False) -> ChatList:
     """The chats in UltraMsg's answer, one ``RawChat`` per array item, in order.
 
     An item that is not an object, or whose id is not a string, gives a
@@ -90,21 +91,26 @@ def parse_chats(body: bytes | bytearray | memoryview, *, release: bool = False) 
         error = undecodable.error
     repaired = replace_lone_surrogates(body)
     if repaired == body:
-        raise UpstreamBadResponse(describe_decode_error(body, error))
+        raise UpstreamBadResponse(describe_decode_error(len(body), body[:HEAD_BYTES], error))
+    head = bytes(body[:HEAD_BYTES])  # errors show what UltraMsg sent, not the repair
     if release and isinstance(body, bytearray):
         body.clear()
-    return _parse(repaired, release=False, repairable=False)
+    return _parse(repaired, release=False, repairable=False, shown=head)
 
 
 def _parse(
-    body: bytes | bytearray | memoryview, *, release: bool, repairable: bool
-) -> list[RawChat]:
-    chats = _decode(_CHATS, body, repairable=repairable)
+    body: bytes | bytearray | memoryview,
+    *,
+    release: bool,
+    repairable: bool,
+    shown: bytes | None = None,
+) -> ChatList:
+    chats = _decode(_CHATS, body, repairable=repairable, shown=shown)
     if chats is None:
-        return _parse_leniently(body, repairable=repairable)
+        return _parse_leniently(body, repairable=repairable, shown=shown)
     if release and isinstance(body, bytearray):
         body.clear()
-    return _as_raw_chats(chats)
+    return _as_columns(chats)
 
 
 def _decode(
@@ -112,6 +118,7 @@ def _decode(
     body: bytes | bytearray | memoryview,
     *,
     repairable: bool,
+    shown: bytes | None = None,
 ) -> list[_T] | None:
     """``body`` decoded, or None when it is JSON but not the list ``decoder`` wants;
     raises (``_not_json``) when it is not JSON at all."""
@@ -120,7 +127,7 @@ def _decode(
     except msgspec.ValidationError:
         return None
     except (msgspec.DecodeError, RecursionError) as error:
-        _not_json(body, error, repairable=repairable)
+        _not_json(body, error, repairable=repairable, shown=shown)
 
 
 def _not_json(
@@ -128,15 +135,18 @@ def _not_json(
     error: msgspec.DecodeError | RecursionError,
     *,
     repairable: bool = False,
+    shown: bytes | None = None,
 ) -> NoReturn:
-    """Raise ``_Undecodable`` when repairing the body may help, else our error.
+    """Raise ``_Undecodable`` when repairing the body may help, else our error (whose
+    preview is of ``shown``, the start of the body as it came, when given).
 
     (msgspec's message does not always say "surrogate": a lone high one just before
     the end of the body reads as "truncated".)
     """
     if repairable and isinstance(error, msgspec.DecodeError):
         raise _Undecodable(error) from None
-    raise UpstreamBadResponse(describe_decode_error(body, error)) from None
+    head = body[:HEAD_BYTES] if shown is None else shown
+    raise UpstreamBadResponse(describe_decode_error(len(body), head, error)) from None
 
 
 def replace_lone_surrogates(body: bytes | bytearray | memoryview) -> bytes:
@@ -157,50 +167,60 @@ def _replace_if_lone(match: re.Match[bytes]) -> bytes:
     return backslashes[:-1] + _REPLACEMENT_ESCAPE
 
 
-def _as_raw_chats(chats: list[_Chat]) -> list[RawChat]:
-    """Structs to ``RawChat`` tuples, iterated in C and with the cyclic GC paused: a
-    million fresh tuples would otherwise trigger full collections that cost more
-    than the JSON decode itself (and tuples of strings hold no cycles)."""
-    pairs = zip(map(_ID, chats), map(_NAME, chats), strict=True)
-    with collector_paused():
-        return list(map(tuple.__new__, repeat(RawChat), pairs))
+def _as_columns(chats: list[_Chat]) -> ChatList:
+    """Structs to the two columns of a ``ChatList``, iterated in C."""
+    return ChatList(list(map(_ID, chats)), list(map(_NAME, chats)))
+
+
+def extend_columns(columns: ChatList, chats: list[_Chat]) -> None:
+    """``columns`` with these structs' ids and names appended (a chunk of a stream)."""
+    columns.wa_ids.extend(map(_ID, chats))
+    columns.names.extend(map(_NAME, chats))
+
+
+def decode_strict(body: bytes | bytearray | memoryview) -> list[_Chat]:
+    """The fast path alone: msgspec's decode of a list of chat objects whose ids and
+    names are strings or null; raises msgspec's errors (``RecursionError`` too)."""
+    return _CHATS.decode(body)
 
 
 def _parse_leniently(
-    body: bytes | bytearray | memoryview, *, repairable: bool = False
-) -> list[RawChat]:
+    body: bytes | bytearray | memoryview, *, repairable: bool = False, shown: bytes | None = None
+) -> ChatList:
     """Item by item: whatever is not a usable chat becomes (None, None) or loses its name."""
-    items = _decode(_LOOSE_ITEMS, body, repairable=repairable)
+    items = _decode(_LOOSE_ITEMS, body, repairable=repairable, shown=shown)
     if items is None:
+        value = _decode_any(body, shown)
         raise UpstreamBadResponse(
-            f"UltraMsg answered {describe_json_value(_decode_any(body))} instead of the list "
+            f"UltraMsg answered {describe_json_value(value)} instead of the list "
             "of chats; check ULTRAMSG_BASE_URL points at the UltraMsg API"
         )
     with collector_paused():
-        return [_lenient_chat(item) for item in items]
+        return ChatList.of([_lenient_chat(item) for item in items])
 
 
-def _decode_any(body: bytes | bytearray | memoryview) -> Any:
+def _decode_any(body: bytes | bytearray | memoryview, shown: bytes | None = None) -> Any:
     try:
         return _ANY.decode(body)
     except (msgspec.DecodeError, RecursionError) as error:
-        _not_json(body, error)
+        _not_json(body, error, shown=shown)
 
 
-def _lenient_chat(item: object) -> RawChat:
+def _lenient_chat(item: object) -> tuple[str | None, str | None]:
     if not isinstance(item, _LooseChat):
-        return RawChat(None, None)
-    return RawChat(
+        return (None, None)
+    return (
         item.id if isinstance(item.id, str) else None,
         item.name if isinstance(item.name, str) else None,
     )
 
 
 def describe_decode_error(
-    body: bytes | bytearray | memoryview, error: msgspec.DecodeError | RecursionError
+    size: int, head: bytes | bytearray | memoryview, error: msgspec.DecodeError | RecursionError
 ) -> str:
-    """One line on why ``body`` is not JSON, with a short redacted preview."""
-    size = len(body)
+    """One line on why a body of ``size`` bytes that starts with ``head`` (its first
+    ``HEAD_BYTES``) is not JSON, with a short redacted preview."""
+    body = head
     if size == 0 or not bytes(body[:64]).strip():
         return "UltraMsg answered with an empty body instead of the list of chats; try again"
     if isinstance(error, RecursionError):
@@ -298,7 +318,9 @@ def _decode_messages_json(body: bytes | bytearray | memoryview) -> Any:
     try:
         return _ANY.decode(replace_lone_surrogates(body))
     except (msgspec.DecodeError, RecursionError) as error:
-        problem = describe_decode_error(body, error).replace("list of chats", "list of messages")
+        problem = describe_decode_error(len(body), body[:HEAD_BYTES], error).replace(
+            "list of chats", "list of messages"
+        )
     raise UpstreamBadResponse(problem)
 
 
