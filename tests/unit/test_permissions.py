@@ -122,6 +122,10 @@ USE_CASES: dict[str, Call] = {
     "instance_members.set_members": lambda app, actor, cid: app.instance_members.set_members(
         actor, "i1", [], []
     ),
+    "identities.duplicates": lambda app, actor, cid: app.identities.duplicates(actor),
+    "identities.merge": lambda app, actor, cid: app.identities.merge(
+        actor, _another_contact_id(app, cid), cid
+    ),
 }
 USER_CASES = {name for name in USE_CASES if name.startswith("conversations.")}
 # Open to every signed-in user, each for their own account (the system has none).
@@ -176,6 +180,13 @@ def app() -> App:
 
 def _contact_id(app: App) -> int:
     return next(c.id for c in app.contacts.page(LIBRARY).items if c.wa_id == ANNA)
+
+
+def _another_contact_id(app: App, cid: int) -> int:
+    """A contact of the same number as ``cid``, not ``cid`` itself."""
+    contacts = app.contacts.page(LIBRARY).items
+    source = next(c.source for c in contacts if c.id == cid)
+    return next(c.id for c in contacts if c.source == source and c.id != cid)
 
 
 def _conversation_id(app: App, cid: int) -> int:
