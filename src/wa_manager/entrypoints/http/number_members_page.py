@@ -21,8 +21,8 @@ from wa_manager.bootstrap import App
 from wa_manager.domain.model import User
 from wa_manager.entrypoints.http.admin_pages import _checked_form, _FormPage, _ids
 from wa_manager.entrypoints.http.auth import signed_in, wa_app
+from wa_manager.entrypoints.http.numbers_page import NUMBERS_PATH
 
-NUMBERS_PATH = "/settings/whatsapp-numbers"
 MEMBERS_PATH = NUMBERS_PATH + "/{id}/members"
 
 
@@ -43,7 +43,7 @@ def _page_of(instance_id: str) -> _FormPage:
             "form_path": members_path(instance_id),
         }
 
-    return _FormPage("settings_number_members.html", "whatsapp-numbers", load)
+    return _FormPage("settings_number_members.html", "numbers", load)
 
 
 @signed_in(login_redirect=True)

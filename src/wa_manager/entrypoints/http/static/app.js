@@ -190,7 +190,8 @@
     for (const cell of cells) {
       const entry = entries.find((item) => item.instance_id === cell.dataset.statusOf);
       cell.dataset.connected = String(Boolean(entry && entry.connected));
-      cell.textContent = entry ? `${entry.connected ? "Connected" : "Not connected"}: ${entry.explanation}` : "Unknown";
+      const said = entry ? String(entry.explanation || entry.error || "") : "";
+      cell.textContent = said ? said.charAt(0).toUpperCase() + said.slice(1) : "Unknown";
     }
   }
 
