@@ -29,6 +29,7 @@ import msgspec
 
 from wa_manager.adapters.ultramsg.parsing import (
     HEAD_BYTES,
+    UNDECODABLE,
     decode_strict,
     describe_decode_error,
     extend_columns,
@@ -142,7 +143,7 @@ class ChatStream(BodyBuffer):
             try:
                 extend_columns(self._decoded, decode_strict(prefix))
                 return True
-            except (msgspec.DecodeError, RecursionError):
+            except UNDECODABLE:
                 pass  # not a cut between items, or an item for the lenient path
             try:
                 chats = parse_chats(prefix)
@@ -158,6 +159,6 @@ class ChatStream(BodyBuffer):
         never "not an array": it is not JSON, cut off, or nested too deeply)."""
         try:
             _ANY.decode(replace_lone_surrogates(self.pending))
-        except (msgspec.DecodeError, RecursionError) as error:
+        except UNDECODABLE as error:
             return describe_decode_error(self.size, self._head, error)
         return said_of_the_rest

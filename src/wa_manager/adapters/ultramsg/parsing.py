@@ -52,6 +52,10 @@ _ID = attrgetter("id")
 _NAME = attrgetter("name")
 _PREVIEW_CHARS = 40
 HEAD_BYTES = _PREVIEW_CHARS * 4  # what an error message may show of a body, at most
+# What "this is not JSON we can read" looks like: msgspec's own error, nesting too deep,
+# or (older msgspec releases) invalid UTF-8 in a string raised as a UnicodeDecodeError.
+UNDECODABLE = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
+Undecodable = msgspec.DecodeError | RecursionError | UnicodeDecodeError
 # A run of backslashes, then "u" and a UTF-16 surrogate's hex: a high one with
 # perhaps its low one after it, or a low one. An odd run makes it an escape. (The
 # literal first backslash lets the regex engine skip ahead fast: 0.05 s for 100 MB
@@ -126,13 +130,13 @@ def _decode(
         return decoder.decode(body)
     except msgspec.ValidationError:
         return None
-    except (msgspec.DecodeError, RecursionError) as error:
+    except UNDECODABLE as error:
         _not_json(body, error, repairable=repairable, shown=shown)
 
 
 def _not_json(
     body: bytes | bytearray | memoryview,
-    error: msgspec.DecodeError | RecursionError,
+    error: Undecodable,
     *,
     repairable: bool = False,
     shown: bytes | None = None,
@@ -202,7 +206,7 @@ def _parse_leniently(
 def _decode_any(body: bytes | bytearray | memoryview, shown: bytes | None = None) -> Any:
     try:
         return _ANY.decode(body)
-    except (msgspec.DecodeError, RecursionError) as error:
+    except UNDECODABLE as error:
         _not_json(body, error, shown=shown)
 
 
@@ -216,7 +220,7 @@ def _lenient_chat(item: object) -> tuple[str | None, str | None]:
 
 
 def describe_decode_error(
-    size: int, head: bytes | bytearray | memoryview, error: msgspec.DecodeError | RecursionError
+    size: int, head: bytes | bytearray | memoryview, error: Undecodable
 ) -> str:
     """One line on why a body of ``size`` bytes that starts with ``head`` (its first
     ``HEAD_BYTES``) is not JSON, with a short redacted preview."""
@@ -317,7 +321,7 @@ def parse_messages(body: bytes | bytearray | memoryview, chat_id: str) -> list[R
 def _decode_messages_json(body: bytes | bytearray | memoryview) -> Any:
     try:
         return _ANY.decode(replace_lone_surrogates(body))
-    except (msgspec.DecodeError, RecursionError) as error:
+    except UNDECODABLE as error:
         problem = describe_decode_error(len(body), body[:HEAD_BYTES], error).replace(
             "list of chats", "list of messages"
         )
@@ -329,7 +333,7 @@ def send_receipt(body: bytes | bytearray | memoryview) -> SendReceipt | str:
     or why it is not one (a short redacted description)."""
     try:
         value = _ANY.decode(body)
-    except (msgspec.DecodeError, RecursionError):
+    except UNDECODABLE:
         return f"an answer that is not JSON ({len(body)} bytes, starting {preview(body)})"
     if not isinstance(value, dict):
         return describe_json_value(value)
