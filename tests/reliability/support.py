@@ -23,7 +23,7 @@ from wa_manager.adapters.sql import SqlStore
 from wa_manager.adapters.ultramsg import UltraMsgClient
 from wa_manager.bootstrap import App, bootstrap
 from wa_manager.config import Secret
-from wa_manager.domain.model import LIBRARY
+from wa_manager.domain.model import CLI, LIBRARY, ConversationEvent, User
 from wa_manager.domain.ports import ChatSource
 from wa_manager.testing import FastHasher
 
@@ -220,3 +220,37 @@ def together(*calls: Callable[[], object]) -> list[BaseException | None]:
     for thread in threads:
         thread.join()
     return outcomes
+
+
+def assert_sight_loss_waits_for_assignment(
+    app: App, boss: User, assignee: User, conversation_id: int, take_sight: Callable[[], object]
+) -> None:
+    """Hold an assignment of ``conversation_id`` to ``assignee`` open at its most
+    delicate point (the right to see it checked, the conversation changed, not yet
+    committed, as ``Conversations.update`` does) while ``take_sight`` (an unlink, a
+    membership ended) runs in another thread: it must wait for the assignment, and
+    then take it away again, so nobody is left holding what they cannot see."""
+    done = threading.Event()
+
+    def race() -> None:
+        take_sight()
+        done.set()
+
+    racer = threading.Thread(target=race)
+    with app.store() as uow:
+        assert uow.conversations.may_see(assignee, conversation_id)
+        assert uow.conversations.lock(conversation_id) is not None
+        uow.conversations.apply(
+            ConversationEvent.assignment(conversation_id, None, assignee.id, boss.id, app.clock())
+        )
+        racer.start()
+        racer.join(timeout=1.0)  # it must wait for this transaction: the right to see is held
+        finished_early = done.is_set()
+        uow.commit()
+    racer.join()
+    assert not finished_early, "taking sight away did not wait for the assignment in flight"
+    assert app.conversations.get(CLI, conversation_id).assigned_user_id is None
+    assert [e.type for e in app.conversations.events(CLI, conversation_id).items] == [
+        "assigned",
+        "unassigned",
+    ]

@@ -12,13 +12,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import backend_params, fresh_sqlite_url, migrated_url
+from tests.reliability.support import assert_sight_loss_waits_for_assignment
 from tests.reliability.support import together as _together
 from wa_manager import App
 from wa_manager.adapters.sql import SqlStore
@@ -110,28 +110,6 @@ def test_an_unlink_waits_for_an_assignment_in_flight_and_then_clears_it(app: App
     ids, boss, (maria, _) = _setup(app)
     cid = ids[0]
     contact = str(app.conversations.get(CLI, cid).contact.id)
-    unlinked = threading.Event()
-
-    def unlink() -> None:
-        app.unlink(contact, "maria")
-        unlinked.set()
-
-    racer = threading.Thread(target=unlink)
-    with app.store() as uow:  # what Conversations.update does, held open at the end
-        assert uow.conversations.may_see(maria, cid)
-        current = uow.conversations.lock(cid)
-        assert current is not None
-        uow.conversations.apply(
-            ConversationEvent.assignment(cid, None, maria.id, boss.id, app.clock())
-        )
-        racer.start()
-        racer.join(timeout=1.0)  # it must wait for this transaction: the link is held
-        finished_early = unlinked.is_set()
-        uow.commit()
-    racer.join()
-    assert not finished_early, "the unlink did not wait for the assignment in flight"
-    assert app.conversations.get(CLI, cid).assigned_user_id is None
-    assert [e.type for e in app.conversations.events(CLI, cid).items] == [
-        "assigned",
-        "unassigned",
-    ]
+    assert_sight_loss_waits_for_assignment(
+        app, boss, maria, cid, lambda: app.unlink(contact, "maria")
+    )

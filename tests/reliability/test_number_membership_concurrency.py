@@ -6,14 +6,13 @@ never an assignee who cannot see what they hold."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from tests.reliability.test_inbox_concurrency import _together, app  # noqa: F401
+from tests.reliability.support import assert_sight_loss_waits_for_assignment, together
+from tests.reliability.test_inbox_concurrency import app  # noqa: F401
 from wa_manager import App
 from wa_manager.domain.errors import InvalidInput
-from wa_manager.domain.model import CLI, ConversationEvent
+from wa_manager.domain.model import CLI
 from wa_manager.testing import DEFAULT_INSTANCE_ID
 
 pytestmark = pytest.mark.timeout(300)
@@ -23,30 +22,13 @@ def test_a_removal_waits_for_an_assignment_in_flight_and_then_clears_it(app: App
     boss, maria = app.add_user("boss", "admin"), app.add_user("maria", "user")
     app.instance_members.add_user(CLI, DEFAULT_INSTANCE_ID, "maria")
     cid = sorted(c.id for c in app.conversations.all(CLI))[0]
-    removed = threading.Event()
-
-    def remove() -> None:
-        app.instance_members.remove_user(CLI, DEFAULT_INSTANCE_ID, "maria")
-        removed.set()
-
-    racer = threading.Thread(target=remove)
-    with app.store() as uow:  # what Conversations.update does, held open at the end
-        assert uow.conversations.may_see(maria, cid)
-        assert uow.conversations.lock(cid) is not None
-        uow.conversations.apply(
-            ConversationEvent.assignment(cid, None, maria.id, boss.id, app.clock())
-        )
-        racer.start()
-        racer.join(timeout=1.0)  # it must wait for this transaction: the membership is held
-        finished_early = removed.is_set()
-        uow.commit()
-    racer.join()
-    assert not finished_early, "the removal did not wait for the assignment in flight"
-    assert app.conversations.get(CLI, cid).assigned_user_id is None
-    assert [e.type for e in app.conversations.events(CLI, cid).items] == [
-        "assigned",
-        "unassigned",
-    ]
+    assert_sight_loss_waits_for_assignment(
+        app,
+        boss,
+        maria,
+        cid,
+        lambda: app.instance_members.remove_user(CLI, DEFAULT_INSTANCE_ID, "maria"),
+    )
 
 
 def test_a_removal_racing_an_assignment_never_leaves_a_blind_assignee(app: App) -> None:
@@ -55,7 +37,7 @@ def test_a_removal_racing_an_assignment_never_leaves_a_blind_assignee(app: App) 
     app.teams.add_member(CLI, team.id, "maria")
     for cid in sorted(c.id for c in app.conversations.all(CLI))[:6]:
         app.instance_members.add_team(CLI, DEFAULT_INSTANCE_ID, "Support")
-        outcomes = _together(
+        outcomes = together(
             lambda cid=cid: app.conversations.assign(boss, cid, maria.id),
             lambda: app.instance_members.remove_team(CLI, DEFAULT_INSTANCE_ID, "Support"),
         )
