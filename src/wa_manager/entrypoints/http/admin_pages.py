@@ -45,7 +45,7 @@ def one_time_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-async def _checked_form(request: Request) -> FormData:
+async def checked_form(request: Request) -> FormData:
     """The posted form, after checking its CSRF token whoever is calling."""
     form = await request.form()
     token = form.get(CSRF_FORM_FIELD)
@@ -53,11 +53,11 @@ async def _checked_form(request: Request) -> FormData:
     return form
 
 
-def _ids(form: FormData, name: str) -> list[int]:
+def form_ids(form: FormData, name: str) -> list[int]:
     return [int(v) for v in form.getlist(name) if isinstance(v, str) and v.isdigit()]
 
 
-def _text(form: FormData, name: str) -> str:
+def form_text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
 
@@ -66,7 +66,7 @@ def _text(form: FormData, name: str) -> str:
 
 
 @dataclass(frozen=True)
-class _FormPage:
+class FormPage:
     """A page showing what ``load`` reads, shown again after each form it posts."""
 
     template: str
@@ -99,7 +99,7 @@ class _FormPage:
 # -- Settings › Users --------------------------------------------------------------
 
 # ``GET /settings/users`` (admins): every user, with forms to change them.
-_USERS = _FormPage(
+_USERS = FormPage(
     "settings_users.html", "users", lambda app, user: {"users": app.accounts.users(user)}
 )
 
@@ -107,17 +107,17 @@ _USERS = _FormPage(
 @signed_in(login_redirect=True)
 async def users_submit(request: Request, user: User) -> Response:
     """``POST /settings/users``: add a user, change a role, disable, enable, reset a password."""
-    form = await _checked_form(request)
+    form = await checked_form(request)
     accounts = wa_app(request).accounts
-    action = _text(form, "action")
-    target = int(_text(form, "user_id") or 0)
+    action = form_text(form, "action")
+    target = int(form_text(form, "user_id") or 0)
 
     async def act() -> dict[str, Any]:
         secret: str | None = None
         if action == "add":
             secret = one_time_password()
-            username = _text(form, "username")
-            role = _text(form, "role")
+            username = form_text(form, "username")
+            role = form_text(form, "role")
             made = await run_in_threadpool(accounts.add_user, user, username, role, secret)
             notice = f"Added {made.username}. Give them this one-time password:"
         elif action in ("disable", "enable"):
@@ -126,7 +126,7 @@ async def users_submit(request: Request, user: User) -> Response:
             )
             notice = f"{changed.username} is {action}d."
         elif action == "role":
-            role = _text(form, "role")
+            role = form_text(form, "role")
             changed = await run_in_threadpool(lambda: accounts.change_user(user, target, role=role))
             notice = f"{changed.username} is now {changed.role}."
         elif action == "reset":
@@ -145,7 +145,7 @@ async def users_submit(request: Request, user: User) -> Response:
 # -- Settings › Teams --------------------------------------------------------------
 
 # ``GET /settings/teams`` (admins): every team and its members.
-_TEAMS = _FormPage(
+_TEAMS = FormPage(
     "settings_teams.html",
     "teams",
     lambda app, user: {"teams": app.teams.list(user), "users": app.accounts.users(user)},
@@ -155,15 +155,15 @@ _TEAMS = _FormPage(
 @signed_in(login_redirect=True)
 async def teams_submit(request: Request, user: User) -> Response:
     """``POST /settings/teams``: create a team, or set a team's members."""
-    form = await _checked_form(request)
+    form = await checked_form(request)
     teams = wa_app(request).teams
 
     async def act() -> dict[str, Any]:
-        if _text(form, "action") == "add":
-            team = await run_in_threadpool(teams.add, user, _text(form, "name"))
+        if form_text(form, "action") == "add":
+            team = await run_in_threadpool(teams.add, user, form_text(form, "name"))
             return {"notice": f"Created the team {team.name}."}
-        team_id = int(_text(form, "team_id") or 0)
-        members = _ids(form, "user_ids")
+        team_id = int(form_text(form, "team_id") or 0)
+        members = form_ids(form, "user_ids")
         team = await run_in_threadpool(teams.set_members, user, team_id, members)
         return {"notice": f"Saved the members of {team.name}."}
 
@@ -179,15 +179,15 @@ def _own_tokens(app: App, user: User) -> dict[str, Any]:
 
 
 # ``GET /account``: change one's password; one's own API tokens.
-_ACCOUNT = _FormPage("account.html", "account", _own_tokens)
+_ACCOUNT = FormPage("account.html", "account", _own_tokens)
 
 
 @signed_in(login_redirect=True)
 async def account_submit(request: Request, user: User) -> Response:
     """``POST /account``: change the password, create a token, or revoke one."""
-    form = await _checked_form(request)
+    form = await checked_form(request)
     accounts = wa_app(request).accounts
-    action = _text(form, "action")
+    action = form_text(form, "action")
 
     async def act() -> dict[str, Any]:
         secret: str | None = None
@@ -202,11 +202,11 @@ async def account_submit(request: Request, user: User) -> Response:
             notice = "Your password is changed."
         elif action == "create-token":
             token, secret = await run_in_threadpool(
-                accounts.issue_own_token, user, _text(form, "name")
+                accounts.issue_own_token, user, form_text(form, "name")
             )
             notice = f"Your new token {token.name!r}; copy it now, it is not shown again:"
         else:
-            token_id = int(_text(form, "token_id") or 0)
+            token_id = int(form_text(form, "token_id") or 0)
             await run_in_threadpool(accounts.revoke_token, user, token_id)
             notice = "The token is revoked."
         return {"notice": notice, "secret": secret}
@@ -221,20 +221,20 @@ async def account_submit(request: Request, user: User) -> Response:
 async def bulk_submit(request: Request, user: User) -> Response:
     """``POST /settings/contact-links/bulk``: link or unlink the checked users and teams
     on the checked contacts, or on every contact matching the search; back to the page."""
-    form = await _checked_form(request)
-    search, vanished = _text(form, "search"), _text(form, "vanished")
-    source = _text(form, "source")
+    form = await checked_form(request)
+    search, vanished = form_text(form, "search"), form_text(form, "vanished")
+    source = form_text(form, "source")
     back = {"search": search, "vanished": vanished, "source": source}
-    if _text(form, "scope") == "matching":
+    if form_text(form, "scope") == "matching":
         selection = ContactSelection(
             search=search,
             vanished={"true": True, "false": False}.get(vanished),
             source=source or None,
         )
     else:
-        selection = ContactSelection(contact_ids=tuple(_ids(form, "contact_ids")))
-    users, teams = tuple(_ids(form, "user_ids")), tuple(_ids(form, "team_ids"))
-    remove = _text(form, "mode") == "remove"
+        selection = ContactSelection(contact_ids=tuple(form_ids(form, "contact_ids")))
+    users, teams = tuple(form_ids(form, "user_ids")), tuple(form_ids(form, "team_ids"))
+    remove = form_text(form, "mode") == "remove"
     change = (
         BulkLinkChange(remove_user_ids=users, remove_team_ids=teams)
         if remove
@@ -264,9 +264,3 @@ def admin_page_routes() -> list[BaseRoute]:
         Route(ACCOUNT_PATH, account_submit, methods=["POST"]),
         Route(BULK_PATH, bulk_submit, methods=["POST"]),
     ]
-
-
-# What other settings pages (``numbers_page``) build on.
-FormPage = _FormPage
-checked_form = _checked_form
-form_text = _text

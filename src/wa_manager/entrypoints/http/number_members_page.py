@@ -4,7 +4,7 @@
 Checkboxes of every user and every team; saving makes exactly the checked ones the
 members of that number (instance id = the contacts' ``source``), who then see every
 conversation of it. A plain form with the session's CSRF token, shown again with
-what happened, like the other admin pages (``admin_pages._FormPage``).
+what happened, like the other admin pages (``admin_pages.FormPage``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from wa_manager.bootstrap import App
 from wa_manager.domain.model import User
-from wa_manager.entrypoints.http.admin_pages import _checked_form, _FormPage, _ids
+from wa_manager.entrypoints.http.admin_pages import FormPage, checked_form, form_ids
 from wa_manager.entrypoints.http.auth import signed_in, wa_app
 from wa_manager.entrypoints.http.numbers_page import NUMBERS_PATH
 
@@ -31,7 +31,7 @@ def members_path(instance_id: str) -> str:
     return f"{NUMBERS_PATH}/{quote(instance_id, safe='')}/members"
 
 
-def _page_of(instance_id: str) -> _FormPage:
+def _page_of(instance_id: str) -> FormPage:
     """The members page of one number: its members, every user and every team."""
 
     def load(app: App, user: User) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def _page_of(instance_id: str) -> _FormPage:
             "form_path": members_path(instance_id),
         }
 
-    return _FormPage("settings_number_members.html", "numbers", load)
+    return FormPage("settings_number_members.html", "numbers", load)
 
 
 @signed_in(login_redirect=True)
@@ -56,12 +56,16 @@ async def members_page(request: Request, user: User) -> Response:
 async def members_submit(request: Request, user: User) -> Response:
     """``POST``: make exactly the checked users and teams the members."""
     instance_id = str(request.path_params["id"])
-    form = await _checked_form(request)
+    form = await checked_form(request)
     use = wa_app(request).instance_members
 
     async def act() -> dict[str, Any]:
         saved = await run_in_threadpool(
-            use.set_members, user, instance_id, _ids(form, "user_ids"), _ids(form, "team_ids")
+            use.set_members,
+            user,
+            instance_id,
+            form_ids(form, "user_ids"),
+            form_ids(form, "team_ids"),
         )
         people = len(saved.user_ids) + len(saved.team_ids)
         return {"notice": f"Saved the members of {saved.instance_id} ({people} in all)."}
