@@ -77,7 +77,9 @@ def fail_once_at(app: App, fragment: str, fault: Callable[[Any], None]) -> list[
 def terminate_own_backend(connection: Any) -> None:
     """Kill this connection's PostgreSQL backend from another connection, and wait for it."""
     pid = connection.connection.dbapi_connection.info.backend_pid
-    killer = create_engine(postgres_url() or "")
+    # Autocommit: pg_stat_activity is a snapshot taken once per transaction, so polling
+    # it inside one transaction would see the backend alive for ever.
+    killer = create_engine(postgres_url() or "", isolation_level="AUTOCOMMIT")
     try:
         with killer.connect() as other:
             assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
@@ -171,7 +173,9 @@ def _kill_victim_after(delay: float, done: threading.Event) -> None:
     """Wait ``delay`` s, then terminate every backend of ``VICTIM`` inside a transaction."""
     if done.wait(delay):
         return
-    killer = create_engine(postgres_url() or "")
+    # Autocommit: pg_stat_activity is a snapshot taken once per transaction, so polling
+    # it inside one transaction would see the backend alive for ever.
+    killer = create_engine(postgres_url() or "", isolation_level="AUTOCOMMIT")
     try:
         with killer.connect() as other:
             other.execute(
